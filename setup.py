@@ -1,0 +1,33 @@
+"""Build the compiled core (``customlabels._core``) from ``ext/``.
+
+Everything else lives in pyproject.toml. Set ``CUSTOMLABELS_NO_EXT=1`` to skip the
+extension: the package then runs on its pure-Python path with identical results.
+"""
+
+import os
+
+from setuptools import setup
+
+ext_modules = []
+if os.environ.get("CUSTOMLABELS_NO_EXT") != "1":
+    from Cython.Build import cythonize
+    from setuptools import Extension
+
+    ext_modules = cythonize(
+        [
+            Extension(
+                "customlabels._core",
+                ["ext/_core.pyx"],
+                extra_compile_args=["-O3"],
+            )
+        ],
+        compiler_directives={
+            "language_level": "3",
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+
+setup(ext_modules=ext_modules)
