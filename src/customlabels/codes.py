@@ -1,0 +1,277 @@
+"""The error catalogue: one table of every code customlabels reports.
+
+Codes are API. Each is spelled exactly as the guide spells it (``project=True`` marks the few we
+had to name ourselves, spec decision 5), never renamed, and only ever appended to. The table is the
+single source for the messages, the fix hints, ``docs/errors.md`` (``python -m customlabels.codes``
+regenerates it) and the code numbers the compiled core uses (``ext/_codes.pxi``, generated too).
+
+Fields:
+    severity: ``error`` or ``warning``.
+    scope: where the problem lives, which is also where it is attached in a validation manifest:
+        ``file`` (terminal manifest file error: nothing is validated or written), ``dataset`` (a
+        manifest content error, in ``manifest_summary.json``), ``pair`` (spans the training and the
+        testing manifest), ``line`` (the JSON Line), ``attribute`` (a label attribute), ``annotation``
+        (one bounding box) or ``metadata`` (a label attribute's ``-metadata`` object).
+    tier: for line codes, ``dropped`` (a terminal content error: the line is removed at dataset
+        creation, guide L5403-5420), ``first`` (detected first; when any occurs no further line check
+        runs, L6726-6746) or ``second`` (the rest). Empty for other scopes.
+    message: the guide's message text; ``{}`` is filled from the problem's place.
+    hint: how to fix it, in our words.
+    guide: the guide lines that define it.
+    raised_by: the command that reports it; ``None`` for codes of checks this version does not run
+        (image and S3 checks, splitting); they are catalogued so that the table stays complete.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+Scope = Literal["file", "dataset", "pair", "line", "attribute", "annotation", "metadata"]
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """One row of the catalogue."""
+
+    name: str
+    severity: Severity
+    scope: Scope
+    tier: str
+    message: str
+    hint: str
+    guide: str
+    project: bool = False
+    raised_by: str | None = "validate"
+
+    def format(self, arg: object = None) -> str:
+        """Return the message with its ``{}`` filled in."""
+        return self.message.format(arg) if "{}" in self.message else self.message
+
+
+_ROWS: tuple[Code, ...] = (
+    # --- terminal manifest file errors (L5256-5345, L6064-6085, L6748-6815) ---------------------
+    Code("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT", "error", "file", "",
+         "The manifest file extension or contents are invalid.",
+         "Check that the path exists, is a readable file, and has a file extension "
+         "(by convention .manifest).", "L5268-5283, L6756-6766"),
+    Code("ERROR_MANIFEST_SIZE_TOO_LARGE", "error", "file", "",
+         "The manifest file size exceeds the maximum supported size.",
+         "Split the manifest: a manifest may be at most 1 GB (1,073,741,824 bytes).",
+         "L5285-5298, L3685, L17924"),
+    Code("ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM", "error", "file", "",
+         "The manifest file has too many rows.",
+         "Remove JSON Lines: at most 250,000 are allowed (500,000 for classification with a "
+         "raised quota, see --max-lines). Lines up to the limit were still checked.",
+         "L5300-5325, L3687-3690, L17934-17940"),
+    Code("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET", "error", "file", "",
+         "The S3 bucket permissions are incorrect.",
+         "Make the manifest file readable by the user running the check.", "L5327-5337"),
+    Code("ERROR_MANIFEST_EMPTY", "error", "file", "",
+         "The manifest file is empty.",
+         "Add one JSON Line for each image.", "L6768-6778", project=True),
+    Code("ERROR_OUTPUT_NOT_WRITABLE", "error", "file", "",
+         "Unable to write the validation results.",
+         "Choose an output directory you can write to, with free space.", "L6806-6815",
+         project=True),
+    # --- terminal content errors at dataset creation (L5349-5420) -------------------------------
+    Code("ERROR_TOO_MANY_RECORDS_IN_ERROR", "error", "dataset", "",
+         "The manifest file has too many terminal errors.",
+         "Fix the lines that are dropped at import (invalid JSON, missing or invalid source-ref, "
+         "duplicate source-ref, over-long lines): more than 20% of the lines have them.",
+         "L5339-5347, L7190-7197"),
+    Code("ERROR_LINE_TOO_LONG", "error", "line", "dropped",
+         "The JSON Line is longer than 100,000 characters.",
+         "Shorten the line: drop unused keys or long job names.", "L5411-5412", project=True),
+    Code("ERROR_DUPLICATE_SOURCE_REF", "error", "line", "dropped",
+         "The source-ref value appears more than once; it was first used on line {}.",
+         "Reference each image once: merge the labels of both lines into one.", "L5416-5417",
+         project=True),
+    # --- JSON Line errors detected first (L6726-6746), in that order ---------------------------
+    Code("ERROR_MISSING_SOURCE_REF", "error", "line", "first",
+         "The source-ref key is missing.",
+         'Add "source-ref": "s3://bucket/path/image.jpg" (check the spelling of the key).',
+         "L7199-7215"),
+    Code("ERROR_INVALID_SOURCE_REF_FORMAT", "error", "line", "first",
+         "The format of the source-ref value is invalid.",
+         "Use a string of the form s3://bucket/path/image.jpg with a valid bucket name.",
+         "L7217-7236"),
+    Code("ERROR_NO_LABEL_ATTRIBUTES", "error", "line", "first",
+         "No label attributes found.",
+         'Give each label attribute "NAME" its metadata "NAME-metadata" (check both spellings).',
+         "L7238-7313"),
+    Code("ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT", "error", "attribute", "first",
+         "The format of the label attribute {} is invalid.",
+         "Classification: the attribute is an integer. Detection: an object with image_size "
+         "(one {width, height, depth}) and annotations ({class_id, top, left, width, height}).",
+         "L7315-7355"),
+    Code("ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT", "error", "metadata", "first",
+         "The format of the label attribute metadata is invalid.",
+         "Give the metadata confidence (0-1), human-annotated (yes/no), creation-date, type, and "
+         "class-name (classification) or objects and class-map (detection).", "L7357-7390"),
+    Code("ERROR_MISSING_BOUNDING_BOX_CONFIDENCE", "error", "metadata", "first",
+         "One or more bounding boxes has a missing confidence value.",
+         "Give objects one {\"confidence\": ...} per annotation, in the same order.",
+         "L7414-7440"),
+    Code("ERROR_MISSING_CLASS_MAP_ID", "error", "annotation", "first",
+         "One of more class ids is missing from the class map.",
+         "Add the annotation's class_id, as a string key, to class-map.", "L7442-7498"),
+    Code("ERROR_INVALID_JSON_LINE", "error", "line", "first",
+         "The JSON Line has an invalid format.",
+         "Make the line one JSON object: check quotes, commas and braces; no NaN, no duplicate keys.",
+         "L7500-7521"),
+    # --- the other JSON Line errors and warnings ----------------------------------------------
+    Code("ERROR_NO_VALID_LABEL_ATTRIBUTES", "error", "line", "second",
+         "No valid label attributes found.",
+         "Fix the errors reported on the line's label attributes.", "L7392-7412"),
+    Code("ERROR_INVALID_BOUNDING_BOX", "error", "annotation", "second",
+         "The bounding box has off frame values.",
+         "Keep left, top, width and height non-negative and the box inside image_size.",
+         "L7646-7675"),
+    Code("ERROR_BOUNDING_BOX_TOO_SMALL", "error", "annotation", "second",
+         "The height and width of the bounding box is too small.",
+         "Make the box more than 1 x 1 pixel once the image is scaled to at most 1280 px a side, "
+         "or remove it.", "L7743-7770"),
+    Code("ERROR_NO_VALID_ANNOTATIONS", "error", "attribute", "second",
+         "No valid annotations found.",
+         "Fix the errors reported on the attribute's annotations.", "L7677-7741"),
+    Code("ERROR_TOO_MANY_BOUNDING_BOXES", "error", "line", "second",
+         "There are more bounding boxes than the allowed maximum.",
+         "Keep at most 50 bounding boxes an image (remove the annotation and its objects entry).",
+         "L7772-7860"),
+    Code("ERROR_INVALID_IMAGE", "error", "line", "second",
+         "The image is invalid. Check S3 path and/or image properties.",
+         "Use a PNG or JPEG of 64-4096 px a side, at most 15 MB, aspect ratio at most 20:1.",
+         "L7523-7550", raised_by=None),
+    Code("ERROR_INVALID_IMAGE_DIMENSION", "error", "line", "second",
+         "The image dimension(s) do not conform to allowed dimensions.",
+         "Images must be 64-4096 px a side with an aspect ratio of at most 20:1; check image_size.",
+         "L7552-7644"),
+    Code("ERROR_UNSUPPORTED_USE_CASE_TYPE", "error", "metadata", "second",
+         "The use case type of the {} label attribute metadata is unsupported. Check the type field.",
+         'Set type to "groundtruth/image-classification" or "groundtruth/object-detection".',
+         "L8058-8160"),
+    Code("ERROR_INVALID_LABEL_NAME_LENGTH", "error", "metadata", "second",
+         "The length of a label name is too long. The maximum length is 256 characters.",
+         "Use label names of 1 to 256 characters.", "L8162-8174"),
+    Code("ERROR_TOO_MANY_LABELS_PER_IMAGE", "error", "line", "second",
+         "The image has more than 50 labels.",
+         "Keep at most 50 distinct labels an image.", "L17944, L18001", project=True),
+    Code("WARNING_UNANNOTATED_RECORD", "warning", "line", "second",
+         "Record is unannotated.",
+         "Label the image, or remove the line; it is not used.", "L7902-7925"),
+    Code("WARNING_NO_ANNOTATIONS", "warning", "line", "second",
+         "No annotations were found.",
+         "Add bounding boxes, or remove the line; it is not used.", "L7927-7985"),
+    Code("WARNING_NO_ATTRIBUTE_ANNOTATIONS", "warning", "attribute", "second",
+         "No attribute annotations were found.",
+         "Add annotations to the attribute, or remove the attribute.", "L7987-8056"),
+    # --- manifest content errors (L6086-6130, L6817-7190) -------------------------------------
+    Code("ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST", "error", "dataset", "",
+         "The manifest file contains too many invalid rows.",
+         "Fix the JSON Lines with errors: more than 20% of the lines are invalid.",
+         "L6825-6845, L3663-3672"),
+    Code("ERROR_IMAGES_IN_MULTIPLE_S3_BUCKETS", "error", "dataset", "",
+         "The manifest file contains images from multiple S3 buckets.",
+         "Keep every image of a dataset in one bucket.", "L6847-6866"),
+    Code("ERROR_INVALID_PERMISSIONS_IMAGES_S3_BUCKET", "error", "dataset", "",
+         "The permissions for the images S3 bucket are invalid.",
+         "Let the checking user read the images bucket.", "L6868-6880", raised_by=None),
+    Code("ERROR_INVALID_IMAGES_S3_BUCKET_OWNER", "error", "dataset", "",
+         "Invalid owner id for images S3 bucket.",
+         "Keep the images and manifest buckets under one owner.", "L6882-6907", raised_by=None),
+    Code("ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT", "error", "dataset", "",
+         "The manifest file contains insufficient labeled images per label to perform auto-split.",
+         "Add labeled images so that each label can appear in both parts.", "L6909-6925",
+         raised_by=None),
+    Code("ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE", "error", "dataset", "",
+         "The manifest file doesn't have enough labeled images to distribute the dataset.",
+         "Add labeled images to the training dataset.", "L5375-5390", raised_by=None),
+    Code("ERROR_MANIFEST_TOO_FEW_LABELS", "error", "dataset", "",
+         "The manifest file has too few labels.",
+         "Classification needs at least 2 labels, object detection at least 1.",
+         "L6927-7020, L17926-17928"),
+    Code("ERROR_MANIFEST_TOO_MANY_LABELS", "error", "dataset", "",
+         "The manifest file has too many labels.",
+         "Use at most 250 labels in a dataset.", "L7022-7050, L17930"),
+    Code("ERROR_INSUFFICIENT_LABEL_OVERLAP", "error", "pair", "",
+         "Less than {}% label overlap between the training and testing manifest files.",
+         "At least half of the training labels must also be in the testing manifest.",
+         "L7052-7080, L3670-3671"),
+    Code("ERROR_MANIFEST_TOO_FEW_USABLE_LABELS", "error", "dataset", "",
+         "The manifest file has too few usable labels.",
+         "Add labels of the dataset's use case (see use_case in the summary).", "L7082-7115"),
+    Code("ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP", "error", "pair", "",
+         "Less than {}% usable label overlap between the training and testing manifest files.",
+         "At least half of the usable training labels must also be usable in testing.",
+         "L7117-7150"),
+    Code("ERROR_FAILED_IMAGES_S3_COPY", "error", "dataset", "",
+         "Failed to copy images from S3 bucket.",
+         "Check the images' permissions and KMS key policy.", "L7152-7166", raised_by=None),
+    Code("ERROR_TOO_FEW_IMAGES_PER_LABEL", "error", "dataset", "",
+         "The label {} has no valid image.",
+         "Give every label at least one valid image in the training dataset, or remove it.",
+         "L3696-3700, L17932", project=True),
+    Code("ERROR_TOO_MANY_IMAGES_PER_LABEL", "error", "dataset", "",
+         "The label {} has more than 1000 images in the testing dataset.",
+         "Keep at most 1000 testing images a label.", "L17981-17983", project=True),
+    Code("WARNING_IMAGE_IN_BOTH_DATASETS", "warning", "pair", "",
+         "The image is also in the training dataset, on line {}.",
+         "Keep training and testing images apart, or the evaluation overstates the model.",
+         "L3741-3749", project=True),
+)
+
+#: Every code, by name, in catalogue order.
+CODES: dict[str, Code] = {row.name: row for row in _ROWS}
+#: Code names in catalogue order; the compiled core reports a code by its index here.
+CODE_NAMES: tuple[str, ...] = tuple(CODES)
+
+TIER1_ORDER: tuple[str, ...] = tuple(c.name for c in _ROWS if c.tier == "first")
+
+
+def render_errors_md() -> str:
+    """Return docs/errors.md, generated from the table."""
+    out = [
+        "# Error and warning codes",
+        "",
+        "Generated from `src/customlabels/codes.py` by `python -m customlabels.codes`; do not edit.",
+        "Codes marked *project* are ours, for conditions the guide describes without naming a code "
+        "(spec decision 5). Line numbers refer to the guide.",
+        "",
+    ]
+    for c in _ROWS:
+        out += [f'<a id="{c.name.lower()}"></a>', f"## {c.name}", ""]
+        facts = [f"severity: {c.severity}", f"scope: {c.scope}"]
+        if c.tier:
+            facts.append(f"tier: {c.tier}")
+        facts.append(f"guide: {c.guide}")
+        if c.project:
+            facts.append("project code")
+        out += ["; ".join(facts), "", f"> {c.message}", "", f"Fix: {c.hint}", ""]
+        if c.raised_by is None:
+            out += ["Not reported by this version: it needs image, S3 or split checks that "
+                    "customlabels does not run yet.", ""]
+    return "\n".join(out)
+
+
+def render_codes_pxi() -> str:
+    """Return ext/_codes.pxi: the code numbers the compiled core uses."""
+    lines = ["# Generated from src/customlabels/codes.py by `python -m customlabels.codes`.", "",
+             "cdef enum:"]
+    lines += [f"    C_{name} = {i}" for i, name in enumerate(CODE_NAMES)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Regenerate docs/errors.md and ext/_codes.pxi in the given repository root."""
+    root = Path(argv[0] if argv else ".")
+    (root / "docs" / "errors.md").write_text(render_errors_md(), encoding="utf-8")
+    (root / "ext" / "_codes.pxi").write_text(render_codes_pxi(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,89 @@
+"""Read a manifest as a stream of JSON Lines, in fixed-size chunks.
+
+The rules (``docs/decisions.md``, "Reading"):
+
+* a UTF-8 byte order mark at the very start of the file is skipped; anywhere else it is content;
+* lines end at ``\\n``; one ``\\r`` before it is part of the terminator (CRLF files);
+* the final newline does not make a line, so ``a\\n`` is one line and ``a\\n\\n`` two (spec decision 3);
+* line numbers are 1-based;
+* a line longer than :data:`MAX_LINE_CHARS` characters is reported, not kept: the reader keeps at
+  most :data:`MAX_LINE_BYTES` bytes of any line, so memory stays bounded whatever the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+BOM = b"\xef\xbb\xbf"
+#: The guide's limit on a JSON Line, in characters (L5411-5412).
+MAX_LINE_CHARS = 100_000
+#: A UTF-8 character takes at most 4 bytes, so a longer line is too long whatever it holds.
+MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
+CHUNK_SIZE = 1 << 20
+_CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes
+
+
+def char_length(line: bytes) -> int:
+    """Return the number of characters in UTF-8 ``line``: its bytes that start a character."""
+    return len(line.translate(None, _CONTINUATION))
+
+
+def is_too_long(line: bytes | None) -> bool:
+    """Tell whether a line read by :func:`iter_lines` exceeds the guide's line length."""
+    if line is None:
+        return True
+    return len(line) > MAX_LINE_CHARS and char_length(line) > MAX_LINE_CHARS
+
+
+def iter_lines(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes | None]:
+    """Yield each line of ``stream`` without its terminator, or ``None`` for an over-long line.
+
+    The stream is read ``chunk_size`` bytes at a time; the whole file is never in memory.
+    """
+    pending = bytearray()
+    overflow = False  # the current line already passed MAX_LINE_BYTES; its bytes are dropped
+    first = True
+    while True:
+        chunk = stream.read(chunk_size)
+        if first:
+            while len(chunk) < len(BOM):  # short reads: make sure the BOM test sees 3 bytes
+                more = stream.read(chunk_size)
+                if not more:
+                    break
+                chunk += more
+            if chunk.startswith(BOM):
+                chunk = chunk[len(BOM):]
+            first = False
+        if not chunk:
+            break
+        start = 0
+        while True:
+            nl = chunk.find(b"\n", start)
+            if nl < 0:
+                if not overflow:
+                    pending += chunk[start:]
+                    if len(pending) > MAX_LINE_BYTES + 1:  # +1: a CR that may still end it
+                        overflow = True
+                        pending.clear()
+                break
+            if overflow:
+                yield None
+            else:
+                pending += chunk[start:nl]
+                yield _finish(pending)
+            pending = bytearray()
+            overflow = False
+            start = nl + 1
+    if overflow:
+        yield None
+    elif pending:
+        yield _finish(pending)
+
+
+def _finish(buf: bytearray) -> bytes | None:
+    if buf.endswith(b"\r"):
+        del buf[-1]
+    if len(buf) > MAX_LINE_BYTES:
+        return None
+    return bytes(buf)
