@@ -1,0 +1,144 @@
+"""``customlabels validate``: check manifests as Rekognition Custom Labels would.
+
+Exit status: 0 when no errors (warnings alone pass unless ``--strict``), 1 when errors, 2 on a
+usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..validate.engine import DEFAULT_MAX_LINES, validate_files
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def add_parser(sub: Any, name: str) -> None:
+    """Add the ``validate`` subcommand to ``sub``."""
+    p = sub.add_parser(
+        name, help="validate training and testing manifests",
+        description="Validate manifests with the service's limits, rules and error codes. "
+                    "Several manifests are each validated as a training manifest on its own.")
+    p.add_argument("train", nargs="+", metavar="TRAIN", help="training manifest(s)")
+    p.add_argument("--test", metavar="TEST", help="testing manifest (one TRAIN only)")
+    p.add_argument("--output-dir", metavar="DIR",
+                   help="write manifest_summary.json and the *_manifest_with_validation.json "
+                        "files here (a sub-directory per manifest when there are several)")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text",
+                   help="text: one problem a line (default); json: the whole report; "
+                        "github: workflow annotations")
+    p.add_argument("--max-lines", type=_positive, default=DEFAULT_MAX_LINES, metavar="N",
+                   help=f"row limit (default {DEFAULT_MAX_LINES:,}; classification datasets "
+                        "may have a quota of up to 500,000)")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("--engine", choices=("auto", "compiled", "python"), default="auto",
+                   help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Validate, print the reports, and return the exit status."""
+    if args.test is not None and len(args.train) > 1:
+        parser.error("--test takes a single TRAIN manifest")
+    reports = []
+    for train in args.train:
+        out = args.output_dir
+        if out is not None and len(args.train) > 1:
+            out = f"{out}/{_stem(train)}"
+        try:
+            reports.append(validate_files(train, args.test, output_dir=out,
+                                          max_lines=args.max_lines, engine=args.engine))
+        except RuntimeError as exc:
+            print(f"customlabels: {exc}", file=sys.stderr)
+            return 2
+    render = {"text": render_text, "json": render_json, "github": render_github}[args.format]
+    stdout, stderr = render(reports)
+    sys.stdout.write(stdout)
+    sys.stdout.flush()
+    if stderr:
+        sys.stderr.write(stderr)
+    failed = any(not r["ok"] for r in reports)
+    warned = any(i["severity"] == "warning" for r in reports for i in r["issues"])
+    return 1 if failed or (args.strict and warned) else 0
+
+
+def _stem(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).name
+
+
+def _text(issue: dict[str, Any]) -> str:
+    where = issue["file"] if issue["line"] is None else f"{issue['file']}:{issue['line']}"
+    text = f"{where}: {issue['code']} {issue['message']}"
+    if issue["detail"]:
+        text += f" ({issue['detail']})"
+    if issue["path"] and issue["path"] != "$":
+        text += f" - at {issue['path']}"
+    return text
+
+
+def render_text(reports: list[dict[str, Any]]) -> tuple[str, str]:
+    """Return (stdout, stderr): one problem a line, then a summary; file errors on stderr."""
+    out: list[str] = []
+    err: list[str] = []
+    for report in reports:
+        for issue in report["issues"]:
+            (err if issue["scope"] == "file" else out).append(_text(issue))
+        summary = report["summary"]
+        if summary is not None:
+            for role, stats in summary["statistics"].items():
+                out.append(
+                    f"{role}: {report['files'][role]}: {stats['use_case']}, "
+                    f"{stats['total_json_lines']} lines: {stats['valid_json_lines']} valid, "
+                    f"{stats['invalid_json_lines']} invalid, "
+                    f"{stats['ignored_json_lines']} ignored")
+        errors = sum(i["severity"] == "error" for i in report["issues"])
+        warnings = len(report["issues"]) - errors
+        verdict = "passed" if report["ok"] else "failed"
+        files = report["files"]["training"] + (
+            f" + {report['files']['testing']}" if report["files"]["testing"] else "")
+        out.append(f"{files}: {verdict}: {errors} error{'s' * (errors != 1)}, "
+                   f"{warnings} warning{'s' * (warnings != 1)}")
+        for path in report["outputs"]:
+            out.append(f"wrote {path}")
+    return "\n".join(out) + "\n", "\n".join(f"customlabels: {e}" for e in err) + (
+        "\n" if err else "")
+
+
+def render_json(reports: list[dict[str, Any]]) -> tuple[str, str]:
+    """Return the report document (an object for one manifest, ``reports`` for several)."""
+    doc: Any = reports[0] if len(reports) == 1 else {
+        "ok": all(r["ok"] for r in reports), "reports": reports}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n", ""
+
+
+def _escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def render_github(reports: list[dict[str, Any]]) -> tuple[str, str]:
+    """Return GitHub Actions workflow commands, one annotation a problem."""
+    out = []
+    for report in reports:
+        for issue in report["issues"]:
+            props = [f"file={_escape(issue['file'], True)}"]
+            if issue["line"] is not None:
+                props.append(f"line={issue['line']}")
+            props.append(f"title={_escape(issue['code'], True)}")
+            message = issue["message"] + (f" ({issue['detail']})" if issue["detail"] else "")
+            if issue["path"] and issue["path"] != "$":
+                message += f" - at {issue['path']}"
+            out.append(f"::{issue['severity']} {','.join(props)}::{_escape(message)}")
+    return "\n".join(out) + ("\n" if out else ""), ""

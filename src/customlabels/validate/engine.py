@@ -1,0 +1,297 @@
+"""Validate a training manifest, and optionally a testing one, as the service would.
+
+The order follows the guide: terminal manifest file errors first (nothing else is validated and
+no result is written, L6064-6085), then every JSON Line (the scanners), then the dataset rules and
+the rules spanning both datasets, and last the three result files (L6560-6575).
+
+The result is a plain ``dict`` (the report document) so that the command line can render it
+without importing pydantic; :class:`customlabels.validate.report.ValidationReport` gives it types.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from ..codes import CODE_NAMES, CODES
+from ..manifest.reader import iter_lines
+from ..manifest.writer import atomic_write, attach, dumps_line
+from . import _pyscan
+from ._pyscan import INVALID_JSON_LINE, LINE_TOO_LONG, ScanResult, parse_line
+from .dataset import dataset_rules, pair_rules, statistics
+
+MAX_MANIFEST_BYTES = 1 << 30  # 1 GB, L3685 and L17924
+DEFAULT_MAX_LINES = 250_000  # L3687-3690
+SUMMARY_NAME = "manifest_summary.json"
+RESULT_NAMES = {"training": "training_manifest_with_validation.json",
+                "testing": "testing_manifest_with_validation.json"}
+
+try:
+    from .. import _core
+except ImportError:  # the extension is not built: the pure-Python path gives the same results
+    _core = None  # type: ignore[assignment]
+
+COMPILED_AVAILABLE = _core is not None
+
+
+def choose_engine(engine: str = "auto") -> str:
+    """Resolve ``auto`` to ``compiled`` or ``python``; CUSTOMLABELS_PURE=1 forces Python."""
+    if engine == "auto":
+        if os.environ.get("CUSTOMLABELS_PURE") == "1" or _core is None:
+            return "python"
+        return "compiled"
+    if engine == "compiled" and _core is None:
+        raise RuntimeError("the compiled core customlabels._core is not built; "
+                           "reinstall without CUSTOMLABELS_NO_EXT=1 or use engine='python'")
+    if engine not in ("compiled", "python"):
+        raise ValueError(f"engine must be 'auto', 'compiled' or 'python', not {engine!r}")
+    return engine
+
+
+def render_path(path: tuple[str | int, ...]) -> str:
+    """Render a path as JSONPath: ``$['bounding-box'].annotations[3].width``."""
+    out = ["$"]
+    for step in path:
+        if isinstance(step, int):
+            out.append(f"[{step}]")
+        elif step.isidentifier():
+            out.append(f".{step}")
+        else:
+            out.append("['" + step.replace("\\", "\\\\").replace("'", "\\'") + "']")
+    return "".join(out)
+
+
+def _issue(code: str, file: str, line: int | None, path: str | None, message: str,
+           detail: str | None) -> dict[str, Any]:
+    row = CODES[code]
+    return {"code": code, "severity": row.severity, "scope": row.scope, "file": file,
+            "line": line, "path": path, "message": message, "detail": detail}
+
+
+def _line_message(code: int, path: tuple[str | int, ...], arg: Any) -> tuple[str, str | None]:
+    """Return a finding's message and detail; a ``{}`` takes ``arg``, else the path's key."""
+    row = CODES[CODE_NAMES[code]]
+    if "{}" in row.message:
+        return row.format(path[0] if arg is None else arg), None
+    return row.message, None if arg is None else str(arg)
+
+
+class _Terminal(Exception):
+    """A terminal manifest file error (L6064-6085)."""
+
+    def __init__(self, code: str, detail: str, line: int | None = None):
+        super().__init__(detail)
+        self.code, self.detail, self.line = code, detail, line
+
+
+def _check_file(path: str) -> None:
+    """Raise _Terminal for a manifest that cannot be validated at all."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
+                        "no such file") from None
+    except PermissionError:
+        raise _Terminal("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",
+                        "permission denied") from None
+    except OSError as exc:
+        raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
+                        exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT", "not a regular file")
+    if not Path(path).suffix:
+        raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
+                        "the file name has no extension (by convention .manifest)")
+    if info.st_size > MAX_MANIFEST_BYTES:
+        raise _Terminal("ERROR_MANIFEST_SIZE_TOO_LARGE",
+                        f"{info.st_size:,} bytes; the maximum is {MAX_MANIFEST_BYTES:,}")
+
+
+def _scan(path: str, engine: str, max_lines: int, other: Any) -> ScanResult:
+    scanner = _core.scan if engine == "compiled" else _pyscan.scan
+    try:
+        with open(path, "rb", buffering=0) as stream:
+            result = scanner(stream, max_lines, other)
+    except PermissionError:
+        raise _Terminal("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",
+                        "permission denied") from None
+    except OSError as exc:
+        raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
+                        exc.strerror or str(exc)) from None
+    if result.total == 0:
+        raise _Terminal("ERROR_MANIFEST_EMPTY", "the file holds no line")
+    return result
+
+
+def validate_files(train: str, test: str | None = None, *, output_dir: str | None = None,
+                   max_lines: int = DEFAULT_MAX_LINES, engine: str = "auto") -> dict[str, Any]:
+    """Validate ``train`` (and ``test``); return the report document.
+
+    With ``output_dir``, also write ``manifest_summary.json`` and the validation manifests there,
+    each atomically, unless a terminal manifest file error occurred.
+    """
+    engine = choose_engine(engine)
+    roles = {"training": train} if test is None else {"training": train, "testing": test}
+    report: dict[str, Any] = {"ok": False, "engine": engine,
+                              "files": {"training": train, "testing": test},
+                              "summary": None, "issues": [], "outputs": []}
+    issues: list[dict[str, Any]] = report["issues"]
+
+    terminal: list[_Terminal] = []
+    for role, path in roles.items():
+        try:
+            _check_file(path)
+        except _Terminal as exc:
+            issues.append(_issue(exc.code, path, None, None, CODES[exc.code].message, exc.detail))
+            terminal.append(exc)
+    if terminal:
+        return _finish(report)
+
+    scans: dict[str, ScanResult] = {}
+    for role, path in roles.items():
+        other = scans["training"].refs if role == "testing" else None
+        try:
+            scans[role] = result = _scan(path, engine, max_lines, other)
+        except _Terminal as exc:
+            issues.append(_issue(exc.code, path, None, None, CODES[exc.code].message, exc.detail))
+            terminal.append(exc)
+            continue
+        _line_issues(result, path, issues)
+        if result.exceeded:
+            exc = _Terminal("ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",
+                            f"more than {max_lines:,} lines; lines after {max_lines:,} were not "
+                            "checked", max_lines + 1)
+            issues.append(_issue(exc.code, path, exc.line, None, CODES[exc.code].message,
+                                 exc.detail))
+            terminal.append(exc)
+    if terminal:
+        return _finish(report)
+
+    summary: dict[str, Any] = {"statistics": {}, "errors": []}
+    uses: dict[str, str] = {}
+    for role, result in scans.items():
+        uses[role], problems = dataset_rules(result, role)
+        summary["statistics"][role] = statistics(result, uses[role], problems,
+                                                 _error_lines(result))
+        issues.extend(_issue(code, roles[role], line, None, CODES[code].format(arg), detail)
+                      for code, arg, detail, line in problems)
+    if test is not None:
+        problems = pair_rules(scans["training"], uses["training"], scans["testing"],
+                              uses["testing"])
+        summary["errors"] = [{"code": code, "message": CODES[code].format(arg)}
+                             for code, arg, _, _ in problems]
+        issues.extend(_issue(code, test, line, None, CODES[code].format(arg), detail)
+                      for code, arg, detail, line in problems)
+        for line, first in scans["testing"].overlaps:
+            code = "WARNING_IMAGE_IN_BOTH_DATASETS"
+            issues.append(_issue(code, test, line, "$['source-ref']", CODES[code].format(first),
+                                 f"{train}:{first}"))
+    report["summary"] = summary
+
+    if output_dir is not None:
+        try:
+            report["outputs"] = write_results(output_dir, roles, scans, summary)
+        except _Terminal as exc:
+            issues.append(_issue(exc.code, output_dir, None, None, CODES[exc.code].message,
+                                 exc.detail))
+    return _finish(report)
+
+
+def _finish(report: dict[str, Any]) -> dict[str, Any]:
+    report["ok"] = not any(i["severity"] == "error" for i in report["issues"])
+    return report
+
+
+def _error_lines(result: ScanResult) -> list[int]:
+    """Return the lines that carry an error at any level (spec decisions 2 and 13)."""
+    return [line for line, _, findings in result.problems
+            if any(CODES[CODE_NAMES[code]].severity == "error" for code, _, _ in findings)]
+
+
+def _line_issues(result: ScanResult, path: str, issues: list[dict[str, Any]]) -> None:
+    for line, _verdict, findings in result.problems:
+        for code, where, arg in findings:
+            message, detail = _line_message(code, where, arg)
+            issues.append(_issue(CODE_NAMES[code], path, line, render_path(where), message,
+                                 detail))
+
+
+# --- result files ----------------------------------------------------------------------------
+
+
+def write_results(output_dir: str, roles: dict[str, str], scans: dict[str, ScanResult],
+                  summary: dict[str, Any]) -> list[str]:
+    """Write the summary and one validation manifest per dataset; return their paths."""
+    directory = Path(output_dir)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE", exc.strerror or str(exc)) from None
+    inputs = {Path(p).resolve() for p in roles.values()}
+    targets = {role: directory / RESULT_NAMES[role] for role in roles}
+    targets_summary = directory / SUMMARY_NAME
+    for target in [*targets.values(), targets_summary]:
+        if target.resolve() in inputs:
+            raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE",
+                            f"{target} is an input manifest; it is never overwritten")
+    written = []
+    try:
+        for role, path in roles.items():
+            _write_validation_manifest(path, targets[role], scans[role])
+            written.append(str(targets[role]))
+        with atomic_write(targets_summary) as stream:
+            stream.write(_dump_summary(summary))
+        written.append(str(targets_summary))
+    except OSError as exc:
+        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE",
+                        f"{exc.filename or output_dir}: {exc.strerror or exc}") from None
+    return written
+
+
+def _dump_summary(summary: dict[str, Any]) -> bytes:
+    import json
+
+    return (json.dumps(summary, indent=4, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _write_validation_manifest(source: str, target: Path, result: ScanResult) -> None:
+    """Copy ``source`` to ``target`` adding errors and warnings where they occur (L6392-6500).
+
+    Lines without findings are copied byte for byte (terminator normalised to ``\\n``); a line
+    that is not a JSON object is replaced by a line holding only its error (L7515-7518).
+    """
+    problems = {line: findings for line, _, findings in result.problems}
+    with open(source, "rb") as stream, atomic_write(target) as out:
+        for lineno, raw in enumerate(iter_lines(stream), start=1):
+            if lineno > result.total:
+                break
+            findings = problems.get(lineno)
+            if findings is None:
+                out.write(raw or b"")
+                out.write(b"\n")
+                continue
+            out.write(annotate(raw, findings))
+            out.write(b"\n")
+
+
+def annotate(raw: bytes | None, findings: list[tuple[int, tuple[str | int, ...], Any]]) -> bytes:
+    """Return one line of a validation manifest: the line with its findings attached."""
+    replaced = any(code in (INVALID_JSON_LINE, LINE_TOO_LONG) for code, _, _ in findings)
+    obj: dict[str, Any] = {} if replaced or raw is None else parse_line(raw)
+    for code, where, arg in findings:
+        row = CODES[CODE_NAMES[code]]
+        message, detail = _line_message(code, where, arg)
+        entry = {"code": row.name, "message": message if detail is None else f"{message} ({detail})"}
+        attach(obj, _placement(row.scope, where), row.severity + "s", entry)
+    return dumps_line(obj)
+
+
+def _placement(scope: str, where: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Return where a finding of ``scope`` at path ``where`` is attached in the line."""
+    if scope in ("attribute", "metadata"):
+        return where[:1]
+    if scope == "annotation":
+        return where[:3]
+    return ()
