@@ -1,0 +1,116 @@
+"""Typed views of a validation report (pydantic models).
+
+The engine produces the report as plain data; these models give it types for Python callers.
+``ValidationReport.model_validate(doc)`` accepts exactly what ``customlabels validate --format json``
+prints.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..codes import Scope, Severity
+
+UseCase = Literal["IMAGE_LEVEL_LABELS", "OBJECT_LOCALIZATION", "NOT_DETERMINED"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Issue(_Model):
+    """One problem: its code, where it is, and what the service says of it."""
+
+    code: str
+    severity: Severity
+    scope: Scope
+    file: str
+    line: int | None = Field(description="1-based line number; None for file and dataset issues")
+    path: str | None = Field(description="JSONPath inside the line, e.g. $['bb'].annotations[3]")
+    message: str = Field(description="the guide's message")
+    detail: str | None = Field(description="what exactly was found, in our words")
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        text = f"{where}: {self.code} {self.message}"
+        if self.detail:
+            text += f" ({self.detail})"
+        if self.path and self.path != "$":
+            text += f" - at {self.path}"
+        return text
+
+
+class SummaryError(_Model):
+    """An entry of a summary ``errors`` array."""
+
+    code: str
+    message: str
+
+
+class DatasetStatistics(_Model):
+    """One dataset's block of ``manifest_summary.json`` (guide L6206-6284)."""
+
+    use_case: UseCase
+    total_json_lines: int
+    valid_json_lines: int
+    invalid_json_lines: int
+    ignored_json_lines: int
+    error_json_line_indices: list[int]
+    errors: list[SummaryError]
+
+
+class Statistics(_Model):
+    training: DatasetStatistics
+    testing: DatasetStatistics | None = None
+
+
+class ManifestSummary(_Model):
+    """The content of ``manifest_summary.json``."""
+
+    statistics: Statistics
+    errors: list[SummaryError]
+
+
+class Files(_Model):
+    training: str
+    testing: str | None
+
+
+class ValidationFailed(Exception):
+    """Raised by :meth:`ValidationReport.raise_for_issues` when a report has errors."""
+
+    def __init__(self, report: "ValidationReport"):
+        self.report = report
+        errors = report.errors
+        lines = "\n".join(str(i) for i in errors[:20])
+        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(f"{len(errors)} error(s):\n{lines}{more}")
+
+
+class ValidationReport(_Model):
+    """What validating a training (and testing) manifest found."""
+
+    ok: bool = Field(description="no errors (warnings allowed)")
+    engine: Literal["compiled", "python"]
+    files: Files
+    summary: ManifestSummary | None = Field(
+        description="manifest_summary.json; None after a terminal manifest file error")
+    issues: list[Issue]
+    outputs: list[str] = Field(description="files written, when an output directory was given")
+
+    @property
+    def errors(self) -> list[Issue]:
+        """Return the issues of severity error."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        """Return the issues of severity warning."""
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def raise_for_issues(self, *, strict: bool = False) -> None:
+        """Raise :class:`ValidationFailed` if there are errors (or, with ``strict``, warnings)."""
+        if not self.ok or (strict and self.warnings):
+            raise ValidationFailed(self)
