@@ -212,7 +212,7 @@ _ROWS: tuple[Code, ...] = (
          "Failed to copy images from S3 bucket.",
          "Check the images' permissions and KMS key policy.", "L7152-7166", raised_by=None),
     Code("ERROR_TOO_FEW_IMAGES_PER_LABEL", "error", "dataset", "",
-         "The label {} has no valid image.",
+         "These labels have no valid image: {}.",
          "Give every label at least one valid image in the training dataset, or remove it.",
          "L3696-3700, L17932", project=True),
     Code("ERROR_TOO_MANY_IMAGES_PER_LABEL", "error", "dataset", "",

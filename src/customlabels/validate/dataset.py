@@ -79,10 +79,10 @@ def dataset_rules(scan: ScanResult, role: str) -> tuple[str, list[Problem]]:
                              + f"; at least {need} needed", None))
     if role == "training":
         empty = [name for name, counts in scan.labels.items() if counts[2] == 0]
-        for name in empty:
-            problems.append(("ERROR_TOO_FEW_IMAGES_PER_LABEL", name,
-                             f"every line that uses {name!r} is invalid or the part using it is",
-                             None))
+        if empty:
+            problems.append(("ERROR_TOO_FEW_IMAGES_PER_LABEL", _names(empty),
+                             f"{_plural(len(empty), 'label')} used only on invalid lines or "
+                             "invalid parts of lines", None))
     else:
         for name, counts in scan.labels.items():
             if counts[2] > MAX_TEST_IMAGES_PER_LABEL:

@@ -1,0 +1,38 @@
+"""The error catalogue: generated files are current, codes are well formed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from customlabels.codes import CODES, render_codes_pxi, render_errors_md
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_errors_md_is_current() -> None:
+    assert (ROOT / "docs" / "errors.md").read_text(encoding="utf-8") == render_errors_md(), (
+        "docs/errors.md is stale: run `python -m customlabels.codes .`")
+
+
+def test_codes_pxi_is_current() -> None:
+    assert (ROOT / "ext" / "_codes.pxi").read_text(encoding="utf-8") == render_codes_pxi(), (
+        "ext/_codes.pxi is stale: run `python -m customlabels.codes .`")
+
+
+def test_every_code_has_an_anchor() -> None:
+    text = render_errors_md()
+    for name in CODES:
+        assert f'<a id="{name.lower()}"></a>' in text
+
+
+def test_codes_are_well_formed() -> None:
+    guide = (ROOT.parent / "shared" / "seed" / "rekognition-custom-labels-guide.txt")
+    guide_text = guide.read_text(encoding="utf-8") if guide.exists() else None
+    for name, code in CODES.items():
+        assert re.fullmatch(r"(ERROR|WARNING)_[A-Z0-9_]+", name)
+        assert code.severity == ("warning" if name.startswith("WARNING_") else "error")
+        assert code.message and code.hint and code.guide
+        if guide_text is not None and not code.project:
+            # codes are spelled exactly as the guide spells them
+            assert name in guide_text, name
