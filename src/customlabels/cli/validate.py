@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..validate.engine import DEFAULT_MAX_LINES, validate_files
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for train in args.train:
         out = args.output_dir
         if out is not None and len(args.train) > 1:
-            out = f"{out}/{_stem(train)}"
+            out = str(Path(out, _relative(train)))
         try:
             reports.append(validate_files(train, args.test, output_dir=out,
                                           max_lines=args.max_lines, engine=args.engine))
@@ -72,10 +73,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 1 if failed or (args.strict and warned) else 0
 
 
-def _stem(path: str) -> str:
-    from pathlib import Path
-
-    return Path(path).name
+def _relative(path: str) -> Path:
+    """Return ``path`` as a relative path (no root, no ``..``) to nest outputs under."""
+    given = Path(path)
+    parts = given.parts[1:] if given.anchor else given.parts
+    return Path(*[part for part in parts if part not in ("..", ".")])
 
 
 def _text(issue: dict[str, Any]) -> str:

@@ -52,9 +52,11 @@ def iter_lines(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes
                 if not more:
                     break
                 chunk += more
-            if chunk.startswith(BOM):
-                chunk = chunk[len(BOM):]
             first = False
+            if chunk.startswith(BOM):
+                if len(chunk) == len(BOM):  # the BOM alone: read on, it was not the end
+                    continue
+                chunk = chunk[len(BOM):]
         if not chunk:
             break
         start = 0

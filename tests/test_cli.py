@@ -1,0 +1,101 @@
+"""The validate command: output formats, exit statuses, several manifests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from customlabels.cli.main import main
+
+CASES = Path(__file__).parent / "cases"
+GOOD = str(CASES / "valid_classification" / "train.manifest")
+GOOD_TEST = str(CASES / "valid_classification" / "test.manifest")
+BOXES = str(CASES / "bounding_boxes" / "train.manifest")
+IGNORED_ONLY = str(CASES / "pair_images_in_both" / "train.manifest")
+
+
+def test_good_pair_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", GOOD, "--test", GOOD_TEST]) == 0
+    out = capsys.readouterr().out
+    assert "passed: 0 errors, 0 warnings" in out
+    assert "training: " in out and "IMAGE_LEVEL_LABELS, 4 lines: 4 valid" in out
+
+
+def test_errors_exit_one_with_compiler_style_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", BOXES]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (f"{BOXES}:4: ERROR_INVALID_BOUNDING_BOX The bounding box has off frame "
+                      "values. - at $['bounding-box'].annotations[1]")
+    assert f"{BOXES}:11: WARNING_NO_ANNOTATIONS No annotations were found." in out
+
+
+def test_warnings_pass_unless_strict(capsys: pytest.CaptureFixture[str]) -> None:
+    test = str(CASES / "pair_images_in_both" / "test.manifest")
+    assert main(["validate", IGNORED_ONLY, "--test", test]) == 0
+    assert main(["validate", IGNORED_ONLY, "--test", test, "--strict"]) == 1
+
+
+def test_json_format_is_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    from customlabels import ValidationReport
+
+    assert main(["validate", BOXES, "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    report = ValidationReport.model_validate(doc)
+    assert ValidationReport.model_validate(report.model_dump(mode="json")) == report
+    assert report.summary is not None
+    assert report.summary.statistics.training.invalid_json_lines == 4
+
+
+def test_github_format(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", BOXES, "--format", "github"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (f"::error file={BOXES},line=4,title=ERROR_INVALID_BOUNDING_BOX::"
+                        "The bounding box has off frame values. - at "
+                        "$['bounding-box'].annotations[1]")
+    assert any(line.startswith("::warning ") for line in lines)
+
+
+def test_several_manifests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", GOOD, BOXES, "--output-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{GOOD}: passed" in out and f"{BOXES}: failed" in out
+    # both are named train.manifest: each gets the directory of its own path
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
+    assert len(written) == 4
+    for case in ("valid_classification", "bounding_boxes"):
+        prefix = Path(GOOD if case == "valid_classification" else BOXES).relative_to("/").as_posix()
+        assert f"{prefix}/manifest_summary.json" in written
+
+
+def test_usage_errors_exit_two(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", GOOD, BOXES, "--test", GOOD_TEST])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", GOOD, "--max-lines", "0"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["validate"])
+    assert exc.value.code == 2
+
+
+def test_file_errors_go_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "missing.manifest")]) == 1
+    captured = capsys.readouterr()
+    assert "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_console_script_runs() -> None:
+    exe = Path(sys.executable).parent / "customlabels"
+    if not exe.exists():
+        pytest.skip("console script not installed in this environment")
+    done = subprocess.run([str(exe), "validate", BOXES, "--max-lines", "5"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM" in done.stderr
+    assert "Traceback" not in done.stderr
