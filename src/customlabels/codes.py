@@ -25,27 +25,23 @@ Fields:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-Severity = Literal["error", "warning"]
-Scope = Literal["file", "dataset", "pair", "line", "attribute", "annotation", "metadata"]
 
 
-@dataclass(frozen=True, slots=True)
 class Code:
-    """One row of the catalogue."""
+    """One row of the catalogue (a plain class: the command line imports this at start-up)."""
 
-    name: str
-    severity: Severity
-    scope: Scope
-    tier: str
-    message: str
-    hint: str
-    guide: str
-    project: bool = False
-    raised_by: str | None = "validate"
+    __slots__ = ("name", "severity", "scope", "tier", "message", "hint", "guide", "project",
+                 "raised_by")
+
+    def __init__(self, name: str, severity: str, scope: str, tier: str, message: str, hint: str,
+                 guide: str, project: bool = False, raised_by: str | None = "validate"):
+        self.name, self.severity, self.scope, self.tier = name, severity, scope, tier
+        self.message, self.hint, self.guide = message, hint, guide
+        self.project, self.raised_by = project, raised_by
+
+    def __repr__(self) -> str:
+        return f"Code({self.name!r}, {self.severity!r}, {self.scope!r})"
 
     def format(self, arg: object = None) -> str:
         """Return the message with its ``{}`` filled in."""

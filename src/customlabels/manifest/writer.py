@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,8 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     Readers see the old file or the whole new one, never a part; on error the temporary file is
     removed and ``path`` is left as it was.
     """
+    import tempfile  # only when writing: keeps the command's start-up short
+
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..codes import Scope, Severity
-
+Severity = Literal["error", "warning"]
+Scope = Literal["file", "dataset", "pair", "line", "attribute", "annotation", "metadata"]
 UseCase = Literal["IMAGE_LEVEL_LABELS", "OBJECT_LOCALIZATION", "NOT_DETERMINED"]
 
 
