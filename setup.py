@@ -19,6 +19,7 @@ if os.environ.get("CUSTOMLABELS_NO_EXT") != "1":
                 "customlabels._core",
                 ["ext/_core.pyx"],
                 extra_compile_args=["-O3"],
+                optional=True,  # no compiler: install anyway, on the pure-Python path
             )
         ],
         compiler_directives={
