@@ -41,6 +41,17 @@ def iter_lines(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes
 
     The stream is read ``chunk_size`` bytes at a time; the whole file is never in memory.
     """
+    for block in iter_line_blocks(stream, chunk_size):
+        yield from block
+
+
+def iter_line_blocks(stream: BinaryIO,
+                     chunk_size: int = CHUNK_SIZE) -> Iterator[list[bytes | None]]:
+    """Yield the lines of ``stream`` a chunk at a time, as lists (see :func:`iter_lines`).
+
+    Splitting a whole chunk at once keeps the per-line work in C; callers that copy lines
+    (the validation manifests) handle a list at a time.
+    """
     pending = bytearray()
     overflow = False  # the current line already passed MAX_LINE_BYTES; its bytes are dropped
     first = True
@@ -59,33 +70,37 @@ def iter_lines(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes
                 chunk = chunk[len(BOM):]
         if not chunk:
             break
-        start = 0
-        while True:
-            nl = chunk.find(b"\n", start)
-            if nl < 0:
-                if not overflow:
-                    pending += chunk[start:]
-                    if len(pending) > MAX_LINE_BYTES + 1:  # +1: a CR that may still end it
-                        overflow = True
-                        pending.clear()
-                break
+        pieces = chunk.split(b"\n")
+        tail = pieces.pop()
+        if pieces:
+            # only look line by line where a CR or an over-long line can be
+            may_cr = b"\r" in chunk or pending.endswith(b"\r")
+            may_long = len(pending) + len(chunk) > MAX_LINE_BYTES
             if overflow:
-                yield None
-            else:
-                pending += chunk[start:nl]
-                yield _finish(pending)
+                pieces[0] = None  # type: ignore[call-overload]
+            elif pending:
+                pending += pieces[0]
+                pieces[0] = bytes(pending)
+            yield _finish_all(pieces, may_cr, may_long)
             pending = bytearray()
             overflow = False
-            start = nl + 1
+        if not overflow:
+            pending += tail
+            if len(pending) > MAX_LINE_BYTES + 1:  # +1: a CR that may still end it
+                overflow = True
+                pending = bytearray()
     if overflow:
-        yield None
+        yield [None]
     elif pending:
-        yield _finish(pending)
+        yield _finish_all([bytes(pending)], True, True)
 
 
-def _finish(buf: bytearray) -> bytes | None:
-    if buf.endswith(b"\r"):
-        del buf[-1]
-    if len(buf) > MAX_LINE_BYTES:
-        return None
-    return bytes(buf)
+def _finish_all(lines: list[bytes | None], may_cr: bool, may_long: bool) -> list[bytes | None]:
+    """Strip one CR from each line end and replace over-long lines by None, in place."""
+    if may_cr:
+        lines[:] = [line[:-1] if line is not None and line.endswith(b"\r") else line
+                    for line in lines]
+    if may_long:
+        lines[:] = [None if line is not None and len(line) > MAX_LINE_BYTES else line
+                    for line in lines]
+    return lines

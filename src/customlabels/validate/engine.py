@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..codes import CODE_NAMES, CODES
-from ..manifest.reader import iter_lines
+from ..manifest.reader import iter_line_blocks
 from ..manifest.writer import atomic_write, attach, dumps_line
 from . import _pyscan
 from ._pyscan import INVALID_JSON_LINE, LINE_TOO_LONG, ScanResult, parse_line
@@ -262,18 +262,22 @@ def _write_validation_manifest(source: str, target: Path, result: ScanResult) ->
     Lines without findings are copied byte for byte (terminator normalised to ``\\n``); a line
     that is not a JSON object is replaced by a line holding only its error (L7515-7518).
     """
-    problems = {line: findings for line, _, findings in result.problems}
+    problems = iter(result.problems)  # in line order
+    problem = next(problems, None)
+    first = 1  # line number of the block's first line
     with open(source, "rb") as stream, atomic_write(target) as out:
-        for lineno, raw in enumerate(iter_lines(stream), start=1):
-            if lineno > result.total:
+        for block in iter_line_blocks(stream):
+            block = block[:result.total - first + 1]
+            if not block:
                 break
-            findings = problems.get(lineno)
-            if findings is None:
-                out.write(raw or b"")
-                out.write(b"\n")
-                continue
-            out.write(annotate(raw, findings))
+            end = first + len(block)
+            while problem is not None and problem[0] < end:
+                line, _, findings = problem
+                block[line - first] = annotate(block[line - first], findings)
+                problem = next(problems, None)
+            out.write(b"\n".join(block))  # type: ignore[arg-type]
             out.write(b"\n")
+            first = end
 
 
 def annotate(raw: bytes | None, findings: list[tuple[int, tuple[str | int, ...], Any]]) -> bytes:
