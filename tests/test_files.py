@@ -164,3 +164,21 @@ def test_huge_line_does_not_grow_memory(tmp_path: Path, engine: str) -> None:
     report = validate_files(str(manifest), engine=engine)
     assert [(i["code"], i["line"]) for i in report["issues"]] == [("ERROR_LINE_TOO_LONG", 5)]
     assert report["summary"]["statistics"]["training"]["total_json_lines"] == 7
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rewritten_lines_stay_json(tmp_path: Path, engine: str) -> None:
+    """A number too large for a float is written back as it was read, never as Infinity."""
+    from customlabels.validate._pyscan import parse_line
+
+    manifest = tmp_path / "big-number.manifest"
+    line = ('{"source-ref":"s3://bucket/a.jpg","a":1,"a-metadata":{"confidence":-1e400,'
+            '"class-name":"cat","human-annotated":"yes","creation-date":"d",'
+            '"type":"groundtruth/image-classification","note":"\\u0000a:5\\u0000"}}')
+    manifest.write_text(line + "\n")
+    validate_files(str(manifest), output_dir=str(tmp_path / "out"), engine=engine)
+    written = (tmp_path / "out" / "training_manifest_with_validation.json").read_bytes()
+    assert b"-1e400" in written and b"Infinity" not in written
+    obj = parse_line(written.rstrip(b"\n"))  # strict: would reject Infinity
+    assert obj["a-metadata"]["note"] == "\x00a:5\x00"
+    assert obj["a-metadata"]["errors"][0]["code"] == "ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,13 +35,35 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         raise
 
 
+# A number literal goes through json.dumps as a marked string, then the marks are removed. The
+# random token keeps any string a manifest may hold from looking like a mark.
+_TOKEN = os.urandom(8).hex()
+_MARK = f"\x00{_TOKEN}:"
+_MARKED = re.compile(rb'"\\u0000' + _TOKEN.encode() + rb':([-+.eE0-9]+)\\u0000"')
+
+
+def _literal(value: Any) -> str:
+    text = getattr(value, "text", None)  # validate._pyscan.NumberLiteral
+    if text is None:
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    return f"{_MARK}{text}\x00"
+
+
 def dumps_line(obj: Any) -> bytes:
-    """Serialise one JSON Line as UTF-8 (escaping only what UTF-8 cannot hold)."""
-    text = json.dumps(obj, ensure_ascii=False)
+    """Serialise one JSON Line as UTF-8 (escaping only what UTF-8 cannot hold).
+
+    Numbers read as :class:`~customlabels.validate._pyscan.NumberLiteral` are written as they
+    were read, so a line never gains a non-JSON ``Infinity``.
+    """
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, default=_literal)
     try:
-        return text.encode("utf-8")
+        data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from \\uD800-style escapes
-        return json.dumps(obj).encode("ascii")
+        text = json.dumps(obj, allow_nan=False, default=_literal)
+        data = text.encode("ascii")
+    if _TOKEN.encode() in data:
+        data = _MARKED.sub(rb"\1", data)
+    return data
 
 
 def attach(obj: dict[str, Any], where: tuple[str | int, ...], key: str,

@@ -167,7 +167,24 @@ def _constant(name: str) -> Any:
     raise _BadJSON(f"{name} is not a JSON value")
 
 
+class NumberLiteral:
+    """A number too large for a float, kept as written so that output can reproduce it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _float_or_literal(text: str) -> float | NumberLiteral:
+    value = float(text)
+    return NumberLiteral(text) if math.isinf(value) else value
+
+
 _DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+#: For rewriting lines: like _DECODER, but numbers that overflow a float stay as written.
+_KEEPING_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant,
+                                    parse_float=_float_or_literal)
 
 
 def _depth(text: str) -> int:
@@ -192,10 +209,12 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def parse_line(raw: bytes) -> dict[str, Any]:
+def parse_line(raw: bytes, keep_literals: bool = False) -> dict[str, Any]:
     """Parse one line strictly: UTF-8, one JSON object, no NaN/Infinity, no duplicate keys.
 
-    Raises ValueError with a short reason when the line is not such an object.
+    With ``keep_literals``, a number that overflows a float (``1e400``) becomes a
+    :class:`NumberLiteral` instead of an infinity. Raises ValueError with a short reason when
+    the line is not such an object.
     """
     try:
         text = raw.decode("utf-8")
@@ -207,7 +226,7 @@ def parse_line(raw: bytes) -> dict[str, Any]:
     if not stripped:
         raise _BadJSON("blank line")
     try:
-        obj, end = _DECODER.raw_decode(stripped)
+        obj, end = (_KEEPING_DECODER if keep_literals else _DECODER).raw_decode(stripped)
     except json.JSONDecodeError as exc:
         raise _BadJSON(f"{exc.msg} at column {exc.colno}") from None
     if end != len(stripped):

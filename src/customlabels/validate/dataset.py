@@ -45,11 +45,11 @@ def dataset_rules(scan: ScanResult, role: str) -> tuple[str, list[Problem]]:
     problems: list[Problem] = []
     if scan.dropped > INVALID_SHARE * total:
         problems.append(("ERROR_TOO_MANY_RECORDS_IN_ERROR", None,
-                         f"{scan.dropped} of {_plural(total, 'line')} are dropped at import, "
+                         f"{scan.dropped} of {total} lines dropped at import, "
                          f"more than {INVALID_SHARE:.0%}", None))
     if invalid > INVALID_SHARE * total:
         problems.append(("ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST", None,
-                         f"{invalid} of {_plural(total, 'line')} are invalid, "
+                         f"{invalid} of {total} lines invalid, "
                          f"more than {INVALID_SHARE:.0%}", None))
     if len(scan.buckets) > 1:
         buckets = list(scan.buckets.items())

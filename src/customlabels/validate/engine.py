@@ -283,7 +283,7 @@ def _write_validation_manifest(source: str, target: Path, result: ScanResult) ->
 def annotate(raw: bytes | None, findings: list[tuple[int, tuple[str | int, ...], Any]]) -> bytes:
     """Return one line of a validation manifest: the line with its findings attached."""
     replaced = any(code in (INVALID_JSON_LINE, LINE_TOO_LONG) for code, _, _ in findings)
-    obj: dict[str, Any] = {} if replaced or raw is None else parse_line(raw)
+    obj: dict[str, Any] = {} if replaced or raw is None else parse_line(raw, keep_literals=True)
     for code, where, arg in findings:
         row = CODES[CODE_NAMES[code]]
         message, detail = _line_message(code, where, arg)
