@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from ..codes import CODE_NAMES, TIER1_ORDER
@@ -71,7 +70,6 @@ Path = tuple[str | int, ...]
 Finding = tuple[int, Path, Any]
 
 
-@dataclass
 class ScanResult:
     """What a scan of one manifest found; plain data, the same from both scanners.
 
@@ -90,16 +88,26 @@ class ScanResult:
         refs: source-ref -> first line; pass it as ``other`` when scanning the testing manifest.
     """
 
-    total: int = 0
-    exceeded: bool = False
-    counts: list[int] = field(default_factory=lambda: [0, 0, 0])
-    dropped: int = 0
-    problems: list[tuple[int, int, list[Finding]]] = field(default_factory=list)
-    labels: dict[str, list[int]] = field(default_factory=dict)
-    kind_lines: list[int] = field(default_factory=lambda: [0, 0])
-    buckets: dict[str, int] = field(default_factory=dict)
-    overlaps: list[tuple[int, int]] = field(default_factory=list)
-    refs: Any = None
+    # A plain class rather than a dataclass: the command line imports this module at start-up.
+    __slots__ = ("total", "exceeded", "counts", "dropped", "problems", "labels", "kind_lines",
+                 "buckets", "overlaps", "refs")
+
+    def __init__(self, total: int = 0, exceeded: bool = False, counts: list[int] | None = None,
+                 dropped: int = 0, problems: list[tuple[int, int, list[Finding]]] | None = None,
+                 labels: dict[str, list[int]] | None = None, kind_lines: list[int] | None = None,
+                 buckets: dict[str, int] | None = None,
+                 overlaps: list[tuple[int, int]] | None = None, refs: Any = None):
+        self.total, self.exceeded, self.dropped, self.refs = total, exceeded, dropped, refs
+        self.counts = [0, 0, 0] if counts is None else counts
+        self.problems = [] if problems is None else problems
+        self.labels = {} if labels is None else labels
+        self.kind_lines = [0, 0] if kind_lines is None else kind_lines
+        self.buckets = {} if buckets is None else buckets
+        self.overlaps = [] if overlaps is None else overlaps
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"ScanResult({fields})"
 
 
 def scan(stream: BinaryIO, max_lines: int, other: Any = None) -> ScanResult:
