@@ -99,3 +99,17 @@ def test_console_script_runs() -> None:
     assert done.returncode == 1
     assert "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    from customlabels.cli.main import SUBCOMMANDS
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for name in SUBCOMMANDS:
+        assert name in out
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0

@@ -1,0 +1,350 @@
+"""What every converter shares: the job (problems, atomic output, validation), box and date rules.
+
+A converter builds a :class:`Job`, reads its input, reports problems through it, writes the
+manifest through :meth:`Job.open_output` (atomic: readers see the old file or the whole new one)
+and returns :meth:`Job.result`, which validates what was written with the validator. Data
+problems never raise: they become problems in the result. Only misuse (a bad option value)
+raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..manifest.writer import atomic_write
+from ..validate._pyscan import SCALE_SIDE, _dimension_ok, source_ref_bucket
+from . import problems as P
+
+#: Where the service accepts at most this many boxes on an image (L17957-17959).
+MAX_BOXES = 50
+#: ... and at most this many labels on an image (L17944).
+MAX_LABELS = 50
+#: Label names have 1 to 256 characters (L8162-8174).
+MAX_LABEL_NAME = 256
+#: ``image_size`` needs a depth; the service does not use it and the guide's scripts write 3
+#: (L3951, L4230).
+DEPTH = 3
+#: Problems of one kind printed in text before the rest are only counted.
+SHOWN_PER_CODE = 10
+
+
+class Abort(Exception):
+    """Stop a conversion after a problem that leaves nothing to write (already reported)."""
+
+
+@dataclass
+class ConversionResult:
+    """What converting (or exporting) one file did.
+
+    Attributes:
+        format: the format's registry name (``coco``, ``csv``...).
+        input: the input file.
+        output: the file written, or None when nothing was written.
+        lines: lines (manifest) or images (COCO export) written.
+        stats: counts particular to the format (images read, boxes dropped...).
+        problems: every problem found in the input, as dicts shaped like validation issues
+            (``code``, ``severity``, ``scope``, ``file``, ``line``, ``path``, ``message``,
+            ``detail``); ``line`` is 1-based where the input has lines, else None and ``path``
+            names the record (``$.annotations[12]``).
+        validation: the validator's report on the written manifest (None for exports and when
+            nothing was written).
+        extra_outputs: other files written (the CSV converter's duplicate listings).
+    """
+
+    format: str
+    input: str
+    output: str | None
+    lines: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    validation: dict[str, Any] | None = None
+    extra_outputs: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """Return the problems of severity error."""
+        return [p for p in self.problems if p["severity"] == "error"]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Return the problems of severity warning."""
+        return [p for p in self.problems if p["severity"] == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the output was written, the input had no error and the output validates."""
+        return (self.output is not None and not self.errors
+                and (self.validation is None or self.validation["ok"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as plain data (what ``--format json`` prints)."""
+        return {"ok": self.ok, "format": self.format, "input": self.input,
+                "output": self.output, "lines": self.lines, "stats": self.stats,
+                "problems": self.problems, "validation": self.validation,
+                "extra_outputs": self.extra_outputs}
+
+
+class Job:
+    """One conversion: collects problems, guards the output, validates what was written."""
+
+    def __init__(self, fmt: str, source: str | os.PathLike[str],
+                 output: str | os.PathLike[str], *, inputs: tuple[str, ...] = ()):
+        self.format = fmt
+        self.source = os.fspath(source)
+        self.output = Path(output)
+        self.inputs = (self.source, *inputs)
+        self.problems: list[dict[str, Any]] = []
+        self.stats: dict[str, int] = {}
+        self.lines = 0
+        self.written = False
+        self.extra_outputs: list[str] = []
+
+    # --- problems ------------------------------------------------------------------------------
+
+    def add(self, code: str, line: int | None = None, path: str | None = None,
+            detail: str | None = None, arg: Any = None, severity: str | None = None,
+            file: str | None = None) -> None:
+        """Report a problem of the input (``file`` defaults to the input)."""
+        self.problems.append(P.make(code, file or self.source, line, path, detail, arg,
+                                    severity))
+
+    def fatal(self, code: str, detail: str | None = None, arg: Any = None,
+              file: str | None = None, line: int | None = None) -> Abort:
+        """Report a problem that leaves nothing to write; return the exception to raise."""
+        self.add(code, line=line, detail=detail, arg=arg, file=file)
+        return Abort(code)
+
+    def count(self, key: str, n: int = 1) -> None:
+        """Add ``n`` to the statistic ``key``."""
+        self.stats[key] = self.stats.get(key, 0) + n
+
+    # --- input and output ----------------------------------------------------------------------
+
+    def read_bytes(self) -> bytes:
+        """Return the whole input; an unreadable or empty input is fatal."""
+        try:
+            data = Path(self.source).read_bytes()
+        except OSError as exc:
+            raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+        if not data.strip():
+            raise self.fatal("INPUT_EMPTY")
+        return data
+
+    def check_output(self, target: Path) -> None:
+        """Refuse a target that is one of the inputs (never overwrite an input)."""
+        for item in self.inputs:
+            if _same_file(target, Path(item)):
+                raise self.fatal("OUTPUT_IS_INPUT", f"{target} is the input {item}",
+                                 file=str(target))
+
+    def check_input(self) -> None:
+        """Abort when the input cannot be read or holds no byte."""
+        try:
+            size = os.stat(self.source).st_size
+        except OSError as exc:
+            raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+        if size == 0:
+            raise self.fatal("INPUT_EMPTY")
+
+    @contextmanager
+    def open_output(self, target: Path | None = None,
+                    lines_needed: bool = False) -> Iterator[BinaryIO]:
+        """Open the output (or ``target``) for an atomic write; parents are created.
+
+        With ``lines_needed``, a body that wrote no line (``self.lines`` still 0) aborts
+        instead: an empty manifest is never written (the validator would refuse it, L6078).
+        """
+        target = self.output if target is None else target
+        self.check_output(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(target) as stream:
+                yield stream
+                if lines_needed and not self.lines:
+                    raise self.fatal("NOTHING_TO_WRITE")
+        except OSError as exc:
+            if exc.filename is not None and any(
+                    _same_file(Path(exc.filename), Path(i)) for i in self.inputs):
+                raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+            raise self.fatal("OUTPUT_NOT_WRITABLE", f"{target}: {exc.strerror or exc}",
+                             file=str(target)) from None
+        if target == self.output:
+            self.written = True
+        else:
+            self.extra_outputs.append(str(target))
+
+    def __enter__(self) -> "Job":
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        return isinstance(exc, Abort)  # already reported; anything else propagates
+
+    def result(self, validate: bool = True, engine: str = "auto") -> ConversionResult:
+        """Return the result, validating the manifest written (when ``validate``)."""
+        report = None
+        if self.written and validate:
+            from ..validate.engine import validate_files
+
+            report = validate_files(str(self.output), engine=engine)
+        return ConversionResult(self.format, self.source,
+                                str(self.output) if self.written else None, self.lines,
+                                dict(sorted(self.stats.items())), self.problems, report,
+                                self.extra_outputs)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+# --- the rules shared by converters ---------------------------------------------------------
+
+
+def pixel_box(x: float, y: float, w: float, h: float, width: int,
+              height: int) -> tuple[int, int, int, int]:
+    """Round a box to whole pixels and clip it to the image; return (left, top, width, height).
+
+    Each edge rounds to the nearest pixel boundary, halves up (``floor(v + 0.5)``), then is
+    clipped to ``0..width`` or ``0..height``: a box keeps its place within half a pixel, two
+    boxes that share an edge still share it, and integers come out unchanged. A width or height
+    of 0 means the box vanished. The numbers must be finite (the caller checks).
+    """
+    left = min(max(math.floor(x + 0.5), 0), width)
+    top = min(max(math.floor(y + 0.5), 0), height)
+    right = min(max(math.floor(x + w + 0.5), 0), width)
+    bottom = min(max(math.floor(y + h + 0.5), 0), height)
+    return left, top, right - left, bottom - top
+
+
+def box_scale(width: float, height: float) -> float:
+    """Return the factor that scales the image to at most 1280 px a side (L7743-7760)."""
+    longest = max(width, height)
+    return 1.0 if longest <= SCALE_SIDE else SCALE_SIDE / longest
+
+
+def too_small(w: float, h: float, scale: float) -> bool:
+    """Tell whether the service drops the box as too small (spec decision 7, L7743-7793)."""
+    return w * scale <= 1 or h * scale <= 1
+
+
+def image_size_ok(width: float, height: float) -> bool:
+    """Tell whether an image size is within 64..4096 px a side and 20:1 (L17961-17967)."""
+    return _dimension_ok(width, height)
+
+
+def label_name_ok(name: str) -> bool:
+    """Tell whether a label name has 1 to 256 characters (L8162-8174)."""
+    return 1 <= len(name) <= MAX_LABEL_NAME
+
+
+def is_number(value: Any) -> bool:
+    """Tell whether ``value`` is a finite JSON number (not a boolean)."""
+    kind = type(value)
+    if kind is int:
+        return True
+    return kind is float and math.isfinite(value)
+
+
+#: creation-date as the guide's COCO script writes it: Y-M-DTH:M:S (L4004, L4249).
+def parse_date(value: Any) -> str | None:
+    """Return ``value`` (an ISO 8601 date and time) as ``YYYY-MM-DDTHH:MM:SS`` in UTC, else None.
+
+    Accepts what the guide's COCO script accepts (``2013-11-15 02:41:42``) and the other ISO
+    forms (``T`` separator, fractions, a time zone, a date alone); fractions are dropped, as the
+    script's ``strftime`` drops them, and a time zone is converted to UTC (L3468, L3649).
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+    return stamp.isoformat(timespec="seconds")
+
+
+def now_date() -> str:
+    """Return the current UTC time as a creation-date (the fallback for missing dates)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def fallback_date(creation_date: str | None) -> str:
+    """Return the creation-date to use where the input has none; ``ValueError`` if malformed."""
+    if creation_date is None:
+        return now_date()
+    parsed = parse_date(creation_date)
+    if parsed is None:
+        raise ValueError(f"creation_date must be an ISO 8601 date and time, not "
+                         f"{creation_date!r}")
+    return parsed
+
+
+def s3_folder(prefix: str) -> str | None:
+    """Return ``prefix`` ending in ``/`` if it is a valid ``s3://bucket[/path]`` URL, else None."""
+    folder = prefix if prefix.endswith("/") else prefix + "/"
+    return folder if source_ref_bucket(folder + "x") is not None else None
+
+
+def is_source_ref(value: str) -> bool:
+    """Tell whether ``value`` is a well-formed ``s3://bucket/key`` source-ref."""
+    return source_ref_bucket(value) is not None
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk load.
+
+    Parsing a COCO file creates millions of lists and dicts; each allocation batch triggers a
+    collection that walks the whole growing document, which doubles ``orjson.loads``' time on a
+    train2017-sized file. The converters create no reference cycles, so reference counting
+    frees everything they drop; the collector resumes afterwards.
+    """
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class Progress:
+    """A progress bar on stderr (tqdm), shown only on a terminal unless forced."""
+
+    def __init__(self, total: int, desc: str, enabled: bool | None, unit: str = "it"):
+        self.bar: Any = None
+        if enabled is False:
+            return
+        from tqdm import tqdm  # only when converting: keeps `validate` start-up short
+
+        self.bar = tqdm(total=total or None, desc=desc, unit=unit, unit_scale=True, leave=False,
+                        disable=None if enabled is None else False, mininterval=0.25)
+
+    def update(self, n: int) -> None:
+        """Advance by ``n``."""
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        """Remove the bar."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def dump_line(obj: dict[str, Any]) -> bytes:
+    """Serialise one manifest line with orjson (keys in insertion order, UTF-8, no spaces)."""
+    import orjson
+
+    return orjson.dumps(obj) + b"\n"

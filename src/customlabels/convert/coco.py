@@ -1,0 +1,522 @@
+"""COCO object detection files to manifests and back (guide L3781-4350).
+
+The mapping is the guide's (L3808-4010): one JSON Line per image, in the order of ``images``;
+``source-ref`` is ``--s3-prefix`` + ``file_name`` (or an ``s3://`` ``coco_url``); ``image_size``
+is the image's width and height with depth 3; each annotation becomes a box ``left = bbox[0]``,
+``top = bbox[1]``, ``width = bbox[2]``, ``height = bbox[3]`` whose ``class_id`` is the
+``category_id``, with the category names of the image in ``class-map`` and one
+``{"confidence": 1}`` in ``objects`` per box; ``creation-date`` is ``date_captured``. Keys come in
+the order the guide's script writes them, so the lines equal its lines (``docs/decisions.md``).
+
+Where the guide's script writes lines the service rejects, or stops with a traceback, this
+converter writes valid lines and reports what it changed (``docs/convert.md``): float boxes are
+rounded to whole pixels and clipped (:func:`~customlabels.convert._common.pixel_box`), boxes that
+vanish or that the service finds too small are dropped, crowd annotations are skipped, images
+over 50 boxes, of an unusable size, or repeating a ``file_name`` are skipped, and references to
+unknown images or categories are reported by their position in the file.
+
+Memory: the COCO document is parsed whole (orjson); beyond it the converter keeps one list of
+annotation references per image and streams the lines out.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..codes import CODE_NAMES as C_NAMES
+from ..manifest.records import attribute_pairs, attribute_type, iter_records, usable_boxes
+from ..validate._pyscan import DETECTION, IGNORED, VALID
+from . import _common as C
+from ._common import ConversionResult, Job
+
+NAME = "coco"
+DESCRIPTION = "COCO object detection JSON (instances_*.json)"
+#: The label attribute name of the guide's script (L4218).
+DEFAULT_ATTRIBUTE = "bounding-box"
+TOO_MANY_BOXES_POLICIES = ("skip", "largest")
+_PROGRESS_STEP = 8192
+#: One ``objects`` entry; the service needs a confidence and does not use it (L3982).
+_CONFIDENCE = {"confidence": 1}
+
+
+def detect(head: bytes) -> bool:
+    """Tell whether the start of a file looks like a COCO document (an object with images)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text.startswith(b"{") and b'"images"' in head and b"\n{" not in text[:4096]
+
+
+def default_output(source: str | os.PathLike[str]) -> Path:
+    """Return the manifest written when none is named: the input with ``.manifest``."""
+    return Path(source).with_suffix(".manifest")
+
+
+def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, *,
+            s3_prefix: str | None = None, label_attribute: str = DEFAULT_ATTRIBUTE,
+            job_name: str | None = None, include_crowd: bool = False,
+            too_many_boxes: str = "skip", creation_date: str | None = None,
+            progress: bool | None = False, validate: bool = True) -> ConversionResult:
+    """Convert a COCO object detection file into a manifest; validate it.
+
+    Args:
+        source: the COCO JSON file.
+        output: the manifest to write (default: ``source`` with ``.manifest``).
+        s3_prefix: ``s3://bucket/folder/`` put before each ``file_name``; when None, each
+            image's ``coco_url`` must be an ``s3://`` URL (L3935-3937).
+        label_attribute: the label attribute's name (the guide's ``bounding-box``).
+        job_name: the metadata ``job-name`` (default ``labeling-job/`` + the attribute).
+        include_crowd: convert ``iscrowd`` annotations too (skipped and counted by default:
+            a crowd region is not one object).
+        too_many_boxes: ``skip`` an image with more than 50 boxes (default), or keep its 50
+            ``largest`` boxes by area.
+        creation_date: the creation-date where ``date_captured`` is missing or malformed
+            (default: the time of the conversion, UTC).
+        progress: show a progress bar (None: when stderr is a terminal).
+        validate: validate the manifest written.
+
+    Returns:
+        The result: output, counts, problems found, and the validator's report.
+    """
+    if too_many_boxes not in TOO_MANY_BOXES_POLICIES:
+        raise ValueError(f"too_many_boxes must be one of {TOO_MANY_BOXES_POLICIES}, "
+                         f"not {too_many_boxes!r}")
+    if not label_attribute or label_attribute.endswith("-metadata") or label_attribute in (
+            "source-ref", "errors", "warnings"):
+        raise ValueError(f"{label_attribute!r} cannot be a label attribute name")
+    fallback = C.fallback_date(creation_date)
+    job = Job(NAME, source, output if output is not None else default_output(source))
+    with job, C.gc_paused():
+        folder = None
+        if s3_prefix is not None:
+            folder = C.s3_folder(s3_prefix)
+            if folder is None:
+                raise job.fatal("S3_PREFIX_INVALID", repr(s3_prefix))
+        images, annotations, categories = _sections(job, _load(job))
+        cats = _categories(job, categories)
+        kept, index = _images(job, images, folder)
+        bar = C.Progress(len(annotations) + len(kept), f"{Path(job.source).name}", progress,
+                         unit="item")
+        try:
+            groups = _group(job, annotations, index, cats, include_crowd, bar)
+            del index
+            with job.open_output(lines_needed=True) as out:
+                _write(job, out, kept, groups, annotations, cats, label_attribute,
+                       job_name or f"labeling-job/{label_attribute}", too_many_boxes,
+                       fallback, bar)
+        finally:
+            bar.close()
+        # free the document before validating; the references first, so that the annotations
+        # are freed in file (allocation) order, several times faster than in image order
+        del groups, kept
+        del images, annotations, categories
+    return job.result(validate)
+
+
+def _load(job: Job) -> Any:
+    import orjson
+
+    data = job.read_bytes()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise job.fatal("INPUT_NOT_JSON", str(exc)) from None
+
+
+def _sections(job: Job, doc: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    if not isinstance(doc, dict):
+        raise job.fatal("COCO_MISSING_SECTION", "the document is not a JSON object", "images")
+    found = []
+    for key in ("images", "annotations", "categories"):
+        value = doc.get(key)
+        if not isinstance(value, list):
+            raise job.fatal("COCO_MISSING_SECTION",
+                            None if value is None else f"{key} is not a list", key)
+        found.append(value)
+    return found[0], found[1], found[2]
+
+
+def _categories(job: Job, categories: list[Any]) -> dict[int, tuple[str, str] | None]:
+    """Return category id -> (class-map key, name), or None for an unusable category."""
+    cats: dict[int, tuple[str, str] | None] = {}
+    for i, cat in enumerate(categories):
+        where = f"$.categories[{i}]"
+        cid = cat.get("id") if isinstance(cat, dict) else None
+        if type(cid) is not int:
+            job.add("COCO_BAD_CATEGORY", path=where, detail="id is not an integer")
+            continue
+        if cid in cats:
+            job.add("COCO_DUPLICATE_CATEGORY_ID", path=where, detail=f"category id {cid}")
+            continue
+        name = cat.get("name")
+        if not isinstance(name, str):
+            job.add("COCO_BAD_CATEGORY", path=where, detail=f"category id {cid}: name is not a "
+                    "string")
+            cats[cid] = None
+        elif not C.label_name_ok(name):
+            job.add("LABEL_NAME_LENGTH", path=f"{where}.name", arg=len(name),
+                    detail=f"category id {cid}")
+            cats[cid] = None
+        else:
+            cats[cid] = (str(cid), name)
+    return cats
+
+
+#: A kept image: (image record, source-ref, width, height).
+_Image = tuple[dict[str, Any], str, int, int]
+
+
+def _images(job: Job, images: list[Any], folder: str | None
+            ) -> tuple[list[_Image], dict[Any, int]]:
+    """Return the images to write and image id -> position in them (-1: skipped image)."""
+    kept: list[_Image] = []
+    index: dict[Any, int] = {}
+    seen_refs: dict[str, int] = {}
+    no_location: list[int] = []
+    for i, img in enumerate(images):
+        where = f"$.images[{i}]"
+        if not isinstance(img, dict):
+            job.add("COCO_BAD_IMAGE", path=where, detail="not an object")
+            continue
+        image_id = img.get("id")
+        if type(image_id) not in (int, str):
+            job.add("COCO_BAD_IMAGE", path=f"{where}.id", detail="id is not an integer")
+            continue
+        if image_id in index:
+            job.add("COCO_DUPLICATE_IMAGE_ID", path=f"{where}.id", detail=f"image id {image_id}")
+            continue
+        index[image_id] = -1  # until kept: its annotations are dropped silently
+        width, height = _size(img.get("width")), _size(img.get("height"))
+        if width is None or height is None:
+            job.add("COCO_BAD_IMAGE", path=where,
+                    detail=f"image id {image_id}: width and height must be positive integers")
+            continue
+        if folder is not None:
+            name = img.get("file_name")
+            if not isinstance(name, str) or not name:
+                job.add("COCO_BAD_IMAGE", path=f"{where}.file_name",
+                        detail=f"image id {image_id}: file_name is not a non-empty string")
+                continue
+            sref = folder + name.lstrip("/")
+        else:
+            sref = img.get("coco_url")
+            if not isinstance(sref, str) or not C.is_source_ref(sref):
+                no_location.append(i)
+                continue
+        first = seen_refs.get(sref)
+        if first is not None:
+            job.add("COCO_DUPLICATE_FILE_NAME", path=where,
+                    detail=f"image id {image_id}: {sref} is also $.images[{first}]")
+            continue
+        seen_refs[sref] = i
+        if not C.image_size_ok(width, height):
+            job.add("IMAGE_DIMENSION", path=where, detail=f"image id {image_id}: {width}x{height}")
+            continue
+        index[image_id] = len(kept)
+        kept.append((img, sref, width, height))
+    if no_location:
+        raise job.fatal("COCO_NO_S3_LOCATION", f"{len(no_location)} of {len(images)} images, "
+                        f"the first $.images[{no_location[0]}]")
+    job.count("images", len(images))
+    job.count("images_skipped", len(images) - len(kept))
+    return kept, index
+
+
+def _size(value: Any) -> int | None:
+    if type(value) is float and value.is_integer():
+        value = int(value)
+    return value if type(value) is int and value > 0 else None
+
+
+def _group(job: Job, annotations: list[Any], index: dict[Any, int],
+           cats: dict[int, tuple[str, str] | None], include_crowd: bool,
+           bar: C.Progress) -> list[list[dict[str, Any]]]:
+    """Return, per kept image, its annotations in file order (references, not copies)."""
+    groups: list[list[dict[str, Any]]] = [[] for _ in range(max(index.values(), default=-1) + 1)]
+    position = index.get
+    category = cats.get
+    crowd = skipped = 0
+    for start in range(0, len(annotations), _PROGRESS_STEP):
+        chunk = annotations[start:start + _PROGRESS_STEP]
+        for j, ann in enumerate(chunk, start):
+            if type(ann) is not dict:
+                job.add("COCO_BAD_ANNOTATION", path=f"$.annotations[{j}]", detail="not an object")
+                continue
+            if not include_crowd and ann.get("iscrowd"):
+                crowd += 1
+                continue
+            image_id = ann.get("image_id")
+            pos = position(image_id)
+            if pos is None or type(image_id) is bool:
+                job.add("COCO_UNKNOWN_IMAGE", path=f"$.annotations[{j}].image_id",
+                        detail=_ann_detail(ann))
+                continue
+            cid = ann.get("category_id")
+            cat = category(cid, False) if type(cid) is int else False
+            if cat is False:
+                job.add("COCO_UNKNOWN_CATEGORY", path=f"$.annotations[{j}].category_id",
+                        detail=_ann_detail(ann))
+                continue
+            if pos < 0 or cat is None:  # its image or category is skipped, and reported
+                skipped += 1
+                continue
+            groups[pos].append(ann)
+        bar.update(len(chunk))
+    job.count("annotations", len(annotations))
+    job.count("crowd_skipped", crowd)
+    job.count("annotations_of_skipped_images_or_categories", skipped)
+    return groups
+
+
+def _ann_detail(ann: dict[str, Any]) -> str:
+    return (f"annotation id {ann.get('id')!r}, image_id {ann.get('image_id')!r}, "
+            f"category_id {ann.get('category_id')!r}")
+
+
+def _write(job: Job, out: BinaryIO, kept: list[_Image], groups: list[list[dict[str, Any]]],
+           annotations: list[Any], cats: dict[int, tuple[str, str] | None], attr: str,
+           job_name: str, policy: str, fallback: str, bar: C.Progress) -> None:
+    """Write one line per kept image, in the order of ``images``.
+
+    The box rule is :func:`~customlabels.convert._common.pixel_box`, inlined: this loop runs
+    once per annotation (860,000 times for train2017).
+    """
+    import orjson
+
+    dumps = orjson.dumps
+    floor = math.floor
+    F, I = float, int  # noqa: E741  (the only number types orjson makes)
+    meta = attr + "-metadata"
+    # problems of single annotations wait here until their index in the file is known
+    pending: dict[int, list[tuple[str, str]]] = {}
+
+    def report(code: str, ann: dict[str, Any], detail: str) -> None:
+        """Keep a problem of ``ann`` until its index is known."""
+        pending.setdefault(id(ann), []).append((code, detail))
+
+    boxes_out = vanished = small = bad_dates = clipped = 0
+    first_bad_date = None
+    for start in range(0, len(kept), _PROGRESS_STEP):
+        buffer: list[bytes] = []
+        for n in range(start, min(start + _PROGRESS_STEP, len(kept))):
+            img, sref, width, height = kept[n]
+            scale = C.box_scale(width, height)
+            boxes: list[dict[str, int]] = []
+            class_map: dict[str, str] = {}
+            anns = groups[n]
+            for ann in anns:
+                try:
+                    x, y, w, h = ann["bbox"]
+                    tx, ty, tw, th = type(x), type(y), type(w), type(h)
+                    if ((tx is not F and tx is not I) or (ty is not F and ty is not I)
+                            or (tw is not F and tw is not I) or (th is not F and th is not I)
+                            or w < 0 or h < 0):
+                        raise TypeError
+                    # pixel_box: edges to the nearest pixel (halves up), clipped to the image
+                    left, top = floor(x + 0.5), floor(y + 0.5)
+                    right, bottom = floor(x + w + 0.5), floor(y + h + 0.5)
+                except (KeyError, TypeError, ValueError, OverflowError):  # not 4 finite numbers
+                    report("COCO_BAD_ANNOTATION", ann, f"bbox {ann.get('bbox')!r}")
+                    continue
+                if left < 0 or top < 0 or right > width or bottom > height:
+                    clipped += 1
+                    left = 0 if left < 0 else width if left > width else left
+                    top = 0 if top < 0 else height if top > height else top
+                    right = 0 if right < 0 else width if right > width else right
+                    bottom = 0 if bottom < 0 else height if bottom > height else bottom
+                w, h = right - left, bottom - top
+                if w <= 0 or h <= 0:
+                    vanished += 1
+                    report("BOX_VANISHED", ann, f"bbox {ann['bbox']} in a {width}x{height} image")
+                    continue
+                if w * scale <= 1 or h * scale <= 1:  # C.too_small (spec decision 7)
+                    small += 1
+                    report("BOX_TOO_SMALL", ann, f"{w}x{h} px in a {width}x{height} image")
+                    continue
+                cid = ann["category_id"]
+                key, name = cats[cid]  # type: ignore[misc]
+                boxes.append({"left": left, "top": top, "width": w, "height": h,
+                              "class_id": cid})
+                class_map[key] = name
+            image_id = img["id"]
+            if len(boxes) > C.MAX_BOXES:
+                if policy == "skip":
+                    job.add("TOO_MANY_BOXES", path=f"$.images[?(@.id=={image_id!r})]",
+                            arg="the image is skipped",
+                            detail=f"image id {image_id!r}: {len(boxes)} boxes")
+                    continue
+                job.add("TOO_MANY_BOXES", path=f"$.images[?(@.id=={image_id!r})]",
+                        arg=f"its {C.MAX_BOXES} largest boxes are kept",
+                        detail=f"image id {image_id!r}: {len(boxes)} boxes")
+                boxes = _largest(boxes, C.MAX_BOXES)
+                class_map = {str(b["class_id"]): cats[b["class_id"]][1]  # type: ignore[index]
+                             for b in boxes}
+            elif not anns:
+                job.add("COCO_NO_ANNOTATIONS", path=f"$.images[?(@.id=={image_id!r})]",
+                        detail=f"image id {image_id!r}, {sref}")
+            date = C.parse_date(img.get("date_captured"))
+            if date is None:
+                bad_dates += 1
+                first_bad_date = first_bad_date or image_id
+                date = fallback
+            boxes_out += len(boxes)
+            # key order as in the guide's script (L4222-4252), so the lines match its lines
+            buffer.append(dumps({
+                "source-ref": sref,
+                attr: {"annotations": boxes,
+                       "image_size": [{"width": width, "depth": C.DEPTH, "height": height}]},
+                meta: {"job-name": job_name, "class-map": class_map, "human-annotated": "yes",
+                       "objects": [_CONFIDENCE] * len(boxes), "creation-date": date,
+                       "type": DETECTION},
+            }))
+            buffer.append(b"\n")
+            job.lines += 1
+        out.write(b"".join(buffer))
+        bar.update(min(_PROGRESS_STEP, len(kept) - start))
+    if pending:
+        for j, ann in enumerate(annotations):
+            for code, detail in pending.get(id(ann), ()):
+                job.add(code, path=f"$.annotations[{j}].bbox",
+                        detail=f"{_ann_detail(ann)}: {detail}")
+    if bad_dates:
+        job.add("DATE_FALLBACK", path="$.images[*].date_captured",
+                detail=f"{bad_dates} images, the first image id {first_bad_date!r}; "
+                       f"creation-date {fallback} is used")
+    job.count("boxes", boxes_out)
+    job.count("boxes_clipped", clipped)
+    job.count("boxes_vanished", vanished)
+    job.count("boxes_too_small", small)
+
+
+def _largest(boxes: list[dict[str, int]], keep: int) -> list[dict[str, int]]:
+    """Return the ``keep`` largest boxes by area (ties: first in the file), in file order."""
+    order = sorted(range(len(boxes)), key=lambda i: -boxes[i]["width"] * boxes[i]["height"])
+    return [boxes[i] for i in sorted(order[:keep])]
+
+
+# --- export: manifest -> COCO ---------------------------------------------------------------
+
+
+def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
+           s3_prefix: str | None = None, progress: bool | None = False) -> ConversionResult:
+    """Export the bounding boxes of a manifest as a COCO object detection file.
+
+    Each valid or ignored line with a bounding-box attribute becomes an image (``file_name``
+    is its source-ref without ``s3_prefix``, by default the longest folder all source-refs
+    share; ``coco_url`` is the source-ref), each usable box an annotation (``bbox`` as
+    ``[left, top, width, height]``, its box as the polygon). Categories keep the manifest's
+    class ids when every name has one id throughout, else are numbered from 1 in order of
+    first use. Invalid lines are reported and left out, as are lines with image-level labels
+    only.
+    """
+    job = Job("coco-export", manifest, output)
+    with job:
+        folder = None
+        if s3_prefix is not None:
+            folder = C.s3_folder(s3_prefix)
+            if folder is None:
+                raise job.fatal("S3_PREFIX_INVALID", repr(s3_prefix))
+        images: list[dict[str, Any]] = []
+        boxes: list[tuple[int, str, int, dict[str, Any]]] = []  # (image id, label, class id, box)
+        other_lines: list[int] = []
+        bar = C.Progress(0, Path(job.source).name, progress, unit="line")
+        try:
+            for rec in iter_records(job.source):
+                bar.update(1)
+                _export_record(job, rec, images, boxes, other_lines)
+        except OSError as exc:
+            raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+        finally:
+            bar.close()
+        if other_lines:
+            job.add("MANIFEST_LINE_NOT_EXPORTED", line=other_lines[0],
+                    detail=f"{len(other_lines)} lines without a bounding-box attribute, the "
+                           f"first line {other_lines[0]}")
+        refs = [img["coco_url"] for img in images]
+        folder = folder if folder is not None else _common_folder(refs)
+        for img in images:
+            ref = img["coco_url"]
+            img["file_name"] = ref[len(folder):] if ref.startswith(folder) else ref
+        categories, ids = _category_ids(boxes)
+        doc = {
+            "info": {"description": f"Exported by customlabels from {Path(job.source).name}"},
+            "licenses": [],
+            "images": images,
+            "annotations": [_annotation(k, image_id, ids[label, class_id], box)
+                            for k, (image_id, label, class_id, box) in enumerate(boxes, 1)],
+            "categories": categories,
+        }
+        import orjson
+
+        with job.open_output() as out:
+            out.write(orjson.dumps(doc))
+        job.lines = len(images)
+        job.count("images", len(images))
+        job.count("annotations", len(boxes))
+        job.count("categories", len(categories))
+    return job.result(validate=False)
+
+
+def _export_record(job: Job, rec: Any, images: list[dict[str, Any]],
+                   boxes: list[tuple[int, str, int, dict[str, Any]]],
+                   other_lines: list[int]) -> None:
+    if rec.verdict not in (VALID, IGNORED):
+        codes = sorted({C_NAMES[code] for code, _, _ in rec.findings
+                        if C_NAMES[code].startswith("ERROR_")})
+        job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=", ".join(codes))
+        return
+    obj = rec.object()
+    pairs = [(a, m) for a, m in attribute_pairs(obj) if attribute_type(obj, m) == DETECTION]
+    if not pairs:
+        other_lines.append(rec.line)
+        return
+    size = obj[pairs[0][0]]["image_size"][0]
+    date = C.parse_date(obj[pairs[0][1]].get("creation-date"))
+    image_id = len(images) + 1
+    images.append({"id": image_id, "file_name": "", "coco_url": rec.source_ref,
+                   "width": _int(size["width"]), "height": _int(size["height"]),
+                   "date_captured": "" if date is None else date.replace("T", " ")})
+    if rec.verdict == VALID:
+        for _attr, _i, box, label in usable_boxes(obj, rec.findings):
+            boxes.append((image_id, label, box["class_id"], box))
+
+
+def _int(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _common_folder(refs: list[str]) -> str:
+    """Return the longest ``s3://bucket/folder/`` every source-ref starts with."""
+    if not refs:
+        return ""
+    common = os.path.commonprefix(refs)
+    return common[:common.rfind("/") + 1] if common.count("/") >= 3 else ""
+
+
+def _category_ids(boxes: list[tuple[int, str, int, dict[str, Any]]]
+                  ) -> tuple[list[dict[str, Any]], dict[tuple[str, int], int]]:
+    """Return the categories and (label, class id) -> category id."""
+    by_name: dict[str, set[int]] = {}
+    for _, label, class_id, _ in boxes:
+        by_name.setdefault(label, set()).add(class_id)
+    kept = all(len(ids) == 1 for ids in by_name.values()) and len(
+        {next(iter(ids)) for ids in by_name.values()}) == len(by_name)
+    if kept:
+        number = {label: next(iter(ids)) for label, ids in by_name.items()}
+    else:
+        number = {label: k for k, label in enumerate(by_name, start=1)}
+    ids = {(label, class_id): number[label] for _, label, class_id, _ in boxes}
+    categories = [{"id": number[label], "name": label, "supercategory": ""}
+                  for label in sorted(by_name, key=lambda x: number[x])]
+    return categories, ids
+
+
+def _annotation(k: int, image_id: int, category_id: int, box: dict[str, Any]) -> dict[str, Any]:
+    left, top = _int(box["left"]), _int(box["top"])
+    width, height = _int(box["width"]), _int(box["height"])
+    return {"id": k, "image_id": image_id, "category_id": category_id,
+            "bbox": [left, top, width, height], "area": width * height, "iscrowd": 0,
+            "segmentation": [[left, top, left + width, top, left + width, top + height,
+                              left, top + height]]}
+

@@ -1,0 +1,295 @@
+"""CSV files of image-level labels to manifests and back (guide L4530-4850).
+
+Each row is ``image,label[,label...]`` with no header (L4597-4612): one image, one JSON Line with
+a classification attribute per label, as the guide's script writes it. ``image`` is an S3 path,
+or a bare file name put after ``--s3-path``; a file mixing the two is refused (L4607-4609).
+
+Duplicate images are handled as the guide's script does (L4661-4710): the first row of an image
+is kept, ``NAME-deduplicated.csv`` (first rows) and ``NAME-duplicates.csv`` (the others) are
+written, and no manifest is written while duplicates exist, unless ``keep_first``.
+
+Where the script goes wrong, this converter does not (``docs/decisions.md``): it parses the file
+with one real CSV dialect (the script's second pass reads ``|`` as the quote character, L4728,
+so a quoted name with a comma is split), skips blank rows in both passes, drops a UTF-8 byte
+order mark, puts a ``/`` between ``--s3-path`` and the name, names the attribute of a label that
+cannot be a key (``source-ref``, ``errors``, ``warnings``, ``...-metadata``) differently, and
+reports rows the service would reject (a label over 256 characters, over 50 labels).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..manifest.records import iter_records, usable_classes
+from ..validate._pyscan import CLASSIFICATION, IGNORED, RESERVED_KEYS, VALID
+from . import _common as C
+from ._common import ConversionResult, Job
+
+NAME = "csv"
+DESCRIPTION = "CSV rows image,label[,label...] (image-level labels, no header)"
+#: The job-name the guide's script gives each label's metadata (L4753).
+JOB_PREFIX = "labeling-job/"
+
+
+def detect(head: bytes) -> bool:
+    """Tell whether the start of a file looks like a CSV file (text, not JSON)."""
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not a character cut off at the end of ``head``
+            return False
+        text = head[:exc.start].decode("utf-8-sig")
+    stripped = text.lstrip()
+    return bool(stripped) and stripped[0] not in "{[" and "\x00" not in text
+
+
+def default_output(source: str | os.PathLike[str]) -> Path:
+    """Return the manifest written when none is named: NAME.manifest, as the script does."""
+    return Path(source).with_suffix(".manifest")
+
+
+def read_rows(job: Job) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(first line, fields)`` for each non-blank row of the input CSV.
+
+    Raises the job's abort when the file cannot be read or is not UTF-8.
+    """
+    try:
+        with open(job.source, encoding="utf-8-sig", newline="") as stream:
+            reader = csv.reader(stream, strict=True)
+            start = 1
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:  # the reader goes on with the next line
+                    job.add("CSV_BAD_ROW", line=start, detail=str(exc))
+                    start = reader.line_num + 1
+                    continue
+                if "".join(row).strip():  # blank rows are skipped, as by the script (L4692)
+                    yield start, row
+                start = reader.line_num + 1
+    except UnicodeDecodeError as exc:
+        raise job.fatal("INPUT_UNREADABLE", f"not UTF-8 text (byte {exc.start + 1} of a "
+                        "block)") from None
+    except OSError as exc:
+        raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+
+
+def image_locations(job: Job, rows: list[tuple[int, list[str]]], s3_path: str | None
+                    ) -> str:
+    """Check that rows give S3 paths, or bare names with ``s3_path``; return the prefix to add.
+
+    Reports rows without an image (and removes them from ``rows``); aborts on a mix.
+    """
+    first_s3 = first_bare = None
+    kept = []
+    for line, row in rows:
+        if not row[0]:
+            job.add("CSV_EMPTY_IMAGE", line=line, path="field 1")
+            continue
+        kept.append((line, row))
+        if row[0].startswith("s3://"):
+            first_s3 = first_s3 or line
+        else:
+            first_bare = first_bare or line
+    rows[:] = kept
+    if first_s3 and first_bare:
+        raise job.fatal("CSV_MIXED_PATHS", f"an S3 path on line {first_s3}, a bare name on "
+                        f"line {first_bare}", line=max(first_s3, first_bare))
+    if s3_path is not None:
+        if first_s3:
+            raise job.fatal("CSV_S3_PATH_NOT_NEEDED", f"line {first_s3}: {rows_s3(rows)}",
+                            line=first_s3)
+        folder = C.s3_folder(s3_path)
+        if folder is None:
+            raise job.fatal("S3_PREFIX_INVALID", repr(s3_path))
+        return folder
+    if first_bare:
+        raise job.fatal("CSV_NO_S3_PATH", f"line {first_bare}: {rows[0][1][0]!r}",
+                        line=first_bare)
+    return ""
+
+
+def rows_s3(rows: list[tuple[int, list[str]]]) -> str:
+    """Return the first S3 path of the rows (for messages)."""
+    return next((row[0] for _, row in rows if row[0].startswith("s3://")), "")
+
+
+def write_duplicates(job: Job, rows: list[tuple[int, list[str]]],
+                     duplicates: list[tuple[int, list[str]]]) -> None:
+    """Write NAME-deduplicated.csv and NAME-duplicates.csv beside the output (L4661-4710)."""
+    name = Path(job.source).stem
+    folder = job.output.parent
+    for target, content in ((folder / f"{name}-deduplicated.csv", rows),
+                            (folder / f"{name}-duplicates.csv", duplicates)):
+        with job.open_output(target) as out:
+            out.write(_csv_bytes(row for _, row in content))
+
+
+def _csv_bytes(rows: Any) -> bytes:
+    import io
+
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    return text.getvalue().encode("utf-8")
+
+
+def attribute_name(label: str, taken: dict[str, Any]) -> str:
+    """Return the attribute key for ``label``: the label itself, as in the script, when it can be.
+
+    A label that is a reserved key or ends in ``-metadata`` would break the line (the script
+    writes ``"source-ref": 1`` over the image, L4750); its attribute gets a ``-label`` suffix
+    (and a number if that is taken too).
+    """
+    if label not in RESERVED_KEYS and not label.endswith("-metadata") and label not in taken \
+            and label + "-metadata" not in taken:
+        return label
+    base = f"{label}-label"
+    name, n = base, 1
+    while name in taken or name + "-metadata" in taken:
+        n += 1
+        name = f"{base}{n}"
+    return name
+
+
+def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, *,
+            s3_path: str | None = None, keep_first: bool = False,
+            creation_date: str | None = None, progress: bool | None = False,
+            validate: bool = True) -> ConversionResult:
+    """Convert a CSV file of image-level labels into a manifest; validate it.
+
+    Args:
+        source: the CSV file, rows ``image,label[,label...]``, no header.
+        output: the manifest (default: NAME.manifest beside the CSV, as the guide's script).
+        s3_path: ``s3://bucket/folder/`` put before bare image names.
+        keep_first: write the manifest from the first row of each image even when there are
+            duplicates (the duplicate listings are written either way).
+        creation_date: creation-date of every label (default: the time of the conversion).
+        progress: accepted for a uniform interface; CSV files convert in one pass.
+        validate: validate the manifest written.
+    """
+    date = C.fallback_date(creation_date)
+    job = Job(NAME, source, output if output is not None else default_output(source))
+    with job:
+        job.check_input()
+        rows = list(read_rows(job))
+        folder = image_locations(job, rows, s3_path)
+        first: dict[str, int] = {}
+        kept: list[tuple[int, list[str]]] = []
+        duplicates: list[tuple[int, list[str]]] = []
+        for line, row in rows:
+            if row[0] in first:
+                duplicates.append((line, row))
+                job.add("CSV_DUPLICATE_IMAGE", line=line, path="field 1",
+                        detail=f"{row[0]} is on line {first[row[0]]}",
+                        severity="warning" if keep_first else None)
+            else:
+                first[row[0]] = line
+                kept.append((line, row))
+        job.count("rows", len(rows))
+        job.count("duplicate_rows", len(duplicates))
+        if duplicates:
+            write_duplicates(job, kept, duplicates)
+            if not keep_first:
+                raise job.fatal("CSV_DUPLICATES_FOUND", f"{len(duplicates)} rows repeat an "
+                                f"image; see {job.extra_outputs[-1]}")
+        with job.open_output(lines_needed=True) as out:
+            labels = 0
+            for line, row in kept:
+                obj = _line(job, line, row, folder, date)
+                if obj is not None:
+                    labels += (len(obj) - 1) // 2
+                    out.write(C.dump_line(obj))
+                    job.lines += 1
+            job.count("labels", labels)
+    return job.result(validate)
+
+
+def _line(job: Job, line: int, row: list[str], folder: str, date: str
+          ) -> dict[str, Any] | None:
+    sref = folder + row[0]
+    if not C.is_source_ref(sref):
+        job.add("SOURCE_REF_INVALID", line=line, path="field 1", detail=repr(sref))
+        return None
+    obj: dict[str, Any] = {"source-ref": sref}
+    names: dict[str, None] = {}
+    for field, label in enumerate(row[1:], start=2):
+        if label == "" or label in names:  # empty columns skipped (L4744), repeats merged
+            continue
+        if label != label.strip():
+            job.add("CSV_LABEL_WHITESPACE", line=line, path=f"field {field}", arg=repr(label))
+        if not C.label_name_ok(label):
+            job.add("LABEL_NAME_LENGTH", line=line, path=f"field {field}", arg=len(label))
+            continue
+        names[label] = None
+        attr = attribute_name(label, obj)
+        if attr != label:
+            job.add("LABEL_ATTRIBUTE_RENAMED", line=line, path=f"field {field}", arg=repr(label),
+                    detail=f"attribute {attr!r}")
+        # keys in the order of the guide's script (L4748-4759)
+        obj[attr] = 1
+        obj[attr + "-metadata"] = {"confidence": 1, "job-name": JOB_PREFIX + label,
+                                   "class-name": label, "human-annotated": "yes",
+                                   "creation-date": date, "type": CLASSIFICATION}
+    if len(names) > C.MAX_LABELS:
+        job.add("TOO_MANY_LABELS", line=line, detail=f"{len(names)} labels")
+        return None
+    return obj
+
+
+# --- export: manifest -> CSV ----------------------------------------------------------------
+
+
+def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
+           s3_path: str | None = None, progress: bool | None = False) -> ConversionResult:
+    """Write the image-level labels of a manifest as CSV rows ``image,label[,label...]``.
+
+    ``s3_path`` is removed from the start of each source-ref (to convert back with the same
+    ``--s3-path``). Lines without image-level labels and invalid lines are reported and left
+    out; a line with no label at all (only ``source-ref``) gives a row with only the image.
+    """
+    job = Job("csv-export", manifest, output)
+    with job:
+        folder = "" if s3_path is None else C.s3_folder(s3_path)
+        if folder is None:
+            raise job.fatal("S3_PREFIX_INVALID", repr(s3_path))
+        rows, other = [], []
+        try:
+            for rec in iter_records(job.source):
+                if rec.verdict not in (VALID, IGNORED):
+                    job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=error_codes(rec))
+                    continue
+                obj = rec.object()
+                labels = [name for _, name in usable_classes(obj, rec.findings)] \
+                    if rec.verdict == VALID else []
+                if rec.verdict == VALID and not labels or (
+                        rec.verdict == IGNORED and len(obj) > 1):
+                    other.append(rec.line)
+                    continue
+                ref = rec.source_ref
+                if folder and ref.startswith(folder):
+                    ref = ref[len(folder):]
+                rows.append([ref, *dict.fromkeys(labels)])
+        except OSError as exc:
+            raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+        if other:
+            job.add("MANIFEST_LINE_NOT_EXPORTED", line=other[0],
+                    detail=f"{len(other)} lines without image-level labels, the first line "
+                           f"{other[0]}")
+        with job.open_output() as out:
+            out.write(_csv_bytes(rows))
+        job.lines = len(rows)
+    return job.result(validate=False)
+
+
+def error_codes(rec: Any) -> str:
+    """Return the error codes of a record, for a problem's detail."""
+    from ..codes import CODE_NAMES
+
+    return ", ".join(sorted({CODE_NAMES[code] for code, _, _ in rec.findings
+                             if CODE_NAMES[code].startswith("ERROR_")}))

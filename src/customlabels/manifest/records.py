@@ -1,0 +1,146 @@
+"""Typed records of manifest lines, as the validator sees them.
+
+Every tool that works on the *content* of a manifest (export, split, the dataset operations)
+reads it through :func:`iter_records`, which runs the validator's own line rules
+(:func:`customlabels.validate._pyscan.check_line`) on each line. So "an image", "a valid line"
+and "the labels of a line" mean exactly what they mean to ``customlabels validate``: the labels
+of a line are the classification ``class-name``\\ s and the ``class-map`` names of usable boxes on
+a valid line (``docs/decisions.md``, "Dataset rules").
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..validate import _pyscan
+from ..validate._pyscan import (CLASSIFICATION, DETECTION, DROPPED, DUPLICATE_SOURCE_REF,
+                                INVALID, LABEL_NAME_LENGTH, RESERVED_KEYS, VALID, Finding,
+                                check_line, parse_line)
+from .reader import iter_lines
+
+_ERROR_CODES = frozenset(i for i, name in enumerate(_pyscan.CODE_NAMES)
+                         if name.startswith("ERROR_"))
+
+
+@dataclass(slots=True)
+class Record:
+    """One line of a manifest with the validator's verdict on it.
+
+    Attributes:
+        line: 1-based line number.
+        raw: the line's bytes without its terminator; None for a line over the length limit
+            that the reader did not keep (see :mod:`customlabels.manifest.reader`).
+        verdict: ``VALID`` (0), ``INVALID`` (1) or ``IGNORED`` (2), as in the summary.
+        findings: the validator's findings on the line (code index, JSON path, argument).
+        source_ref: the line's source-ref when it is well formed (duplicates included), else
+            None.
+        labels: the line's usable labels, distinct, in order (empty unless the line is valid).
+    """
+
+    line: int
+    raw: bytes | None
+    verdict: int
+    findings: list[Finding]
+    source_ref: str | None
+    labels: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        """Tell whether the line is valid (it carries at least one usable label)."""
+        return self.verdict == VALID
+
+    @property
+    def dropped(self) -> bool:
+        """Tell whether the service drops the line at import (L5403-5420)."""
+        return any(code in DROPPED for code, _, _ in self.findings)
+
+    @property
+    def has_errors(self) -> bool:
+        """Tell whether the line carries an error (at any level)."""
+        return any(code in _ERROR_CODES for code, _, _ in self.findings)
+
+    @property
+    def duplicate_of(self) -> int | None:
+        """Return the first line of this line's source-ref when this line repeats it."""
+        for code, _, arg in self.findings:
+            if code == DUPLICATE_SOURCE_REF:
+                return arg
+        return None
+
+    def object(self) -> dict[str, Any] | None:
+        """Return the line parsed (strictly), or None when it is not a JSON object."""
+        if self.raw is None:
+            return None
+        try:
+            return parse_line(self.raw)
+        except ValueError:
+            return None
+
+
+def iter_records(path: str | os.PathLike[str]) -> Iterator[Record]:
+    """Yield a :class:`Record` for each line of the manifest at ``path``, streaming.
+
+    ``OSError`` propagates (callers report unreadable files).
+    """
+    refs: dict[str, int] = {}
+    with open(path, "rb") as stream:
+        for lineno, raw in enumerate(iter_lines(stream), start=1):
+            verdict, findings, info = check_line(raw, lineno, refs)
+            if info is not None:
+                sref, _bucket, _declared, cls, det = info
+                labels = tuple(dict.fromkeys([*cls, *det])) if verdict == VALID else ()
+                yield Record(lineno, raw, verdict, findings, sref, labels)
+                continue
+            sref = None
+            if verdict == INVALID and findings and findings[0][0] == DUPLICATE_SOURCE_REF:
+                sref = parse_line(raw)["source-ref"]  # type: ignore[arg-type]
+            yield Record(lineno, raw, verdict, findings, sref, ())
+
+
+def attribute_pairs(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return the line's ``(attribute, metadata)`` key pairs, as the validator pairs them.
+
+    A key is a label attribute when it is not reserved, does not end in ``-metadata`` and
+    ``KEY-metadata`` exists (``docs/decisions.md``, "Label attributes").
+    """
+    return [(k, k + "-metadata") for k in obj
+            if k not in RESERVED_KEYS and not k.endswith("-metadata") and k + "-metadata" in obj]
+
+
+def attribute_type(obj: dict[str, Any], meta: str) -> str | None:
+    """Return the ``type`` of a metadata object, or None."""
+    metadata = obj.get(meta)
+    return metadata.get("type") if isinstance(metadata, dict) else None
+
+
+def usable_boxes(obj: dict[str, Any], findings: list[Finding]
+                 ) -> Iterator[tuple[str, int, dict[str, Any], str]]:
+    """Yield ``(attribute, index, box, label)`` for each box the service trains on.
+
+    Only meaningful on a valid line: a box is usable when no finding points at it and its
+    class-map name has a valid length (the rules of ``_pyscan._check_boxes``).
+    """
+    flagged = {(path[0], path[2]) for _, path, _ in findings
+               if len(path) >= 3 and path[1] == "annotations"}
+    bad_names = {(path[0], path[2]) for code, path, _ in findings
+                 if code == LABEL_NAME_LENGTH and len(path) == 3 and path[1] == "class-map"}
+    for attr, meta in attribute_pairs(obj):
+        if attribute_type(obj, meta) != DETECTION:
+            continue
+        class_map = obj[meta]["class-map"]
+        for i, box in enumerate(obj[attr].get("annotations") or ()):
+            key = str(box["class_id"])
+            if (attr, i) in flagged or (meta, key) in bad_names:
+                continue
+            yield attr, i, box, class_map[key]
+
+
+def usable_classes(obj: dict[str, Any], findings: list[Finding]) -> Iterator[tuple[str, str]]:
+    """Yield ``(attribute, label)`` for each usable image-level label of a valid line."""
+    bad = {path[0] for code, path, _ in findings if code == LABEL_NAME_LENGTH}
+    for attr, meta in attribute_pairs(obj):
+        if attribute_type(obj, meta) == CLASSIFICATION and meta not in bad:
+            yield attr, obj[meta]["class-name"]

@@ -1,0 +1,1 @@
+"""Data for the converter tests, and the guide's sample scripts as reference implementations."""

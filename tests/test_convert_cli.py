@@ -1,0 +1,128 @@
+"""The convert and export commands: one file, batches over globs in parallel, exit statuses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from customlabels.cli.main import main
+from customlabels.convert import batch
+
+from .convert_contract import CASES
+
+COCO = CASES / "coco"
+PREFIX = "s3://custom-labels-bucket/images/"
+
+
+def test_single_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m.manifest"
+    assert main(["convert", "coco", str(COCO / "instances.json"), "--s3-prefix", PREFIX,
+                 "-o", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert f"-> {out}: 5 lines" in text
+    assert "training: " in text and "passed" in text  # the validator's summary
+    assert out.exists()
+
+
+def test_faulty_file_exits_one_and_prints_places(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["convert", "coco", str(COCO / "faulty.json"), "--s3-prefix", PREFIX,
+                 "-o", str(tmp_path / "m.manifest"), "--creation-date", "2020-01-01"]) == 1
+    text = capsys.readouterr().out
+    assert (f"{COCO / 'faulty.json'}: COCO_UNKNOWN_IMAGE The annotation refers to an image id "
+            "that no image has; it is skipped.") in text
+    assert "- at $.annotations[7].image_id" in text
+
+
+def test_warnings_fail_only_with_strict(tmp_path: Path) -> None:
+    args = ["convert", "coco", str(COCO / "too_many_boxes.json"), "--s3-prefix", PREFIX,
+            "-o", str(tmp_path / "m.manifest")]
+    assert main(args) == 0
+    assert main(args + ["--strict"]) == 1
+
+
+def test_batch_over_globs_in_parallel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for folder in ("train", "val"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(COCO / "instances.json", tmp_path / folder / "instances.json")
+    shutil.copy(COCO / "truncated.json", tmp_path / "val" / "broken.json")
+    out = tmp_path / "out"
+    status = main(["convert", "coco", str(tmp_path / "*" / "*.json"), "--s3-prefix", PREFIX,
+                   "--output-dir", str(out), "--jobs", "2", "--no-progress"])
+    assert status == 1  # one file failed: the others are converted all the same
+    text = capsys.readouterr().out
+    assert (out / "train" / "instances.manifest").exists()
+    assert (out / "val" / "instances.manifest").exists()
+    assert not (out / "val" / "broken.manifest").exists()
+    table = text[text.index("FILE"):].splitlines()
+    assert table[0].split() == ["FILE", "LINES", "ERRORS", "WARNINGS", "MANIFEST"]
+    assert any("broken.json" in row and "not written" in row for row in table)
+    assert table[-1] == "2 of 3 files converted without errors"
+
+
+def test_batch_json_and_unmatched_glob(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["convert", "csv", str(CASES / "csv" / "flowers.csv"),
+                   str(tmp_path / "none*.csv"), "--s3-path", "s3://my-bucket/f/",
+                   "--output-dir", str(tmp_path), "--format", "json"])
+    captured = capsys.readouterr()
+    assert status == 1 and "none*.csv: no file matches" in captured.err
+    doc = json.loads(captured.out)
+    assert doc["results"][0]["ok"] and doc["results"][0]["lines"] == 15
+
+
+def test_output_paths_keep_folders_apart() -> None:
+    paths = batch.output_paths("coco", ["a/x/instances.json", "a/y/instances.json"], "out")
+    assert [p.as_posix() for p in paths] == ["out/x/instances.manifest",
+                                            "out/y/instances.manifest"]
+    assert batch.expand(["no*such*file"]) == ([], ["no*such*file"])
+
+
+def test_a_crashing_converter_does_not_stop_the_batch(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from customlabels.convert import coco
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated defect")
+
+    monkeypatch.setattr(coco, "convert", boom)
+    results = batch.convert_many("coco", [str(COCO / "instances.json")], tmp_path, jobs=1)
+    assert [p["code"] for p in results[0].problems] == ["CONVERSION_FAILED"]
+    assert "simulated defect" in results[0].problems[0]["detail"]
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["convert", "coco", str(COCO / "instances.json"), str(COCO / "faulty.json"),
+              "-o", "x.manifest"])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["convert", "coco", str(COCO / "instances.json"), "--creation-date", "soon"])
+    with pytest.raises(SystemExit):
+        main(["convert", "coco", str(COCO / "instances.json"), "--label-attribute",
+              "a-metadata", "-o", str(tmp_path / "m.manifest")])
+
+
+def test_export_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = tmp_path / "m.manifest"
+    assert main(["convert", "coco", str(COCO / "instances.json"), "--s3-prefix", PREFIX,
+                 "-o", str(manifest)]) == 0
+    assert main(["export", "coco", str(manifest), "-o", str(tmp_path / "back.json")]) == 0
+    assert "5 images (annotations 7, categories 3, images 5)" in capsys.readouterr().out
+    assert main(["export", "csv", str(manifest), "-o", str(tmp_path / "x.csv")]) == 0
+    assert main(["export", "groundtruth-multilabel", str(manifest), "-o",
+                 str(tmp_path / "g.manifest"), "--format", "json"]) == 0
+
+
+def test_validate_start_up_does_not_load_the_converters() -> None:
+    code = ("import sys; from customlabels.cli.main import main; "
+            "main(['validate', sys.argv[1]]); "
+            "print(sorted(m for m in ('orjson', 'tqdm', 'polars', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code,
+                          str(Path(__file__).parent / "cases" / "valid_classification"
+                              / "train.manifest")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
