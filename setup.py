@@ -1,4 +1,4 @@
-"""Build the compiled core (``customlabels._core``) from ``ext/``.
+"""Build the compiled extensions, ``customlabels._core`` and ``._metrics``, from ``ext/``.
 
 Everything else lives in pyproject.toml. Set ``CUSTOMLABELS_NO_EXT=1`` to skip the
 extension: the package then runs on its pure-Python path with identical results.
@@ -20,7 +20,13 @@ if os.environ.get("CUSTOMLABELS_NO_EXT") != "1":
                 ["ext/_core.pyx"],
                 extra_compile_args=["-O3"],
                 optional=True,  # no compiler: install anyway, on the pure-Python path
-            )
+            ),
+            Extension(
+                "customlabels._metrics",
+                ["ext/_metrics.pyx"],
+                extra_compile_args=["-O3"],
+                optional=True,  # no compiler: install anyway, on the numpy path
+            ),
         ],
         compiler_directives={
             "language_level": "3",

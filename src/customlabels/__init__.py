@@ -54,4 +54,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'customlabels' has no attribute {name!r}")
 
 
-__all__ = sorted(["CODES", "Code", "validate", *_REPORT_TYPES, *_DATASET_API, *_METRICS_API])
+__all__ = sorted(["CODES", "Code", "validate", *_REPORT_TYPES, *_DATASET_API,
+                  *_METRICS_API])
