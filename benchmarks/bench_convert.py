@@ -30,39 +30,21 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import _harness as H
+from _harness import CLI, MIB
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_COCO = HERE / "data" / "coco-train2017-synthetic.json"
-CLI = Path(sys.executable).parent / "customlabels"
-#: ru_maxrss is in KiB on Linux and in bytes on macOS.
-RSS_UNIT = 1 if sys.platform == "darwin" else 1024
-MIB = 1 << 20
 #: Issue 3: conversion at most twice the time of orjson.loads of the same file.
 TARGET_RATIO = 2.0
 
 LOADS = "import sys, orjson\nwith open(sys.argv[1], 'rb') as f:\n    orjson.loads(f.read())\n"
 LOADS_NOGC = "import gc\ngc.disable()\n" + LOADS
-
-
-def run_process(argv: list[str]) -> tuple[float, int, int, str]:
-    """Run ``argv`` (stdout to /dev/null); return seconds, max RSS bytes, status, stderr end."""
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=err)
-        _, wait_status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        status = os.waitstatus_to_exitcode(wait_status)
-        err.seek(0)
-        tail = err.read()[-2000:].decode("utf-8", "replace")
-    return seconds, usage.ru_maxrss * RSS_UNIT, status, tail
 
 
 def contenders(coco: Path, tmp: Path) -> dict[str, list[str]]:
@@ -85,13 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path, help="also write the measurements as JSON")
     args = parser.parse_args(argv)
     if not args.coco.exists():
-        print(f"{args.coco} is missing: generating it", flush=True)
-        subprocess.run([sys.executable, str(HERE / "make_coco.py"), "-o", str(args.coco)],
-                       check=True)
+        H.generate("make_coco.py", args.coco)
     with args.coco.open("rb") as f:  # warm the page cache, in small reads (low RSS floor)
         while f.read(1 << 20):
             pass
-    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * RSS_UNIT
+    floor = H.rss_floor()
     times: dict[str, list[float]] = {}
     rss: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="customlabels-bench-") as tmp:
@@ -100,12 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         # as warnings only, so anything but 0 is a failure here
         for round_ in range(args.repeat):
             for name, command in commands.items():
-                seconds, peak, status, tail = run_process(command)
-                if status != 0:
-                    print(f"{name} failed with status {status}:\n{tail}", file=sys.stderr)
+                run = H.run_process(command)  # the environment inherited as it is
+                if run.status != 0:
+                    print(f"{name} failed with status {run.status}:\n{run.stderr}",
+                          file=sys.stderr)
                     return 2
-                times.setdefault(name, []).append(seconds)
-                rss[name] = max(rss.get(name, 0), peak)
+                times.setdefault(name, []).append(run.seconds)
+                rss[name] = max(rss.get(name, 0), run.max_rss)
             print(f"round {round_ + 1}: " + ", ".join(
                 f"{n} {times[n][-1]:.2f} s" for n in commands), flush=True)
     ratios = {name: statistics.median(a / b for a, b in zip(times[name], times["loads"]))

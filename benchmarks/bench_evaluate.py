@@ -35,24 +35,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
-import resource
 import shlex
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+import _harness as H
+from _harness import CLI, MIB, target
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE / "data" / "detections"
-CLI = Path(sys.executable).parent / "customlabels"
-#: ru_maxrss is in KiB on Linux and in bytes on macOS.
-RSS_UNIT = 1 if sys.platform == "darwin" else 1024
-MIB = 1 << 20
 
 TARGET_SPEEDUP_PYCOCOTOOLS = 20.0
 TARGET_SPEEDUP_FASTER = 1.0
@@ -81,25 +74,9 @@ print(json.dumps([float(x) for x in evaluation.stats[:12]]))
 
 
 @dataclass
-class Run:
-    """One finished process: wall time, peak memory, exit status and the end of its stderr."""
+class Contender(H.Contender):
+    """A command to time, its results so far and the twelve statistics it reported."""
 
-    seconds: float
-    max_rss: int
-    status: int
-    stderr: str
-
-
-@dataclass
-class Contender:
-    """A command to time and its results so far."""
-
-    name: str
-    argv: list[str]
-    output_dir: bool = False
-    ok_status: tuple[int, ...] = (0,)
-    runs: list[Run] = field(default_factory=list)
-    failure: str | None = None
     stats: list[float] | None = None
 
     def command(self) -> str:
@@ -107,36 +84,6 @@ class Contender:
         argv = self.argv + (["--output-dir", "TMPDIR"] if self.output_dir else [])
         shown = ["COCO_CODE" if arg == COCO_CODE else arg for arg in argv]
         return shlex.join(shown).replace("COCO_CODE", "\"$COCO_CODE\"") + " > /dev/null"
-
-    def run(self) -> None:
-        """Run the command once and record it, or record why it failed."""
-        with tempfile.TemporaryDirectory(prefix="customlabels-bench-") as tmp:
-            argv = self.argv + (["--output-dir", tmp] if self.output_dir else [])
-            run = run_process(argv)
-        if run.status in self.ok_status:
-            self.runs.append(run)
-        else:
-            self.failure = f"exit status {run.status}; stderr ends with:\n{run.stderr}"
-
-    @property
-    def seconds(self) -> list[float]:
-        """Wall times of the successful runs."""
-        return [r.seconds for r in self.runs]
-
-
-def run_process(argv: list[str]) -> Run:
-    """Run ``argv`` with stdout to /dev/null; return its wall time, max RSS and exit status."""
-    env = {k: v for k, v in os.environ.items() if k != "CUSTOMLABELS_PURE"}
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err)
-        _, wait_status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(wait_status)  # reaped here, not by Popen
-        err.seek(0)
-        stderr = err.read()[-2000:].decode("utf-8", "replace")
-    return Run(seconds, usage.ru_maxrss * RSS_UNIT, proc.returncode, stderr)
 
 
 def statistics_of(contender: Contender) -> list[float] | None:
@@ -172,11 +119,8 @@ def largest_difference(a: list[float], b: list[float]) -> float:
 def ensure_data(directory: Path) -> None:
     """Generate the data set with make_detections.py unless it is there."""
     names = ("test.manifest", "predictions.jsonl", "coco_gt.json", "coco_dt.json")
-    if all((directory / name).exists() for name in names):
-        return
-    print(f"{directory} is incomplete: generating it", flush=True)
-    subprocess.run([sys.executable, str(HERE / "make_detections.py"), "-o", str(directory)],
-                   check=True)
+    if not all((directory / name).exists() for name in names):
+        H.generate("make_detections.py", directory, state="incomplete")
 
 
 def describe(directory: Path) -> dict:
@@ -207,9 +151,7 @@ def make_contenders(directory: Path, skip_faster: bool) -> list[Contender]:
 
 def speedup(reference: Contender, ours: Contender) -> float | None:
     """Median over the rounds of reference time / our time in the same round."""
-    if not reference.runs or not ours.runs:
-        return None
-    return statistics.median(r / o for r, o in zip(reference.seconds, ours.seconds))
+    return H.median_ratio(reference, ours)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     contenders = make_contenders(args.data, args.skip_faster)
     print(f"data: {data['images']:,} images, {data['boxes']:,} boxes, {data['labels']} labels, "
           f"{data['detections']:,} detections ({args.data})")
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {args.repeat} rounds, "
-          f"interleaved: {', '.join(c.name for c in contenders)}", flush=True)
+    H.print_setup(args.repeat, contenders)
 
     for c in contenders:
         if not c.output_dir:
@@ -254,36 +195,20 @@ def main(argv: list[str] | None = None) -> int:
     for name, diff in differences.items():
         print(f"  largest difference from pycocotools, {name}: {diff:.3g}")
 
-    for i in range(args.repeat):
-        for c in contenders:
-            if c.failure is None:
-                c.run()
-        print(f"  round {i + 1}/{args.repeat}: " + ", ".join(
-            f"{c.name} {c.runs[-1].seconds:.3f} s" if c.failure is None else f"{c.name} FAILED"
-            for c in contenders), flush=True)
+    H.run_rounds(contenders, args.repeat)
 
     ours = by_name["customlabels"]
     results = {}
-    print(f"\n{'contender':<17} {'median s':>9} {'min s':>8} {'peak RSS MiB':>13} "
-          f"{'x customlabels':>15}")
     for c in contenders:
         if not c.runs:
-            print(f"{c.name:<17} {'FAILED':>9}")
             results[c.name] = {"command": c.command(), "failure": c.failure}
             continue
-        ratio = speedup(c, ours)
-        results[c.name] = {"command": c.command(), "seconds": c.seconds,
-                           "median_s": statistics.median(c.seconds), "min_s": min(c.seconds),
-                           "peak_rss_mib": max(r.max_rss for r in c.runs) / MIB,
-                           "time_over_customlabels": ratio, "stats": c.stats,
+        results[c.name] = {"command": c.command(), "seconds": c.seconds, **H.timings(c),
+                           "time_over_customlabels": speedup(c, ours), "stats": c.stats,
                            "failure": c.failure}
-        print(f"{c.name:<17} {results[c.name]['median_s']:>9.3f} {results[c.name]['min_s']:>8.3f}"
-              f" {results[c.name]['peak_rss_mib']:>13.1f} "
-              f"{'-' if ratio is None else f'{ratio:.2f}':>15}")
-    print("\ncommands (TMPDIR: a fresh temporary directory each run; $COCO_CODE: the reference "
-          "script in bench_evaluate.py):")
-    for c in contenders:
-        print(f"  {c.name}: {c.command()}")
+    H.print_table(results, "time_over_customlabels", "x customlabels", "{:.2f}", 17, 15)
+    H.print_commands(contenders, "\ncommands (TMPDIR: a fresh temporary directory each run; "
+                     "$COCO_CODE: the reference script in bench_evaluate.py):")
 
     targets = []
     for mine in ("customlabels", "cl+outputs"):
@@ -291,30 +216,24 @@ def main(argv: list[str] | None = None) -> int:
                           ("faster-coco-eval", TARGET_SPEEDUP_FASTER)):
             if ref in by_name and by_name[ref].runs and by_name[mine].runs:
                 value = speedup(by_name[ref], by_name[mine])
-                targets.append({"target": f"{mine} faster than {ref} by more than {goal:g}x"
-                                if goal == 1 else f"{mine} at least {goal:g}x faster than {ref}",
-                                "value": value, "unit": "x",
-                                "passed": value > goal if goal == 1 else value >= goal})
+                targets.append(target(f"{mine} faster than {ref} by more than {goal:g}x"
+                                      if goal == 1 else f"{mine} at least {goal:g}x faster than "
+                                      f"{ref}", value, "x",
+                                      value > goal if goal == 1 else value >= goal))
     if "customlabels" in differences:
         diff = differences["customlabels"]
-        targets.append({"target": f"twelve statistics within {TARGET_DIFFERENCE:g} of "
-                                  "pycocotools", "value": diff, "unit": "",
-                        "passed": diff <= TARGET_DIFFERENCE})
+        targets.append(target(f"twelve statistics within {TARGET_DIFFERENCE:g} of pycocotools",
+                              diff, "", diff <= TARGET_DIFFERENCE))
     print("\ntargets:")
     for t in targets:
         print(f"  {'PASS' if t['passed'] else 'FAIL'}  {t['target']}: {t['value']:.3g}{t['unit']}")
 
-    failed = [c for c in contenders if c.failure]
-    for c in failed:
-        print(f"\n{c.name} FAILED: {c.failure}", file=sys.stderr)
+    failed = H.report_failures(contenders)
     if args.json_out:
-        report = {"data": data, "repeat": args.repeat, "python": platform.python_version(),
-                  "platform": platform.platform(), "cpus": os.cpu_count(),
-                  "rss_floor_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                  * RSS_UNIT / MIB, "contenders": results, "differences": differences,
-                  "targets": targets}
-        args.json_out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nresults written to {args.json_out}")
+        H.write_json(args.json_out, {
+            "data": data, "repeat": args.repeat, **H.machine(),
+            "rss_floor_mib": H.rss_floor() / MIB, "contenders": results,
+            "differences": differences, "targets": targets})
     return 1 if failed or not all(t["passed"] for t in targets) else 0
 
 

@@ -28,28 +28,19 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import re
-import resource
-import shlex
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+import _harness as H
+from _harness import CLI, MIB, PURE_ENV, child_env, rss_floor, target
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MANIFEST = HERE / "data" / "bench-250k.manifest"
 BIG_TARGET_BYTES = 1_000_000_000
-CLI = Path(sys.executable).parent / "customlabels"
-PURE_ENV = "CUSTOMLABELS_PURE"
-#: ru_maxrss is in KiB on Linux and in bytes on macOS.
-RSS_UNIT = 1 if sys.platform == "darwin" else 1024
-MIB = 1 << 20
 #: The engine named in the validator's JSON report, which comes near its start.
 ENGINE_RE = re.compile(rb'"engine"\s*:\s*"([^"]*)"')
 
@@ -81,71 +72,10 @@ parse([rest])
 
 
 @dataclass
-class Run:
-    """One finished process: wall time, peak memory, exit status and the end of its stderr."""
+class Contender(H.Contender):
+    """A command to time; the validator exits 0 (valid) or 1 (errors found)."""
 
-    seconds: float
-    max_rss: int
-    status: int
-    stderr: str
-
-
-@dataclass
-class Contender:
-    """A command to time, with the environment it runs in and its results so far."""
-
-    name: str
-    argv: list[str]
-    extra_env: dict[str, str] = field(default_factory=dict)
     ok_status: tuple[int, ...] = (0, 1)
-    output_dir: bool = False
-    runs: list[Run] = field(default_factory=list)
-    failure: str | None = None
-
-    def command(self) -> str:
-        """Return the command as a shell line, with its extra environment and redirection."""
-        extra = [f"{k}={v}" for k, v in self.extra_env.items()]
-        argv = self.argv + (["--output-dir", "TMPDIR"] if self.output_dir else [])
-        return shlex.join(extra + argv) + " > /dev/null"
-
-    def run(self) -> None:
-        """Run the command once and record it, or record why it failed."""
-        with tempfile.TemporaryDirectory(prefix="customlabels-bench-") as tmp:
-            argv = self.argv + (["--output-dir", tmp] if self.output_dir else [])
-            run = run_process(argv, child_env(self.extra_env))
-        if run.status in self.ok_status:
-            self.runs.append(run)
-        else:
-            self.failure = f"exit status {run.status}; stderr ends with:\n{run.stderr}"
-
-    @property
-    def seconds(self) -> list[float]:
-        """Wall times of the successful runs."""
-        return [r.seconds for r in self.runs]
-
-    @property
-    def peak_rss(self) -> int:
-        """Largest max RSS of the runs, in bytes."""
-        return max(r.max_rss for r in self.runs)
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """Return this process's environment without the pure-Python switch, plus ``extra``."""
-    return {**{k: v for k, v in os.environ.items() if k != PURE_ENV}, **extra}
-
-
-def run_process(argv: list[str], env: dict[str, str]) -> Run:
-    """Run ``argv`` with stdout to /dev/null; return its wall time, max RSS and exit status."""
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err)
-        _, wait_status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(wait_status)  # reaped here, not by Popen
-        err.seek(0)
-        stderr = err.read()[-2000:].decode("utf-8", "replace")
-    return Run(seconds, usage.ru_maxrss * RSS_UNIT, proc.returncode, stderr)
 
 
 def reported_engine(argv: list[str]) -> str | None:
@@ -160,17 +90,14 @@ def reported_engine(argv: list[str]) -> str | None:
 
 def ensure_manifest(path: Path, *extra: str) -> None:
     """Generate the manifest at ``path`` with make_manifest.py unless it exists."""
-    if path.exists():
-        return
-    print(f"{path} is missing: generating it", flush=True)
-    subprocess.run([sys.executable, str(HERE / "make_manifest.py"), "-o", str(path), *extra],
-                   check=True)
+    if not path.exists():
+        H.generate("make_manifest.py", path, *extra)
 
 
 def describe_file(path: Path) -> dict:
     """Return the size and line count of ``path``; reading it also warms the page cache.
 
-    Small reads keep this process's peak RSS low: see :func:`rss_floor`.
+    Small reads keep this process's peak RSS low: see :func:`_harness.rss_floor`.
     """
     lines, last = 0, b"\n"
     with path.open("rb") as f:
@@ -183,15 +110,6 @@ def describe_file(path: Path) -> dict:
 def validate_argv(manifest: Path) -> list[str]:
     """Return the validator command line for ``manifest``."""
     return [str(CLI), "validate", str(manifest), "--max-lines", "2000000", "--format", "json"]
-
-
-def rss_floor() -> int:
-    """Return this process's peak RSS in bytes: no child's max RSS can read below it.
-
-    Linux counts into a child's max RSS the pages it shares with this process before it
-    executes its program, so this process must stay small while it measures.
-    """
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * RSS_UNIT
 
 
 def make_contenders(manifest: Path, skip_pure: bool) -> list[Contender]:
@@ -210,35 +128,14 @@ def make_contenders(manifest: Path, skip_pure: bool) -> list[Contender]:
     return contenders
 
 
-def ratio_to(contender: Contender, baseline: Contender | None) -> float | None:
-    """Median over the rounds of contender time / baseline time of the same round."""
-    if baseline is None or not contender.runs or not baseline.runs:
-        return None
-    return statistics.median(a / b for a, b in zip(contender.seconds, baseline.seconds))
-
-
 def summarize(c: Contender, baseline: Contender | None) -> dict:
     """Return a contender's results as a JSON-ready dict."""
     result = {"command": c.command(), "seconds": c.seconds, "failure": c.failure,
               "exit_status": [r.status for r in c.runs]}
     if c.runs:
-        result.update(median_s=statistics.median(c.seconds), min_s=min(c.seconds),
-                      peak_rss_mib=c.peak_rss / MIB, max_rss_mib=[r.max_rss / MIB for r in c.runs],
-                      ratio_vs_baseline=ratio_to(c, baseline))
+        result.update(H.timings(c), max_rss_mib=[r.max_rss / MIB for r in c.runs],
+                      ratio_vs_baseline=H.median_ratio(c, baseline))
     return result
-
-
-def print_table(results: dict[str, dict]) -> None:
-    """Print one row per contender: median, minimum, peak RSS and ratio to the baseline."""
-    print(f"\n{'contender':<10} {'median s':>9} {'min s':>8} {'peak RSS MiB':>13} "
-          f"{'vs baseline':>12}")
-    for name, r in results.items():
-        if "median_s" not in r:
-            print(f"{name:<10} {'FAILED':>9}")
-            continue
-        ratio = f"{r['ratio_vs_baseline']:.2f}x" if r["ratio_vs_baseline"] is not None else "-"
-        print(f"{name:<10} {r['median_s']:>9.3f} {r['min_s']:>8.3f} {r['peak_rss_mib']:>13.1f} "
-              f"{ratio:>12}")
 
 
 def check_targets(results: dict[str, dict], big: dict | None) -> list[dict]:
@@ -247,9 +144,6 @@ def check_targets(results: dict[str, dict], big: dict | None) -> list[dict]:
     if "median_s" not in compiled:
         return []
     limit_mib = TARGET_RSS_BYTES / MIB
-
-    def target(name: str, value: float, unit: str, passed: bool) -> dict:
-        return {"target": name, "value": value, "unit": unit, "passed": passed}
 
     seconds = compiled["median_s"]
     targets = [target(f"compiled median <= {TARGET_SECONDS} s", seconds, "s",
@@ -309,8 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = describe_file(args.manifest)
     contenders = make_contenders(args.manifest, args.skip_pure)
     print(f"manifest: {args.manifest} ({manifest['bytes']:,} bytes, {manifest['lines']:,} lines)")
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {args.repeat} rounds, "
-          f"interleaved: {', '.join(c.name for c in contenders)}", flush=True)
+    H.print_setup(args.repeat, contenders)
     engine = None
     if contenders[0].name == "compiled":
         engine = reported_engine(contenders[0].argv)
@@ -320,24 +213,14 @@ def main(argv: list[str] | None = None) -> int:
             print("warning: the compiled contender ran the pure-Python engine "
                   "(is the extension built?)", file=sys.stderr)
 
-    for i in range(args.repeat):
-        for c in contenders:
-            if c.failure is None:
-                c.run()
-        print(f"  round {i + 1}/{args.repeat}: " + ", ".join(
-            f"{c.name} {c.runs[-1].seconds:.3f} s" if c.failure is None else f"{c.name} FAILED"
-            for c in contenders), flush=True)
+    H.run_rounds(contenders, args.repeat)
 
     baseline = next((c for c in contenders if c.name == "baseline" and c.runs), None)
     results = {c.name: summarize(c, baseline) for c in contenders}
-    print_table(results)
+    H.print_table(results, "ratio_vs_baseline", "vs baseline", "{:.2f}x", 10, 12)
     print(f"(max RSS cannot read below the benchmark's own peak, {rss_floor() / MIB:.1f} MiB)")
-    print("\ncommands (TMPDIR: a fresh temporary directory each run):")
-    for c in contenders:
-        print(f"  {c.name}: {c.command()}")
-    failed = [c for c in contenders if c.failure]
-    for c in failed:
-        print(f"\n{c.name} FAILED: {c.failure}", file=sys.stderr)
+    H.print_commands(contenders, "\ncommands (TMPDIR: a fresh temporary directory each run):")
+    failed = H.report_failures(contenders)
 
     big = run_big(args.big, args.big_repeat) if args.big else None
     if big is not None and "peak_rss_mib" in big:
@@ -355,12 +238,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {verdict}  {t['target']}: {t['value']:.3f} {t['unit']}")
 
     if args.json_out:
-        report = {"manifest": manifest, "repeat": args.repeat, "python": platform.python_version(),
-                  "platform": platform.platform(), "cpus": os.cpu_count(),
-                  "compiled_engine": engine, "rss_floor_mib": rss_floor() / MIB,
-                  "contenders": results, "big": big, "targets": targets}
-        args.json_out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nresults written to {args.json_out}")
+        H.write_json(args.json_out, {
+            "manifest": manifest, "repeat": args.repeat, **H.machine(), "compiled_engine": engine,
+            "rss_floor_mib": rss_floor() / MIB, "contenders": results, "big": big,
+            "targets": targets})
     big_failed = big is not None and big.get("failure")
     return 1 if failed or big_failed or not CLI.exists() else 0
 

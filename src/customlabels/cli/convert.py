@@ -13,6 +13,8 @@ import json
 import sys
 from typing import Any
 
+from ._render import issue_text
+
 FORMAT_HELP = {
     "coco": "COCO object detection JSON (guide L3781-4350)",
     "csv": "CSV rows image,label[,label...] (guide L4530-4850)",
@@ -132,17 +134,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 1 if failed or (args.strict and warned) else 0
 
 
-def problem_text(p: dict[str, Any]) -> str:
-    """Return one problem, compiler style: ``FILE:LINE: CODE message (detail) - at PATH``."""
-    where = p["file"] if p["line"] is None else f"{p['file']}:{p['line']}"
-    text = f"{where}: {p['code']} {p['message']}"
-    if p["detail"]:
-        text += f" ({p['detail']})"
-    if p["path"] and p["path"] != "$":
-        text += f" - at {p['path']}"
-    return text
-
-
 def problems_text(problems: list[dict[str, Any]], shown_per_code: int = 10) -> list[str]:
     """Return the problems as text lines, at most ``shown_per_code`` of each code, then counts."""
     from collections import Counter
@@ -151,7 +142,7 @@ def problems_text(problems: list[dict[str, Any]], shown_per_code: int = 10) -> l
     for p in problems:
         seen[p["code"]] += 1
         if seen[p["code"]] <= shown_per_code:
-            out.append(problem_text(p))
+            out.append(issue_text(p))
     for code, n in seen.items():
         if n > shown_per_code:
             out.append(f"... {code}: {n} in all ({n - shown_per_code} more in --format json)")

@@ -12,6 +12,8 @@ import math
 import sys
 from typing import Any
 
+from ._render import issue_text
+
 
 def _name(text: str) -> str:
     from ..metrics.engine import check_name
@@ -75,16 +77,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0 if result.ok else 1
 
 
-def _issue(issue: dict[str, Any]) -> str:
-    where = issue["file"] if issue["line"] is None else f"{issue['file']}:{issue['line']}"
-    text = f"{where}: {issue['code']} {issue['message']}"
-    if issue["detail"]:
-        text += f" ({issue['detail']})"
-    if issue["path"] and issue["path"] != "$":
-        text += f" - at {issue['path']}"
-    return text
-
-
 def _fmt(value: float, width: int = 9) -> str:
     return f"{'-':>{width}}" if math.isnan(value) else f"{value:{width}.4f}"
 
@@ -94,7 +86,7 @@ def render_text(result: Any) -> tuple[str, str]:
     out: list[str] = []
     err: list[str] = []
     for issue in result.issues:
-        (err if issue["scope"] == "file" else out).append(_issue(issue))
+        (err if issue["scope"] == "file" else out).append(issue_text(issue))
     if result.summary is not None:
         kind = result.use_case
         if result.multi_label is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..validate.engine import DEFAULT_MAX_LINES, validate_files
+from ._render import issue_message, issue_text
 
 
 def _positive(text: str) -> int:
@@ -80,23 +81,13 @@ def _relative(path: str) -> Path:
     return Path(*[part for part in parts if part not in ("..", ".")])
 
 
-def _text(issue: dict[str, Any]) -> str:
-    where = issue["file"] if issue["line"] is None else f"{issue['file']}:{issue['line']}"
-    text = f"{where}: {issue['code']} {issue['message']}"
-    if issue["detail"]:
-        text += f" ({issue['detail']})"
-    if issue["path"] and issue["path"] != "$":
-        text += f" - at {issue['path']}"
-    return text
-
-
 def render_text(reports: list[dict[str, Any]]) -> tuple[str, str]:
     """Return (stdout, stderr): one problem a line, then a summary; file errors on stderr."""
     out: list[str] = []
     err: list[str] = []
     for report in reports:
         for issue in report["issues"]:
-            (err if issue["scope"] == "file" else out).append(_text(issue))
+            (err if issue["scope"] == "file" else out).append(issue_text(issue))
         summary = report["summary"]
         if summary is not None:
             for role, stats in summary["statistics"].items():
@@ -139,8 +130,6 @@ def render_github(reports: list[dict[str, Any]]) -> tuple[str, str]:
             if issue["line"] is not None:
                 props.append(f"line={issue['line']}")
             props.append(f"title={_escape(issue['code'], True)}")
-            message = issue["message"] + (f" ({issue['detail']})" if issue["detail"] else "")
-            if issue["path"] and issue["path"] != "$":
-                message += f" - at {issue['path']}"
-            out.append(f"::{issue['severity']} {','.join(props)}::{_escape(message)}")
+            out.append(f"::{issue['severity']} {','.join(props)}::"
+                       f"{_escape(issue_message(issue))}")
     return "\n".join(out) + ("\n" if out else ""), ""

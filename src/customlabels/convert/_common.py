@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..manifest.records import iter_records
 from ..manifest.writer import atomic_write
-from ..validate._pyscan import SCALE_SIDE, _dimension_ok, source_ref_bucket
+from ..validate._pyscan import IGNORED, SCALE_SIDE, VALID, _dimension_ok, source_ref_bucket
 from . import problems as P
 
 #: Where the service accepts at most this many boxes on an image (L17957-17959).
@@ -197,6 +198,44 @@ class Job:
                                 str(self.output) if self.written else None, self.lines,
                                 dict(sorted(self.stats.items())), self.problems, report,
                                 self.extra_outputs)
+
+
+def error_codes(rec: Any) -> str:
+    """Return the error codes of a record, for a problem's detail."""
+    from ..codes import CODE_NAMES
+
+    return ", ".join(sorted({CODE_NAMES[code] for code, _, _ in rec.findings
+                             if CODE_NAMES[code].startswith("ERROR_")}))
+
+
+def exportable_records(job: Job) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Yield ``(record, object)`` for each valid or ignored line of the manifest to export.
+
+    Invalid lines are reported (``MANIFEST_LINE_INVALID``, their error codes as the detail) and
+    skipped; a manifest that cannot be read is fatal (``INPUT_UNREADABLE``).
+    """
+    try:
+        for rec in iter_records(job.source):
+            if rec.verdict not in (VALID, IGNORED):
+                job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=error_codes(rec))
+                continue
+            yield rec, rec.object()
+    except OSError as exc:
+        raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+
+
+def finish_export(job: Job, other: list[int], without: str, data: bytes, lines: int) -> None:
+    """End an export: report the lines left out, write ``data``, record ``lines`` written.
+
+    ``other`` holds the numbers of the lines left out for lacking what the format exports;
+    ``without`` says what they lack (``"without image-level labels"``).
+    """
+    if other:
+        job.add("MANIFEST_LINE_NOT_EXPORTED", line=other[0],
+                detail=f"{len(other)} lines {without}, the first line {other[0]}")
+    with job.open_output() as out:
+        out.write(data)
+    job.lines = lines
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -26,7 +26,6 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..codes import CODE_NAMES as C_NAMES
 from ..manifest.records import attribute_pairs, attribute_type, iter_records, usable_boxes
 from ..validate._pyscan import DETECTION, IGNORED, VALID
 from . import _common as C
@@ -429,10 +428,6 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
             raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
         finally:
             bar.close()
-        if other_lines:
-            job.add("MANIFEST_LINE_NOT_EXPORTED", line=other_lines[0],
-                    detail=f"{len(other_lines)} lines without a bounding-box attribute, the "
-                           f"first line {other_lines[0]}")
         refs = [img["coco_url"] for img in images]
         folder = folder if folder is not None else _common_folder(refs)
         for img in images:
@@ -449,9 +444,8 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
         }
         import orjson
 
-        with job.open_output() as out:
-            out.write(orjson.dumps(doc))
-        job.lines = len(images)
+        C.finish_export(job, other_lines, "without a bounding-box attribute", orjson.dumps(doc),
+                        len(images))
         job.count("images", len(images))
         job.count("annotations", len(boxes))
         job.count("categories", len(categories))
@@ -462,9 +456,7 @@ def _export_record(job: Job, rec: Any, images: list[dict[str, Any]],
                    boxes: list[tuple[int, str, int, dict[str, Any]]],
                    other_lines: list[int]) -> None:
     if rec.verdict not in (VALID, IGNORED):
-        codes = sorted({C_NAMES[code] for code, _, _ in rec.findings
-                        if C_NAMES[code].startswith("ERROR_")})
-        job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=", ".join(codes))
+        job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=C.error_codes(rec))
         return
     obj = rec.object()
     pairs = [(a, m) for a, m in attribute_pairs(obj) if attribute_type(obj, m) == DETECTION]

@@ -19,12 +19,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..manifest.records import attribute_pairs, attribute_type, iter_records, usable_boxes
-from ..validate._pyscan import DETECTION, IGNORED, VALID
+from ..manifest.records import attribute_pairs, attribute_type, usable_boxes
+from ..validate._pyscan import DETECTION, VALID
 from . import _common as C
 from ._common import ConversionResult, Job
 from ._imagesize import image_size
-from .csv_labels import _csv_bytes, error_codes, image_locations, read_rows
+from .csv_labels import _csv_bytes, image_locations, read_rows
 
 NAME = "csv-boxes"
 DESCRIPTION = "CSV rows image,label,left,top,width,height[,image_width,image_height]"
@@ -251,34 +251,21 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
             raise job.fatal("S3_PREFIX_INVALID", repr(s3_path))
         rows: list[list[Any]] = [list(COLUMNS)]
         other = []
-        try:
-            for rec in iter_records(job.source):
-                if rec.verdict not in (VALID, IGNORED):
-                    job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=error_codes(rec))
-                    continue
-                obj = rec.object()
-                pairs = [p for p in attribute_pairs(obj) if attribute_type(obj, p[1]) == DETECTION]
-                if not pairs:
-                    other.append(rec.line)
-                    continue
-                ref = rec.source_ref
-                if folder and ref.startswith(folder):
-                    ref = ref[len(folder):]
-                if rec.verdict != VALID:
-                    continue
-                for attr, _i, box, label in usable_boxes(obj, rec.findings):
-                    size = obj[attr]["image_size"][0]
-                    rows.append([ref, label] + [_g(box[k]) for k in COLUMNS[2:6]]
-                                + [_g(size["width"]), _g(size["height"])])
-        except OSError as exc:
-            raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
-        if other:
-            job.add("MANIFEST_LINE_NOT_EXPORTED", line=other[0],
-                    detail=f"{len(other)} lines without bounding boxes, the first line "
-                           f"{other[0]}")
-        with job.open_output() as out:
-            out.write(_csv_bytes(rows))
-        job.lines = len(rows) - 1
+        for rec, obj in C.exportable_records(job):
+            pairs = [p for p in attribute_pairs(obj) if attribute_type(obj, p[1]) == DETECTION]
+            if not pairs:
+                other.append(rec.line)
+                continue
+            ref = rec.source_ref
+            if folder and ref.startswith(folder):
+                ref = ref[len(folder):]
+            if rec.verdict != VALID:
+                continue
+            for attr, _i, box, label in usable_boxes(obj, rec.findings):
+                size = obj[attr]["image_size"][0]
+                rows.append([ref, label] + [_g(box[k]) for k in COLUMNS[2:6]]
+                            + [_g(size["width"]), _g(size["height"])])
+        C.finish_export(job, other, "without bounding boxes", _csv_bytes(rows), len(rows) - 1)
     return job.result(validate=False)
 
 

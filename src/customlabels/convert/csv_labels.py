@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..manifest.records import iter_records, usable_classes
+from ..manifest.records import usable_classes
 from ..validate._pyscan import CLASSIFICATION, IGNORED, RESERVED_KEYS, VALID
 from . import _common as C
 from ._common import ConversionResult, Job
@@ -259,37 +259,16 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
         if folder is None:
             raise job.fatal("S3_PREFIX_INVALID", repr(s3_path))
         rows, other = [], []
-        try:
-            for rec in iter_records(job.source):
-                if rec.verdict not in (VALID, IGNORED):
-                    job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=error_codes(rec))
-                    continue
-                obj = rec.object()
-                labels = [name for _, name in usable_classes(obj, rec.findings)] \
-                    if rec.verdict == VALID else []
-                if rec.verdict == VALID and not labels or (
-                        rec.verdict == IGNORED and len(obj) > 1):
-                    other.append(rec.line)
-                    continue
-                ref = rec.source_ref
-                if folder and ref.startswith(folder):
-                    ref = ref[len(folder):]
-                rows.append([ref, *dict.fromkeys(labels)])
-        except OSError as exc:
-            raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
-        if other:
-            job.add("MANIFEST_LINE_NOT_EXPORTED", line=other[0],
-                    detail=f"{len(other)} lines without image-level labels, the first line "
-                           f"{other[0]}")
-        with job.open_output() as out:
-            out.write(_csv_bytes(rows))
-        job.lines = len(rows)
+        for rec, obj in C.exportable_records(job):
+            labels = [name for _, name in usable_classes(obj, rec.findings)] \
+                if rec.verdict == VALID else []
+            if rec.verdict == VALID and not labels or (
+                    rec.verdict == IGNORED and len(obj) > 1):
+                other.append(rec.line)
+                continue
+            ref = rec.source_ref
+            if folder and ref.startswith(folder):
+                ref = ref[len(folder):]
+            rows.append([ref, *dict.fromkeys(labels)])
+        C.finish_export(job, other, "without image-level labels", _csv_bytes(rows), len(rows))
     return job.result(validate=False)
-
-
-def error_codes(rec: Any) -> str:
-    """Return the error codes of a record, for a problem's detail."""
-    from ..codes import CODE_NAMES
-
-    return ", ".join(sorted({CODE_NAMES[code] for code, _, _ in rec.findings
-                             if CODE_NAMES[code].startswith("ERROR_")}))

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest.reader import is_too_long, iter_lines
-from ..manifest.records import attribute_pairs, attribute_type, iter_records
+from ..manifest.records import attribute_pairs, attribute_type
 from ..validate._pyscan import CLASSIFICATION, IGNORED, VALID, parse_line
 from . import _common as C
 from ._common import ConversionResult, Job
-from .csv_labels import error_codes
 
 NAME = "groundtruth-multilabel"
 DESCRIPTION = "SageMaker Ground Truth multi-label image classification output (JSON Lines)"
@@ -218,39 +217,25 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
         other: list[int] = []
         lines: list[bytes] = []
         meta_key = label_attribute + "-metadata"
-        try:
-            for rec in iter_records(job.source):
-                if rec.verdict not in (VALID, IGNORED):
-                    job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=error_codes(rec))
-                    continue
-                obj = rec.object()
-                labels = _classes(obj, rec) if rec.verdict == VALID else []
-                if (rec.verdict == VALID and not labels) or (rec.verdict == IGNORED
-                                                              and len(obj) > 1):
-                    other.append(rec.line)
-                    continue
-                first_meta = labels[0][1] if labels else {}
-                class_map = {str(ids.setdefault(name, len(ids))): name for name, _ in labels}
-                lines.append(C.dump_line({
-                    "source-ref": rec.source_ref,
-                    label_attribute: [ids[name] for name, _ in labels],
-                    meta_key: {
-                        "job-name": f"labeling-job/{label_attribute}",
-                        "class-map": class_map,
-                        "human-annotated": first_meta.get("human-annotated", "yes"),
-                        "creation-date": first_meta.get("creation-date", C.now_date()),
-                        "type": MULTILABEL,
-                        "confidence-map": {str(ids[name]): m.get("confidence", 1)
-                                           for name, m in labels}}}))
-        except OSError as exc:
-            raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
-        if other:
-            job.add("MANIFEST_LINE_NOT_EXPORTED", line=other[0],
-                    detail=f"{len(other)} lines without image-level labels, the first line "
-                           f"{other[0]}")
-        with job.open_output() as out:
-            out.write(b"".join(lines))
-        job.lines = len(lines)
+        for rec, obj in C.exportable_records(job):
+            labels = _classes(obj, rec) if rec.verdict == VALID else []
+            if (rec.verdict == VALID and not labels) or (rec.verdict == IGNORED and len(obj) > 1):
+                other.append(rec.line)
+                continue
+            first_meta = labels[0][1] if labels else {}
+            class_map = {str(ids.setdefault(name, len(ids))): name for name, _ in labels}
+            lines.append(C.dump_line({
+                "source-ref": rec.source_ref,
+                label_attribute: [ids[name] for name, _ in labels],
+                meta_key: {
+                    "job-name": f"labeling-job/{label_attribute}",
+                    "class-map": class_map,
+                    "human-annotated": first_meta.get("human-annotated", "yes"),
+                    "creation-date": first_meta.get("creation-date", C.now_date()),
+                    "type": MULTILABEL,
+                    "confidence-map": {str(ids[name]): m.get("confidence", 1)
+                                       for name, m in labels}}}))
+        C.finish_export(job, other, "without image-level labels", b"".join(lines), len(lines))
     return job.result(validate=False)
 
 

@@ -6,9 +6,9 @@ the numpy path at run time, as it forces the pure-Python scanner for ``validate`
 
 from __future__ import annotations
 
-import os
 from types import ModuleType
 
+from .._engines import resolve_engine
 from . import _pykernels
 
 try:
@@ -21,16 +21,7 @@ COMPILED_AVAILABLE = _metrics is not None
 
 def choose_engine(engine: str = "auto") -> str:
     """Resolve ``auto`` to ``compiled`` or ``python``; CUSTOMLABELS_PURE=1 forces Python."""
-    if engine == "auto":
-        if os.environ.get("CUSTOMLABELS_PURE") == "1" or _metrics is None:
-            return "python"
-        return "compiled"
-    if engine == "compiled" and _metrics is None:
-        raise RuntimeError("the compiled kernels customlabels._metrics are not built; "
-                           "reinstall without CUSTOMLABELS_NO_EXT=1 or use engine='python'")
-    if engine not in ("compiled", "python"):
-        raise ValueError(f"engine must be 'auto', 'compiled' or 'python', not {engine!r}")
-    return engine
+    return resolve_engine(engine, _metrics, "the compiled kernels customlabels._metrics are")
 
 
 def kernels(engine: str) -> ModuleType:

@@ -15,6 +15,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from .._engines import resolve_engine
 from ..codes import CODE_NAMES, CODES
 from ..manifest.reader import iter_line_blocks
 from ..manifest.writer import atomic_write, attach, dumps_line
@@ -38,16 +39,7 @@ COMPILED_AVAILABLE = _core is not None
 
 def choose_engine(engine: str = "auto") -> str:
     """Resolve ``auto`` to ``compiled`` or ``python``; CUSTOMLABELS_PURE=1 forces Python."""
-    if engine == "auto":
-        if os.environ.get("CUSTOMLABELS_PURE") == "1" or _core is None:
-            return "python"
-        return "compiled"
-    if engine == "compiled" and _core is None:
-        raise RuntimeError("the compiled core customlabels._core is not built; "
-                           "reinstall without CUSTOMLABELS_NO_EXT=1 or use engine='python'")
-    if engine not in ("compiled", "python"):
-        raise ValueError(f"engine must be 'auto', 'compiled' or 'python', not {engine!r}")
-    return engine
+    return resolve_engine(engine, _core, "the compiled core customlabels._core is")
 
 
 def render_path(path: tuple[str | int, ...]) -> str:
