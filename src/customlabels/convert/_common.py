@@ -384,6 +384,16 @@ class Progress:
 
 def dump_line(obj: dict[str, Any]) -> bytes:
     """Serialise one manifest line with orjson (keys in insertion order, UTF-8, no spaces)."""
+    return dump_json(obj) + b"\n"
+
+
+def dump_json(obj: Any) -> bytes:
+    """Serialise ``obj`` with orjson; a lone surrogate (from a ``\\ud800`` escape) is escaped."""
     import orjson
 
-    return orjson.dumps(obj) + b"\n"
+    try:
+        return orjson.dumps(obj)
+    except TypeError:  # orjson refuses strings that are not valid UTF-8
+        import json
+
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("ascii")

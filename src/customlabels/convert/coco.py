@@ -442,9 +442,7 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
                             for k, (image_id, label, class_id, box) in enumerate(boxes, 1)],
             "categories": categories,
         }
-        import orjson
-
-        C.finish_export(job, other_lines, "without a bounding-box attribute", orjson.dumps(doc),
+        C.finish_export(job, other_lines, "without a bounding-box attribute", C.dump_json(doc),
                         len(images))
         job.count("images", len(images))
         job.count("annotations", len(boxes))

@@ -136,7 +136,9 @@ def _csv_bytes(rows: Any) -> bytes:
 
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerows(rows)
-    return text.getvalue().encode("utf-8")
+    # UTF-8 cannot hold a lone surrogate (only a \\ud800-style escape in a manifest makes one):
+    # it is written as that escape's text rather than failing the whole file
+    return text.getvalue().encode("utf-8", errors="backslashreplace")
 
 
 def attribute_name(label: str, taken: dict[str, Any]) -> str:
