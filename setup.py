@@ -18,7 +18,9 @@ if os.environ.get("CUSTOMLABELS_NO_EXT") != "1":
             Extension(
                 "customlabels._core",
                 ["ext/_core.pyx"],
-                extra_compile_args=["-O3"],
+                # POSIX threads check lines on several cores (elsewhere: one thread)
+                extra_compile_args=["-O3", *(["-pthread"] if os.name == "posix" else [])],
+                extra_link_args=["-pthread"] if os.name == "posix" else [],
                 optional=True,  # no compiler: install anyway, on the pure-Python path
             ),
             Extension(

@@ -1,29 +1,53 @@
 # cython: language_level=3
 """The compiled line scanner: :func:`scan` gives exactly what ``customlabels.validate._pyscan``
-gives, several times faster.
+gives, several times faster, on several cores.
 
 The reference is the pure-Python scanner (``src/customlabels/validate/_pyscan.py``): every rule
 below mirrors one of its lines, in the same order, so that both return equal
 :class:`~customlabels.validate._pyscan.ScanResult` objects (the differential tests in
 ``tests/test_core_equivalence.py`` hold them to that). What differs is how the work is done:
 
-* the file is read with ``readinto`` into one reused buffer and split at ``\\n`` with ``memchr``,
-  following ``customlabels.manifest.reader`` exactly (BOM, CRLF, final newline, over-long lines);
+* the file is read with ``readinto`` into two buffers in turn, a block (2 MiB) at a time, and
+  split at ``\\n`` with ``memchr``, following ``customlabels.manifest.reader`` exactly (BOM,
+  CRLF, final newline, over-long lines);
 * each line is parsed by a strict JSON parser written at the C level into a flat tape of nodes
   (type, byte span, child count, next sibling) in a reused array: no Python object is made for a
   line unless it has a problem;
 * strings are scanned 16 bytes at a time (SSE2; 8 with portable bit tricks elsewhere), the
   usual numbers are converted without a byte loop, and keys are compared by length and first
   8 bytes before any memcmp;
-* the rules read the tape; a line's findings become Python tuples only when it has some;
+* a line's findings become Python tuples only when it has some;
 * label names and source-refs are interned in C hash tables (the source-refs by a 128-bit hash);
   the Python ``labels`` dict is built once at the end.
 
-Memory stays bounded: one read buffer (``chunk_size`` plus the longest line kept, 400,001 bytes),
-the per-line tape, and 20 bytes a source-ref (~40 MB for the 1.4M lines of a 1 GB manifest).
+Threads. What a line's verdict and findings depend on is the line alone, but for one rule (a
+duplicate source-ref: the first occurrence stays valid, a duplicate's other findings go); what
+the result adds up depends on the order of the lines. So the work is split in two stages:
 
-Only a line that the parser rejects goes back to Python: the reason text of the finding comes from
-the reference's own ``parse_line``, so the messages are the same by construction.
+* checking, in parallel: the complete lines of a buffer are published as *pieces* (about
+  256 KiB of consecutive lines) on a queue; the main thread and the worker threads (POSIX
+  threads, ``nogil``, each with its own parser, scratch space and cache of label names, its
+  *context*) take pieces as they come and write a compact record a line (kind, verdict, the
+  findings with paths of node indexes, the declared labels by their id in the context's cache
+  with their classification / detection sets, the bucket, the 128-bit hash of the source-ref),
+  with no Python object and nothing shared but the queue;
+* merging, on the main thread, piece after piece in line order: the duplicate rule (the
+  source-ref table), the counts, buckets, overlaps with ``other``, labels (the context's ids
+  mapped to the scan's table, in first-reference order), the Python tuples of problem lines
+  (keys' text from the line parsed again; the reason of an invalid JSON line from the
+  reference's own ``parse_line``).
+
+A worker cannot call Python's correctly rounded ``strtod`` (it needs the GIL): a line that needs
+it (a number with more than 19 digits or a large exponent) is left to the merge, which checks it
+again. The main thread reads the next buffer while the workers check the last one, checks pieces
+itself when there are some left, and merges as pieces get done. Inputs under 2 MiB are checked by
+the main thread alone; else ``min(2, os.cpu_count())`` threads, or ``CUSTOMLABELS_THREADS``. The
+result does not depend on the number of threads, the size of the buffers or pieces, or the
+order in which pieces are done.
+
+Memory stays bounded: two buffers (a block each, plus the longest line kept, 400,001 bytes), the
+records of the pieces in flight (a piece takes at most REC_CAP lines), a tape a thread, and
+20 bytes a source-ref (~40 MB for the 1.4M lines of a 1 GB manifest).
 
 ``refs`` in the result is a :class:`RefTable`: ``ref in refs`` and ``refs[ref]`` (the first line
 of a source-ref) work as on the reference's dict; it is keyed by a 128-bit hash of the source-ref,
@@ -31,10 +55,11 @@ see :class:`RefTable`.
 """
 
 cimport cython
+from cpython.buffer cimport PyBuffer_FillInfo
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy, memmove, memset
 
@@ -322,6 +347,8 @@ ctypedef struct Parser:
     unsigned char *scratch   # a NUL-terminated number literal, or KEY-metadata
     int64_t max_int_digits   # sys.get_int_max_str_digits(); 0: no limit
     bint nomem
+    bint python_ok           # num_value may call Python's strtod (the thread holds the GIL)
+    bint defer               # it needed to and could not: the merge checks the line again
 
 
 cdef enum:
@@ -404,6 +431,93 @@ cdef extern from *:
     const uint64_t CL_LANES
     const uint64_t CL_MUL1
     const uint64_t CL_MUL2
+
+
+cdef extern from *:
+    """
+    /* The last '\n' in s[0:n], or NULL. */
+    #if defined(__GLIBC__)
+    #define cl_memrchr_nl(s, n) ((const unsigned char *)memrchr((s), 10, (n)))
+    #else
+    static const unsigned char *cl_memrchr_nl(const unsigned char *s, Py_ssize_t n) {
+        while (n > 0) { if (s[--n] == 10) return s + n; }
+        return NULL;
+    }
+    #endif
+    /* A mutex with two condition variables (work published, a piece done) and threads: POSIX
+       threads where there are any; elsewhere, or built with -DCL_NO_THREADS, none (the scan
+       runs on one thread). */
+    #if !defined(CL_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
+    #include <pthread.h>
+    #include <signal.h>
+    #define CL_THREADS 1
+    typedef struct { pthread_mutex_t mu; pthread_cond_t work, done; } cl_sync;
+    typedef struct { pthread_t th; } cl_thread;
+    static int cl_sync_init(cl_sync *s) {
+        if (pthread_mutex_init(&s->mu, NULL)) return -1;
+        if (pthread_cond_init(&s->work, NULL)) { pthread_mutex_destroy(&s->mu); return -1; }
+        if (pthread_cond_init(&s->done, NULL)) {
+            pthread_cond_destroy(&s->work); pthread_mutex_destroy(&s->mu); return -1;
+        }
+        return 0;
+    }
+    static void cl_sync_destroy(cl_sync *s) {
+        pthread_cond_destroy(&s->done); pthread_cond_destroy(&s->work);
+        pthread_mutex_destroy(&s->mu);
+    }
+    static void cl_lock(cl_sync *s) { pthread_mutex_lock(&s->mu); }
+    static void cl_unlock(cl_sync *s) { pthread_mutex_unlock(&s->mu); }
+    static void cl_wait_work(cl_sync *s) { pthread_cond_wait(&s->work, &s->mu); }
+    static void cl_wait_done(cl_sync *s) { pthread_cond_wait(&s->done, &s->mu); }
+    static void cl_wake_workers(cl_sync *s) { pthread_cond_broadcast(&s->work); }
+    static void cl_wake_main(cl_sync *s) { pthread_cond_signal(&s->done); }
+    /* Workers never run Python code: they start with every signal blocked, so that signals
+       go to the threads that do (Python handles them in the main thread anyway). */
+    static int cl_thread_start(cl_thread *t, void *(*fn)(void *), void *arg) {
+        sigset_t all, old;
+        int rc;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        rc = pthread_create(&t->th, NULL, fn, arg);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return rc;
+    }
+    static void cl_thread_join(cl_thread *t) { pthread_join(t->th, NULL); }
+    #else
+    #define CL_THREADS 0
+    typedef struct { int unused; } cl_sync;
+    typedef struct { int unused; } cl_thread;
+    static int cl_sync_init(cl_sync *s) { (void)s; return 0; }
+    static void cl_sync_destroy(cl_sync *s) { (void)s; }
+    static void cl_lock(cl_sync *s) { (void)s; }
+    static void cl_unlock(cl_sync *s) { (void)s; }
+    static void cl_wait_work(cl_sync *s) { (void)s; }
+    static void cl_wait_done(cl_sync *s) { (void)s; }
+    static void cl_wake_workers(cl_sync *s) { (void)s; }
+    static void cl_wake_main(cl_sync *s) { (void)s; }
+    static int cl_thread_start(cl_thread *t, void *(*fn)(void *), void *arg) {
+        (void)t; (void)fn; (void)arg; return -1;
+    }
+    static void cl_thread_join(cl_thread *t) { (void)t; }
+    #endif
+    """
+    ctypedef struct cl_sync:
+        pass
+    ctypedef struct cl_thread:
+        pass
+    ctypedef void *(*cl_thread_fn)(void *) noexcept nogil
+    const bint CL_THREADS
+    const unsigned char *cl_memrchr_nl(const unsigned char *s, Py_ssize_t n) noexcept nogil
+    int cl_sync_init(cl_sync *s) noexcept nogil
+    void cl_sync_destroy(cl_sync *s) noexcept nogil
+    void cl_lock(cl_sync *s) noexcept nogil
+    void cl_unlock(cl_sync *s) noexcept nogil
+    void cl_wait_work(cl_sync *s) noexcept nogil
+    void cl_wait_done(cl_sync *s) noexcept nogil
+    void cl_wake_workers(cl_sync *s) noexcept nogil
+    void cl_wake_main(cl_sync *s) noexcept nogil
+    int cl_thread_start(cl_thread *t, cl_thread_fn fn, void *arg) noexcept nogil
+    void cl_thread_join(cl_thread *t) noexcept nogil
 
 
 cdef inline const unsigned char *sptr(Parser *p, Node *nd) noexcept nogil:
@@ -1058,13 +1172,19 @@ cdef bint parse_line(Parser *p, const unsigned char *s, Py_ssize_t n) noexcept n
 
 cdef inline double num_value(Parser *p, int32_t idx) noexcept nogil:
     """The value of a T_NUM node as the reference's _number gives it (huge ones are +-inf):
-    computed by parse_num, or by Python's own correctly rounded strtod (float() uses it)."""
+    computed by parse_num, or by Python's own correctly rounded strtod (float() uses it).
+
+    Without the GIL (``python_ok`` false) the second way is not open: the line is marked
+    ``defer`` (the value returned is meaningless) and checked again by the merge."""
     cdef Node *nd = &p.nodes[idx]
     cdef double v
     cdef char *end
     if nd.flags & F_VAL:
         memcpy(&v, &nd.pfx, 8)
         return v
+    if not p.python_ok:  # a worker thread: Python's strtod needs the GIL (dtoa's pools)
+        p.defer = True
+        return 0.0
     memcpy(p.scratch, p.s + nd.start, nd.len)
     p.scratch[nd.len] = 0
     return PyOS_string_to_double(<char *>p.scratch, &end, NULL)
@@ -1327,32 +1447,12 @@ cdef class RefTable:
         return f"<RefTable of {self.count} source-refs>"
 
 
-# --- label names -----------------------------------------------------------------------------
-
-# The per-line label sets, as indexes into Label.counts.
-cdef enum:
-    L_CLS = 0
-    L_DET = 1
-    L_ANY = 2
-
-
-ctypedef struct Label:
-    Py_ssize_t off      # the name's bytes in the label arena
-    Py_ssize_t len
-    uint64_t hash
-    int64_t counts[3]   # [classification images, detection images, images] (valid lines)
-    int64_t st_cls      # stamps: the last line whose cls / det / any set holds the label
-    int64_t st_det
-    int64_t st_any
-
-
 # --- findings --------------------------------------------------------------------------------
 
-ctypedef struct Finding:
-    int code
-    int n           # path length
-    int64_t path[4]
-    int64_t arg     # ERROR_DUPLICATE_SOURCE_REF: the first line; else 0 (None)
+ctypedef struct Finding:  # 20 bytes
+    int16_t code
+    int16_t n       # path length
+    int32_t path[4] # steps, (value << 2) | kind (P_KEY, P_NAME, P_INT)
 
 
 ctypedef struct Pair:
@@ -1361,7 +1461,7 @@ ctypedef struct Pair:
     int32_t mkey    # key node of its metadata, NAME-metadata
     int32_t mval
     int kind
-    Py_ssize_t boxes  # detection: offset of its boxes' BOX_SLOTS fields in _Scanner.bf, or -1
+    Py_ssize_t boxes  # detection: offset of its boxes' BOX_SLOTS fields in Ctx.bf, or -1
     int32_t mf[8]     # the metadata's fields (gather_meta), META_SLOTS of them
 
 
@@ -1460,15 +1560,15 @@ cdef inline void gather_box(Parser *p, int32_t box, int32_t *out) noexcept nogil
         j = nodes[j + 1].next
 
 
-cdef inline int64_t PK(int32_t node) noexcept nogil:
-    return (<int64_t>node << 2) | P_KEY
+cdef inline int32_t PK(int32_t node) noexcept nogil:
+    return (node << 2) | P_KEY
 
 
-cdef inline int64_t PN(int name) noexcept nogil:
-    return (<int64_t>name << 2) | P_NAME
+cdef inline int32_t PN(int name) noexcept nogil:
+    return (<int32_t>name << 2) | P_NAME
 
 
-cdef inline int64_t PI(int64_t i) noexcept nogil:
+cdef inline int32_t PI(int32_t i) noexcept nogil:
     return (i << 2) | P_INT
 
 
@@ -1480,35 +1580,955 @@ cdef inline void* grow(void *ptr, Py_ssize_t *cap, Py_ssize_t item) noexcept nog
     return out
 
 
+# --- label names -----------------------------------------------------------------------------
+
+ctypedef struct Label:
+    Py_ssize_t off      # the name's bytes in the table's arena
+    Py_ssize_t len
+    uint64_t hash       # hash64 of the name
+    int64_t counts[3]   # the scan's table: [classification images, detection images, images]
+    int64_t st          # a context's table: the last line (Ctx.seq) that declared the label
+    Py_ssize_t pos      # ... and its entry in that line's declared labels (Piece.decl)
+
+
+# Names in first-reference order, with open addressing on their hash64: one table for the
+# scan (the result's labels, with their counts) and one a context (a cache of the names it met:
+# the lines it checks refer to labels by their id there; the merge maps those ids to the scan's).
+ctypedef struct LabelTab:
+    Label *labels
+    Py_ssize_t n, cap
+    int32_t *slots      # label id + 1; 0: empty
+    uint64_t mask
+    unsigned char *arena
+    Py_ssize_t alen, acap
+
+
+cdef bint lt_init(LabelTab *t) noexcept nogil:
+    t.n = 0
+    t.cap = 64
+    t.labels = <Label *>malloc(t.cap * sizeof(Label))
+    t.mask = 255
+    t.slots = <int32_t *>calloc(t.mask + 1, sizeof(int32_t))
+    t.alen = 0
+    t.acap = 4096
+    t.arena = <unsigned char *>malloc(t.acap)
+    return t.labels != NULL and t.slots != NULL and t.arena != NULL
+
+
+cdef void lt_free(LabelTab *t) noexcept nogil:
+    free(t.labels)
+    free(t.slots)
+    free(t.arena)
+    t.labels = NULL
+    t.slots = NULL
+    t.arena = NULL
+
+
+cdef inline int32_t lt_find(LabelTab *t, const unsigned char *s, Py_ssize_t n,
+                            uint64_t h) noexcept nogil:
+    """The id of the name s[:n] (hash h), or -1."""
+    cdef uint64_t j = h & t.mask
+    cdef int32_t e
+    cdef Label *lab
+    while True:
+        e = t.slots[j]
+        if e == 0:
+            return -1
+        lab = &t.labels[e - 1]
+        if lab.hash == h and lab.len == n and memcmp(t.arena + lab.off, s, n) == 0:
+            return e - 1
+        j = (j + 1) & t.mask
+
+
+cdef int32_t lt_add(LabelTab *t, const unsigned char *s, Py_ssize_t n,
+                    uint64_t h) noexcept nogil:
+    """Add the name s[:n] (hash h; not in the table); its id, or -1 when memory is short."""
+    cdef void *grown
+    cdef int32_t *slots
+    cdef uint64_t size, j
+    cdef Py_ssize_t k
+    cdef int32_t lid
+    cdef Label *lab
+    if t.n == t.cap:
+        grown = grow(t.labels, &t.cap, sizeof(Label))
+        if grown == NULL:
+            return -1
+        t.labels = <Label *>grown
+    while t.alen + n > t.acap:
+        grown = grow(t.arena, &t.acap, 1)
+        if grown == NULL:
+            return -1
+        t.arena = <unsigned char *>grown
+    if 2 * (t.n + 1) > <Py_ssize_t>t.mask:
+        size = 2 * (t.mask + 1)
+        slots = <int32_t *>calloc(size, sizeof(int32_t))
+        if slots == NULL:
+            return -1
+        for k in range(t.n):
+            j = t.labels[k].hash & (size - 1)
+            while slots[j]:
+                j = (j + 1) & (size - 1)
+            slots[j] = <int32_t>(k + 1)
+        free(t.slots)
+        t.slots = slots
+        t.mask = size - 1
+    lid = <int32_t>t.n
+    lab = &t.labels[lid]
+    lab.off = t.alen
+    lab.len = n
+    lab.hash = h
+    lab.counts[0] = lab.counts[1] = lab.counts[2] = 0
+    lab.st = 0
+    lab.pos = 0
+    memcpy(t.arena + t.alen, s, n)
+    t.alen += n
+    j = h & t.mask
+    while t.slots[j]:
+        j = (j + 1) & t.mask
+    t.slots[j] = lid + 1
+    t.n += 1
+    return lid
+
+
+# --- the work: pieces of lines and their records --------------------------------------------
+
+# What became of a line (LineRec.kind).
+cdef enum:
+    R_CHECKED = 0  # parsed and checked: verdict, findings, declared labels, source-ref
+    R_LONG = 1     # too long: ERROR_LINE_TOO_LONG
+    R_JSON = 2     # the parser rejected it: ERROR_INVALID_JSON_LINE (the merge gets the reason)
+    R_DEFER = 3    # a rule needs a number only Python's strtod reads: the merge checks it
+
+
+ctypedef struct LineRec:  # 48 bytes
+    int32_t start    # the line's offset in its piece's buffer
+    int32_t len      # its length without the terminator (\n and one \r before it)
+    uint8_t kind
+    uint8_t verdict
+    uint8_t tier1    # its findings are first-tier ones (grouped by the merge, L6732-6746)
+    uint8_t keys     # a path of its findings names a key: the merge parses it again for the text
+    int32_t nf       # its findings: the next nf in the piece's f
+    int32_t ndecl    # its declared labels: the next ndecl in the piece's decl
+    int32_t bucket   # its source-ref's bucket in the piece's bk (a length byte, then the bytes);
+                     # -1: no well-formed source-ref
+    int32_t sref     # the source-ref's node (a mapping ``other`` needs its text)
+    uint64_t h1      # hash128 of the source-ref
+    uint64_t h2
+
+
+cdef enum:
+    MAX_THREADS = 8           # threads that check lines, the main one included
+    MERGE_CTX = MAX_THREADS   # the context of the merge (deferred lines, texts of keys)
+    N_CTX = MAX_THREADS + 1
+    REC_CAP = 8192            # lines a piece takes at most (short lines: see merge_piece)
+    FINDING_CAP = 1 << 16     # ... and findings, give or take a line's
+    DEFAULT_BLOCK = 2 << 20   # bytes a buffer holds (two of them), besides a partial line
+    DEFAULT_PIECE = 256 << 10 # bytes of lines in a piece
+    MIN_PIECE = 16
+    MAX_BLOCK = 1 << 28
+    THREAD_MIN_BYTES = 2 << 20  # smaller inputs are checked by the main thread alone
+
+
+# Consecutive lines of a buffer, checked by one thread; the merge takes pieces in order.
+ctypedef struct Piece:
+    unsigned char *buf   # the buffer
+    int bufid            # its index in _Scanner.bufs; -1: none (a piece of too-long lines)
+    int ctx              # the context that checked it
+    bint done
+    bint nomem
+    Py_ssize_t start     # its lines are buf[start:end], each with its '\n'
+    Py_ssize_t end
+    Py_ssize_t stop      # where the checking stopped: end, unless REC_CAP or FINDING_CAP did
+    Py_ssize_t nlong     # too-long lines whose bytes were dropped, just before buf[start]
+    LineRec *recs
+    Py_ssize_t nrecs, rcap
+    Finding *f
+    Py_ssize_t nf, fcap
+    int32_t *decl        # declared labels: (context label id << 2) | 1 (cls) | 2 (det)
+    Py_ssize_t ndecl, dcap
+    unsigned char *bk    # buckets
+    Py_ssize_t nbk, bkcap
+    Py_ssize_t last_bk
+
+
+cdef bint piece_ready(Piece *pc) noexcept nogil:
+    """Empty the piece's outputs (allocated on first use)."""
+    if pc.recs == NULL:
+        pc.rcap = 64
+        pc.recs = <LineRec *>malloc(pc.rcap * sizeof(LineRec))
+        pc.fcap = 64
+        pc.f = <Finding *>malloc(pc.fcap * sizeof(Finding))
+        pc.dcap = 256
+        pc.decl = <int32_t *>malloc(pc.dcap * sizeof(int32_t))
+        pc.bkcap = 256
+        pc.bk = <unsigned char *>malloc(pc.bkcap)
+        if pc.recs == NULL or pc.f == NULL or pc.decl == NULL or pc.bk == NULL:
+            piece_free(pc)
+            return False
+    pc.nrecs = pc.nf = pc.ndecl = pc.nbk = 0
+    pc.last_bk = -1
+    pc.nomem = False
+    return True
+
+
+cdef void piece_free(Piece *pc) noexcept nogil:
+    free(pc.recs)
+    free(pc.f)
+    free(pc.decl)
+    free(pc.bk)
+    pc.recs = NULL
+    pc.f = NULL
+    pc.decl = NULL
+    pc.bk = NULL
+    pc.rcap = pc.fcap = pc.dcap = pc.bkcap = 0
+
+
+# --- a context: what one thread needs to check lines -----------------------------------------
+
+ctypedef struct Ctx:
+    Parser p
+    LabelTab lt       # the names this context met; ids in Piece.decl are ids here
+    cl_sync *sync     # held while lt grows, where the merge reads it from another thread
+    int id
+    bint nomem
+    Piece *out        # the piece being checked: records, findings, labels go there
+    Py_ssize_t fbase  # the line's first finding in out.f
+    int64_t seq       # lines checked (label stamps)
+    bint tier1
+    bint keys
+    Pair *pairs
+    Py_ssize_t npairs, pcap
+    int32_t *bf       # the line's boxes: BOX_SLOTS value nodes each (gather_box)
+    Py_ssize_t nbf, bcap
+    int32_t mark      # per-line counter for the "reported" set of check_boxes
+    Py_ssize_t ncls, ndet, nany
+    Py_ssize_t bucket_len  # 0: no well-formed source-ref
+    int32_t sref
+    uint64_t h[2]
+
+
+cdef Ctx *ctx_new(int id, bint python_ok, int64_t max_int_digits) noexcept nogil:
+    cdef Ctx *c = <Ctx *>calloc(1, sizeof(Ctx))
+    cdef bint ok
+    if c == NULL:
+        return NULL
+    c.id = id
+    c.p.cap = 4096
+    c.p.nodes = <Node *>malloc(c.p.cap * sizeof(Node))
+    c.p.arena = <unsigned char *>malloc(MAX_LINE_BYTES + 64)
+    c.p.scratch = <unsigned char *>malloc(MAX_LINE_BYTES + 64)
+    c.p.hcap = 4096
+    c.p.hidx = <int32_t *>malloc(c.p.hcap * sizeof(int32_t))
+    c.p.max_int_digits = max_int_digits
+    c.p.python_ok = python_ok
+    c.pcap = 16
+    c.pairs = <Pair *>malloc(c.pcap * sizeof(Pair))
+    c.bcap = 64 * BOX_SLOTS
+    c.bf = <int32_t *>malloc(c.bcap * sizeof(int32_t))
+    ok = lt_init(&c.lt)
+    if (not ok or c.p.nodes == NULL or c.p.arena == NULL or c.p.scratch == NULL
+            or c.p.hidx == NULL or c.pairs == NULL or c.bf == NULL):
+        ctx_free(c)
+        return NULL
+    return c
+
+
+cdef void ctx_free(Ctx *c) noexcept nogil:
+    if c == NULL:
+        return
+    free(c.p.nodes)
+    free(c.p.arena)
+    free(c.p.scratch)
+    free(c.p.hidx)
+    free(c.pairs)
+    free(c.bf)
+    lt_free(&c.lt)
+    free(c)
+
+
+# --- findings and labels of the line being checked -------------------------------------------
+
+cdef void add(Ctx *c, int code, int n, int32_t a, int32_t b, int32_t d, int32_t e) noexcept nogil:
+    cdef Piece *pc = c.out
+    cdef Finding *fd
+    cdef void *grown
+    if pc.nf == pc.fcap:
+        grown = grow(pc.f, &pc.fcap, sizeof(Finding))
+        if grown == NULL:
+            c.nomem = True
+            return
+        pc.f = <Finding *>grown
+    fd = &pc.f[pc.nf]
+    pc.nf += 1
+    fd.code = <int16_t>code
+    fd.n = <int16_t>n
+    fd.path[0] = a
+    fd.path[1] = b
+    fd.path[2] = d
+    fd.path[3] = e
+    if ((n > 0 and (a & 3) == P_KEY) or (n > 1 and (b & 3) == P_KEY)
+            or (n > 2 and (d & 3) == P_KEY) or (n > 3 and (e & 3) == P_KEY)):
+        c.keys = True
+
+
+cdef inline void add0(Ctx *c, int code) noexcept nogil:
+    add(c, code, 0, 0, 0, 0, 0)
+
+
+cdef inline void add1(Ctx *c, int code, int32_t a) noexcept nogil:
+    add(c, code, 1, a, 0, 0, 0)
+
+
+cdef inline void add2(Ctx *c, int code, int32_t a, int32_t b) noexcept nogil:
+    add(c, code, 2, a, b, 0, 0)
+
+
+cdef inline void add3(Ctx *c, int code, int32_t a, int32_t b, int32_t d) noexcept nogil:
+    add(c, code, 3, a, b, d, 0)
+
+
+cdef inline void add4(Ctx *c, int code, int32_t a, int32_t b, int32_t d,
+                      int32_t e) noexcept nogil:
+    add(c, code, 4, a, b, d, e)
+
+
+cdef int32_t declare(Ctx *c, int32_t idx) noexcept nogil:
+    """The context's id of the label named by string node ``idx``; the first time on the line,
+    the label joins the line's declared labels (the reference's ``declared``: first-reference
+    order). -1 when memory is short."""
+    cdef Node *nd = &c.p.nodes[idx]
+    cdef const unsigned char *s = sptr(&c.p, nd)
+    cdef Py_ssize_t n = nd.len
+    cdef uint64_t h = hash64(s, n)
+    cdef int32_t lid = lt_find(&c.lt, s, n, h)
+    cdef Piece *pc = c.out
+    cdef Label *lab
+    cdef void *grown
+    if lid < 0:
+        if c.sync != NULL:
+            cl_lock(c.sync)
+        lid = lt_add(&c.lt, s, n, h)
+        if c.sync != NULL:
+            cl_unlock(c.sync)
+        if lid < 0:
+            c.nomem = True
+            return -1
+    lab = &c.lt.labels[lid]
+    if lab.st != c.seq:
+        if pc.ndecl == pc.dcap:
+            grown = grow(pc.decl, &pc.dcap, sizeof(int32_t))
+            if grown == NULL:
+                c.nomem = True
+                return -1
+            pc.decl = <int32_t *>grown
+        lab.st = c.seq
+        lab.pos = pc.ndecl
+        pc.decl[pc.ndecl] = lid << 2
+        pc.ndecl += 1
+    return lid
+
+
+cdef inline void mark(Ctx *c, int32_t lid, int bit) noexcept nogil:
+    """Put label ``lid`` (declared on the line) in the line's classification (bit 1) or
+    detection (bit 2) labels; count each set, and their union, once a label."""
+    cdef int32_t *e = &c.out.decl[c.lt.labels[lid].pos]
+    if e[0] & bit:
+        return
+    if not (e[0] & 3):
+        c.nany += 1
+    e[0] |= bit
+    if bit == 1:
+        c.ncls += 1
+    else:
+        c.ndet += 1
+
+
+# --- the line rules (_pyscan.check_line) -----------------------------------------------------
+
+cdef int check(Ctx *c) noexcept nogil:
+    """Apply every per-line rule to the parsed line but the duplicate source-ref (the merge's:
+    it depends on the lines before); return the verdict.
+
+    Findings go to c.out.f, declared labels (with their cls and det sets) to c.out.decl; the
+    well-formed source-ref (check_line's info) to c.bucket_len, c.sref, c.h."""
+    cdef Parser *p = &c.p
+    cdef int32_t sref, j, m, cnt, mv
+    cdef Node *nd
+    cdef Py_ssize_t blen, npairs, nkeys = 0, q
+    cdef Pair *pr
+    cdef void *grown
+    cdef const unsigned char *ks
+    c.tier1 = False
+    c.keys = False
+    c.bucket_len = 0
+    c.ncls = c.ndet = c.nany = 0
+    c.nbf = 0
+    c.mark = 0
+
+    sref = get_name(p, 0, N_SOURCE_REF)
+    if sref < 0:
+        add0(c, C_ERROR_MISSING_SOURCE_REF)
+    else:
+        nd = &p.nodes[sref]
+        blen = source_ref_bucket(sptr(p, nd), nd.len) if nd.type == T_STR else 0
+        if blen == 0:
+            add1(c, C_ERROR_INVALID_SOURCE_REF_FORMAT, PN(N_SOURCE_REF))
+        else:
+            hash128(sptr(p, nd), nd.len, c.h)
+            c.bucket_len = blen
+            c.sref = sref
+
+    # Label attributes: keys other than the reserved ones; pairs: NAME with NAME-metadata.
+    c.npairs = 0
+    cnt = p.nodes[0].count
+    j = 1
+    for m in range(cnt):
+        nd = &p.nodes[j]
+        ks = sptr(p, nd)
+        if not (str_is(p, j, N_SOURCE_REF) or str_is(p, j, N_ERRORS)
+                or str_is(p, j, N_WARNINGS)):
+            nkeys += 1
+            if not (nd.len >= 9 and memcmp(ks + nd.len - 9, METADATA_SUFFIX, 9) == 0):
+                memcpy(p.scratch, ks, nd.len)
+                memcpy(p.scratch + nd.len, METADATA_SUFFIX, 9)
+                mv = obj_get(p, 0, p.scratch, nd.len + 9,
+                             prefix8(p.scratch, nd.len + 9))
+                if mv >= 0:
+                    if c.npairs == c.pcap:
+                        grown = grow(c.pairs, &c.pcap, sizeof(Pair))
+                        if grown == NULL:
+                            c.nomem = True
+                            return INVALID
+                        c.pairs = <Pair *>grown
+                    pr = &c.pairs[c.npairs]
+                    c.npairs += 1
+                    pr.akey = j
+                    pr.aval = j + 1
+                    pr.mkey = mv - 1
+                    pr.mval = mv
+        j = p.nodes[j + 1].next
+    npairs = c.npairs
+    if nkeys and not npairs:
+        add0(c, C_ERROR_NO_LABEL_ATTRIBUTES)
+    for q in range(npairs):
+        pr = &c.pairs[q]
+        pr.kind = check_pair_format(c, pr)
+    if c.nomem:
+        return INVALID
+    if c.out.nf > c.fbase:
+        c.tier1 = True
+        return INVALID
+    if nkeys == 0:
+        add0(c, C_WARNING_UNANNOTATED_RECORD)
+        return IGNORED
+    return second_tier(c)
+
+
+cdef int second_tier(Ctx *c) noexcept nogil:
+    """The second-tier rules of check_line, for a line that passed the first tier."""
+    cdef Parser *p = &c.p
+    cdef Pair *pr
+    cdef Py_ssize_t q, r, boxes = 0
+    cdef int32_t name, size0, ann, lid, too_many_at = -1
+    cdef bint pair_error = False, line_error
+    cdef double width, height
+    for q in range(c.npairs):
+        pr = &c.pairs[q]
+        if pr.kind == K_CLS:
+            name = pr.mf[M_CLASS_NAME]
+            if name_ok(p, name):
+                lid = declare(c, name)
+                if lid < 0:
+                    return INVALID
+                mark(c, lid, 1)
+            else:
+                add2(c, C_ERROR_INVALID_LABEL_NAME_LENGTH, PK(pr.mkey), PN(N_CLASS_NAME))
+                pair_error = True
+        elif pr.kind == K_DET:
+            size0 = get_name(p, pr.aval, N_IMAGE_SIZE) + 1
+            width = num_value(p, get_name(p, size0, N_WIDTH))
+            height = num_value(p, get_name(p, size0, N_HEIGHT))
+            if not dimension_ok(width, height):
+                add3(c, C_ERROR_INVALID_IMAGE_DIMENSION, PK(pr.akey), PN(N_IMAGE_SIZE), PI(0))
+            ann = get_name(p, pr.aval, N_ANNOTATIONS)
+            if ann < 0 or p.nodes[ann].count == 0:
+                add1(c, C_WARNING_NO_ATTRIBUTE_ANNOTATIONS, PK(pr.akey))
+                continue
+            boxes += p.nodes[ann].count
+            if boxes > MAX_BOXES and too_many_at < 0:
+                too_many_at = pr.akey
+            if not check_boxes(c, ann, pr.boxes, width, height, pr.akey, pr.mkey):
+                add1(c, C_ERROR_NO_VALID_ANNOTATIONS, PK(pr.akey))
+                pair_error = True
+        else:
+            add2(c, C_ERROR_UNSUPPORTED_USE_CASE_TYPE, PK(pr.mkey), PN(N_TYPE))
+            pair_error = True
+    if c.nomem:
+        return INVALID
+
+    if too_many_at >= 0:
+        add2(c, C_ERROR_TOO_MANY_BOUNDING_BOXES, PK(too_many_at), PN(N_ANNOTATIONS))
+    # the union of cls and det (dict.fromkeys([*cls, *det])), counted by mark()
+    if c.nany > MAX_LABELS_PER_IMAGE:
+        add0(c, C_ERROR_TOO_MANY_LABELS_PER_IMAGE)
+    line_error = False
+    for r in range(c.fbase, c.out.nf):
+        if is_line_error(c.out.f[r].code):
+            line_error = True
+            break
+    if c.ncls == 0 and c.ndet == 0:
+        if pair_error:
+            add0(c, C_ERROR_NO_VALID_LABEL_ATTRIBUTES)
+            line_error = True
+        elif not line_error:
+            add0(c, C_WARNING_NO_ANNOTATIONS)
+    if line_error:
+        return INVALID
+    if c.ncls or c.ndet:
+        return VALID
+    return IGNORED
+
+
+cdef bint check_boxes(Ctx *c, int32_t ann, Py_ssize_t boxes, double width, double height,
+                      int32_t akey, int32_t mkey) noexcept nogil:
+    """_check_boxes (spec decision 7): check each box; return whether one is usable.
+
+    The first tier made sure every number is there, every class_id an int in class-map and
+    every class-map name a string; ``boxes`` is where gather_box left the box fields."""
+    cdef Parser *p = &c.p
+    cdef double longest = height if height > width else width  # max(width, height)
+    cdef double scale = 1.0 if longest <= SCALE_SIDE else SCALE_SIDE / longest
+    cdef double left, top, w, h
+    cdef bint usable = False, ok
+    cdef int32_t entry, lid = -1, i, cnt = p.nodes[ann].count
+    cdef int32_t *bf
+    cdef Node *nd
+    c.mark += 1  # a fresh "reported" set: a class-map key node is in it when aux == mark
+    for i in range(cnt):
+        bf = c.bf + boxes + i * BOX_SLOTS
+        entry = bf[B_ENTRY]
+        # The class-map entry's value node caches its label: aux is 0 (not seen yet), the
+        # label id + 1, or -1 (the name's length is invalid).
+        nd = &p.nodes[entry]
+        if nd.aux == 0:
+            if name_ok(p, entry):
+                lid = declare(c, entry)
+                if lid < 0:
+                    return True
+                p.nodes[entry].aux = lid + 1
+            else:
+                p.nodes[entry].aux = -1
+            nd = &p.nodes[entry]
+        ok = nd.aux > 0
+        if ok:
+            lid = nd.aux - 1
+        elif p.nodes[entry - 1].aux != c.mark:
+            p.nodes[entry - 1].aux = c.mark
+            add3(c, C_ERROR_INVALID_LABEL_NAME_LENGTH, PK(mkey), PN(N_CLASS_MAP), PK(entry - 1))
+        left = num_value(p, bf[B_LEFT])
+        top = num_value(p, bf[B_TOP])
+        w = num_value(p, bf[B_WIDTH])
+        h = num_value(p, bf[B_HEIGHT])
+        if (left < 0 or top < 0 or w < 0 or h < 0 or left + w > width
+                or top + h > height):
+            add3(c, C_ERROR_INVALID_BOUNDING_BOX, PK(akey), PN(N_ANNOTATIONS), PI(i))
+        elif w * scale <= 1 or h * scale <= 1:
+            add3(c, C_ERROR_BOUNDING_BOX_TOO_SMALL, PK(akey), PN(N_ANNOTATIONS), PI(i))
+        elif ok:
+            usable = True
+            mark(c, lid, 2)
+    return usable
+
+
+cdef int check_pair_format(Ctx *c, Pair *pr) noexcept nogil:
+    """_check_pair_format: the first-tier format rules of one attribute and its metadata."""
+    cdef Parser *p = &c.p
+    cdef int32_t value = pr.aval, meta = pr.mval, akey = pr.akey, mkey = pr.mkey
+    cdef int32_t kind, ann, objects, cmap, item, conf, cid, j, m, cnt, nobj
+    cdef int32_t *bf
+    cdef bint objects_ok, map_ok
+    cdef Node *nd
+    cdef const unsigned char *key
+    cdef Py_ssize_t klen
+    cdef int32_t *mf = pr.mf
+    cdef int32_t *oc
+    cdef void *grown
+    if not is_type(p, meta, T_OBJ):
+        add1(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey))
+        return K_NONE
+    gather_meta(p, meta, mf)
+    kind = mf[M_TYPE]
+    if not is_type(p, kind, T_STR):
+        add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_TYPE))
+        return K_NONE
+    if str_is(p, kind, N_CLS_TYPE):
+        if not is_integer(p, value):
+            add1(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey))
+        if not is_confidence(p, mf[M_CONFIDENCE]):
+            add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_CONFIDENCE))
+        if not is_type(p, mf[M_CLASS_NAME], T_STR):
+            add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_CLASS_NAME))
+        check_common_metadata(c, mf, mkey)
+        return K_CLS
+    if not str_is(p, kind, N_DET_TYPE):
+        return K_OTHER
+
+    pr.boxes = -1
+    ann = check_detection_value(c, value, akey, &pr.boxes)
+    objects = mf[M_OBJECTS]
+    objects_ok = is_type(p, objects, T_ARR)
+    oc = c.bf  # unused unless objects_ok
+    if not objects_ok:
+        add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_OBJECTS))
+    else:
+        # Each item's confidence node (-1: none, -2: the item is not a dict), kept for the
+        # missing-confidence rule below, in scratch space after the boxes in c.bf.
+        nobj = p.nodes[objects].count
+        while c.nbf + nobj > c.bcap:
+            grown = grow(c.bf, &c.bcap, sizeof(int32_t))
+            if grown == NULL:
+                c.nomem = True
+                return K_NONE
+            c.bf = <int32_t *>grown
+        oc = c.bf + c.nbf
+        item = objects + 1
+        for m in range(nobj):
+            if p.nodes[item].type != T_OBJ:
+                oc[m] = -2
+                add3(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey),
+                     PN(N_OBJECTS), PI(m))
+            else:
+                conf = get_name(p, item, N_CONFIDENCE)
+                oc[m] = conf
+                if conf >= 0 and not is_confidence(p, conf):
+                    add4(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey),
+                         PN(N_OBJECTS), PI(m), PN(N_CONFIDENCE))
+            item = p.nodes[item].next
+    cmap = mf[M_CLASS_MAP]
+    map_ok = is_type(p, cmap, T_OBJ)
+    if not map_ok:
+        add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_CLASS_MAP))
+    else:
+        j = cmap + 1
+        for m in range(p.nodes[cmap].count):
+            if p.nodes[j + 1].type != T_STR:
+                add3(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey),
+                     PN(N_CLASS_MAP), PK(j))
+            j = p.nodes[j + 1].next
+    check_common_metadata(c, mf, mkey)
+    if ann >= 0 and objects_ok:
+        cnt = p.nodes[ann].count
+        nobj = p.nodes[objects].count
+        for m in range(cnt):
+            if m >= nobj or oc[m] == -1:
+                add3(c, C_ERROR_MISSING_BOUNDING_BOX_CONFIDENCE, PK(mkey), PN(N_OBJECTS), PI(m))
+    if ann >= 0 and map_ok:
+        for m in range(p.nodes[ann].count):
+            bf = c.bf + pr.boxes + m * BOX_SLOTS
+            cid = bf[B_CLASS_ID]  # -1 when the box is not a dict
+            if is_integer(p, cid):
+                nd = &p.nodes[cid]
+                key = p.s + nd.start
+                klen = nd.len
+                if klen == 2 and key[0] == 45 and key[1] == 48:  # str(-0) == "0"
+                    key += 1
+                    klen = 1
+                bf[B_ENTRY] = obj_get(p, cmap, key, klen, prefix8(key, klen))
+                if bf[B_ENTRY] < 0:
+                    add4(c, C_ERROR_MISSING_CLASS_MAP_ID, PK(akey), PN(N_ANNOTATIONS), PI(m),
+                         PN(N_CLASS_ID))
+    return K_DET
+
+
+cdef void check_common_metadata(Ctx *c, int32_t *mf, int32_t mkey) noexcept nogil:
+    cdef Parser *p = &c.p
+    cdef int32_t v = mf[M_HUMAN]
+    if not (str_is(p, v, N_YES) or str_is(p, v, N_NO)):
+        add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_HUMAN))
+    if not is_type(p, mf[M_CREATION], T_STR):
+        add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_CREATION))
+    v = mf[M_JOB]
+    if v >= 0 and p.nodes[v].type != T_STR:
+        add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_JOB))
+
+
+cdef int32_t check_detection_value(Ctx *c, int32_t value, int32_t akey,
+                                   Py_ssize_t *boxes) noexcept nogil:
+    """_check_detection_value: the detection attribute's shape; its annotations list node,
+    or -1 (not a dict, no annotations, or annotations not a list). The boxes' fields are
+    gathered into c.bf at ``boxes[0]``."""
+    cdef Parser *p = &c.p
+    cdef int32_t size, s0, ann, box, i, k, item, cnt
+    cdef bint ok
+    cdef int32_t *bf
+    cdef void *grown
+    if not is_type(p, value, T_OBJ):
+        add1(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey))
+        return -1
+    size = get_name(p, value, N_IMAGE_SIZE)
+    if (not is_type(p, size, T_ARR) or p.nodes[size].count != 1
+            or p.nodes[size + 1].type != T_OBJ):
+        add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey), PN(N_IMAGE_SIZE))
+    else:
+        s0 = size + 1
+        for k in range(N_WIDTH, N_DEPTH + 1):  # width, height, depth
+            if not is_type(p, get_name(p, s0, k), T_NUM):
+                add4(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey), PN(N_IMAGE_SIZE),
+                     PI(0), PN(k))
+    ann = get_name(p, value, N_ANNOTATIONS)
+    if ann < 0:
+        return -1
+    if p.nodes[ann].type != T_ARR:
+        add2(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey), PN(N_ANNOTATIONS))
+        return -1
+    cnt = p.nodes[ann].count
+    while c.nbf + cnt * BOX_SLOTS > c.bcap:
+        grown = grow(c.bf, &c.bcap, sizeof(int32_t))
+        if grown == NULL:
+            c.nomem = True
+            return -1
+        c.bf = <int32_t *>grown
+    boxes[0] = c.nbf
+    c.nbf += cnt * BOX_SLOTS
+    box = ann + 1
+    for i in range(cnt):
+        bf = c.bf + boxes[0] + i * BOX_SLOTS
+        if p.nodes[box].type != T_OBJ:
+            bf[0] = bf[1] = bf[2] = bf[3] = bf[4] = bf[5] = -1
+            add3(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey), PN(N_ANNOTATIONS), PI(i))
+        else:
+            gather_box(p, box, bf)
+            for k in range(5):
+                item = bf[k]
+                ok = is_integer(p, item) if k == 0 else is_type(p, item, T_NUM)
+                if not ok:
+                    add4(c, C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey),
+                         PN(N_ANNOTATIONS), PI(i), PN(BOX_LIT[k]))
+        box = p.nodes[box].next
+    return ann
+
+
+# --- a line, a piece -------------------------------------------------------------------------
+
+cdef void do_line(Ctx *c, Py_ssize_t start, Py_ssize_t n, bint strip_cr) noexcept nogil:
+    """check_line (but the duplicate rule) for the line at c.out.buf[start:start + n], without
+    its \\n (and, unless ``strip_cr`` is false, with the \\r before it): a record in c.out."""
+    cdef Piece *pc = c.out
+    cdef const unsigned char *s = pc.buf + start
+    cdef const unsigned char *src
+    cdef LineRec *rec
+    cdef Py_ssize_t i, chars, blen
+    cdef bint too_long = False
+    cdef int verdict
+    cdef void *grown
+    if pc.nrecs == pc.rcap:
+        grown = grow(pc.recs, &pc.rcap, sizeof(LineRec))
+        if grown == NULL:
+            c.nomem = True
+            return
+        pc.recs = <LineRec *>grown
+    rec = &pc.recs[pc.nrecs]
+    pc.nrecs += 1
+    if strip_cr and n and s[n - 1] == 13:  # one \r before the \n is part of the terminator
+        n -= 1
+    rec.start = <int32_t>start
+    rec.len = <int32_t>n
+    rec.verdict = INVALID
+    rec.tier1 = rec.keys = 0
+    rec.nf = rec.ndecl = 0
+    rec.bucket = -1
+    rec.sref = -1
+    if n > MAX_LINE_BYTES:
+        too_long = True
+    elif n > MAX_LINE_CHARS:  # count characters: bytes that are not continuations
+        chars = 0
+        for i in range(n):
+            if (s[i] & 0xC0) != 0x80:
+                chars += 1
+        too_long = chars > MAX_LINE_CHARS
+    if too_long:
+        rec.kind = R_LONG
+        return
+    c.p.defer = False
+    if not parse_line(&c.p, s, n):
+        if c.p.nomem:
+            c.nomem = True
+        rec.kind = R_JSON
+        return
+    c.seq += 1
+    c.fbase = pc.nf
+    i = pc.ndecl
+    verdict = check(c)
+    if c.p.defer:  # for the merge, which holds the GIL
+        pc.nf = c.fbase
+        pc.ndecl = i
+        rec.kind = R_DEFER
+        return
+    rec.kind = R_CHECKED
+    rec.verdict = <uint8_t>verdict
+    rec.tier1 = c.tier1
+    rec.keys = c.keys
+    rec.nf = <int32_t>(pc.nf - c.fbase)
+    rec.ndecl = <int32_t>(pc.ndecl - i)
+    blen = c.bucket_len
+    if blen:
+        src = sptr(&c.p, &c.p.nodes[c.sref]) + 5
+        if (pc.last_bk >= 0 and pc.bk[pc.last_bk] == blen
+                and memcmp(pc.bk + pc.last_bk + 1, src, blen) == 0):
+            rec.bucket = <int32_t>pc.last_bk
+        else:
+            while pc.nbk + 1 + blen > pc.bkcap:
+                grown = grow(pc.bk, &pc.bkcap, 1)
+                if grown == NULL:
+                    c.nomem = True
+                    return
+                pc.bk = <unsigned char *>grown
+            pc.bk[pc.nbk] = <unsigned char>blen
+            memcpy(pc.bk + pc.nbk + 1, src, blen)
+            rec.bucket = <int32_t>pc.nbk
+            pc.last_bk = pc.nbk
+            pc.nbk += 1 + blen
+        rec.sref = c.sref
+        rec.h1 = c.h[0]
+        rec.h2 = c.h[1]
+
+
+cdef void process_piece(Ctx *c, Piece *pc) noexcept nogil:
+    """Check the lines of a piece, in order, until its end or a cap (REC_CAP, FINDING_CAP)."""
+    cdef Py_ssize_t pos = pc.start, end = pc.end
+    cdef const unsigned char *nl
+    pc.ctx = c.id
+    if not piece_ready(pc):
+        pc.nomem = True
+        pc.stop = pos
+        return
+    c.out = pc
+    c.nomem = False
+    while pos < end and pc.nrecs < REC_CAP and pc.nf < FINDING_CAP:
+        nl = <const unsigned char *>memchr(pc.buf + pos, 10, end - pos)  # end follows a \n
+        do_line(c, pos, (nl - pc.buf) - pos, True)
+        if c.nomem:
+            pc.nomem = True
+            break
+        pos = (nl - pc.buf) + 1
+    pc.stop = pos
+
+
+# --- the queue of pieces, the worker threads -------------------------------------------------
+
+ctypedef struct Shared:
+    cl_sync sync                  # guards what follows, and Piece.done
+    Piece *pieces                 # a ring: piece i is pieces[i % qcap]
+    Py_ssize_t qcap
+    Py_ssize_t npub               # pieces published
+    Py_ssize_t nclaim             # the next piece to claim (the dynamic schedule)
+    Py_ssize_t cursor[MAX_THREADS]  # each thread's next piece (the static schedule)
+    int nthreads                  # threads that check pieces, the main one included
+    bint static_sched             # piece i goes to thread i % nthreads (tests)
+    bint quit
+
+
+ctypedef struct WorkerArg:
+    Shared *sh
+    Ctx *ctx
+
+
+cdef inline Py_ssize_t claim(Shared *sh, int t) noexcept nogil:
+    """The next piece thread ``t`` checks, or -1 for none yet (sh.sync is held)."""
+    cdef Py_ssize_t i
+    if sh.static_sched:
+        i = sh.cursor[t]
+        if i < sh.npub:
+            sh.cursor[t] = i + sh.nthreads
+            return i
+        return -1
+    if sh.nclaim < sh.npub:
+        i = sh.nclaim
+        sh.nclaim += 1
+        return i
+    return -1
+
+
+cdef void *worker_main(void *arg) noexcept nogil:
+    """A worker thread: check pieces as they come until told to quit. No Python here."""
+    cdef WorkerArg *wa = <WorkerArg *>arg
+    cdef Shared *sh = wa.sh
+    cdef Ctx *c = wa.ctx
+    cdef Piece *pc
+    cdef Py_ssize_t i
+    cl_lock(&sh.sync)
+    while not sh.quit:
+        i = claim(sh, c.id)
+        if i < 0:
+            cl_wait_work(&sh.sync)
+            continue
+        pc = &sh.pieces[i % sh.qcap]
+        cl_unlock(&sh.sync)
+        process_piece(c, pc)
+        cl_lock(&sh.sync)
+        pc.done = True
+        cl_wake_main(&sh.sync)
+    cl_unlock(&sh.sync)
+    return NULL
+
+
+@cython.final
+cdef class _Buffer:
+    """Memory for the reads, uninitialized (a bytearray would zero it first), exported to
+    ``readinto`` through the buffer protocol."""
+
+    cdef unsigned char *data
+    cdef Py_ssize_t size
+
+    def __cinit__(self, Py_ssize_t size):
+        self.data = <unsigned char *>malloc(size)
+        if self.data == NULL:
+            raise MemoryError()
+        self.size = size
+
+    def __dealloc__(self):
+        free(self.data)
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        PyBuffer_FillInfo(view, self, self.data, self.size, 0, flags)
+
+    def __releasebuffer__(self, Py_buffer *view):
+        pass
+
+
 @cython.final
 cdef class _Scanner:
-    """The state of one scan: buffers, the tape, the tables and the Python results."""
+    """The state of one scan: buffers, the queue of pieces, the contexts and worker threads,
+    the tables and the Python results (built by the merge, in line order)."""
 
-    cdef Parser p
-    cdef Finding *f
-    cdef Py_ssize_t nf, fcap
-    cdef bint tier1            # the findings are first-tier ones (to be grouped, L6732-6746)
-    cdef bint nomem
-    cdef Pair *pairs
-    cdef Py_ssize_t npairs, pcap
-    cdef int32_t *ids          # the line's labels: (label id << 2) | its set (L_CLS, L_DET, L_ANY)
-    cdef int32_t *bf           # the line's boxes: BOX_SLOTS value nodes each (gather_box)
-    cdef Py_ssize_t nbf, bcap
-    cdef Py_ssize_t nids, icap
-    cdef Label *labels
-    cdef Py_ssize_t nlabels, lcap
-    cdef int32_t *lslots       # open addressing: label id + 1, 0 empty
-    cdef uint64_t lmask
-    cdef unsigned char *larena
-    cdef Py_ssize_t larena_len, larena_cap
-    cdef int32_t mark          # per-line counter for the "reported" set of _check_boxes
-    # per-line results of check()
-    cdef int64_t lineno
-    cdef Py_ssize_t bucket_len  # 0: no well-formed source-ref (info is None)
-    cdef int32_t sref
-    cdef uint64_t h[2]
-    cdef Py_ssize_t ncls, ndet, nany
-    # totals
+    cdef Ctx *ctxs[N_CTX]      # 0: the main thread's; 1..: the workers'; MERGE_CTX: the merge's
+    cdef int32_t *gmap[N_CTX]  # a context's label id -> the scan's (-1: not mapped yet)
+    cdef Py_ssize_t gmapn[N_CTX]
+    cdef LabelTab glob         # the scan's labels, in first-reference order, with their counts
+    cdef Shared *sh
+    cdef bint sync_ok
+    cdef WorkerArg wargs[MAX_THREADS]
+    cdef cl_thread threads[MAX_THREADS]
+    cdef int nstarted          # worker threads running
+    cdef int nthreads          # threads wanted, the main one included
+    cdef bint forced           # started whatever the input's size
+    cdef Piece rest            # the main thread's, for what a cap left of a piece
+    cdef Piece dpiece          # the merge's, for a deferred line
+    # reading
+    cdef _Buffer buf0, buf1
+    cdef object view0, view1
+    cdef unsigned char *bufs[2]
+    cdef Py_ssize_t unmerged[2]  # pieces of each buffer not merged yet
+    cdef Py_ssize_t cap          # a buffer's size (plus slack)
+    cdef Py_ssize_t block, piece, chunk
+    cdef Py_ssize_t tail_off, tail_len  # the partial line at the end of the last buffer read
+    cdef Py_ssize_t pending_long        # too-long lines for the next piece
+    cdef Py_ssize_t published
+    cdef Py_ssize_t nmerged
+    cdef bint first, eof, overflow
+    cdef object readinto, read
+    # results
+    cdef int64_t lineno, limit
     cdef int64_t counts[3]
     cdef int64_t kind_lines[2]
     cdef int64_t dropped
@@ -1523,671 +2543,448 @@ cdef class _Scanner:
     cdef object parse_line_py
 
     def __cinit__(self):
-        self.p.cap = 4096
-        self.p.nodes = <Node *>malloc(self.p.cap * sizeof(Node))
-        self.p.arena = <unsigned char *>malloc(MAX_LINE_BYTES + 64)
-        self.p.scratch = <unsigned char *>malloc(MAX_LINE_BYTES + 64)
-        self.p.hcap = 4096
-        self.p.hidx = <int32_t *>malloc(self.p.hcap * sizeof(int32_t))
-        self.fcap = 64
-        self.f = <Finding *>malloc(self.fcap * sizeof(Finding))
-        self.pcap = 16
-        self.pairs = <Pair *>malloc(self.pcap * sizeof(Pair))
-        self.icap = 256
-        self.ids = <int32_t *>malloc(self.icap * sizeof(int32_t))
-        self.bcap = 64 * BOX_SLOTS
-        self.bf = <int32_t *>malloc(self.bcap * sizeof(int32_t))
-        self.lcap = 256
-        self.labels = <Label *>malloc(self.lcap * sizeof(Label))
-        self.lmask = 1023
-        self.lslots = <int32_t *>calloc(self.lmask + 1, sizeof(int32_t))
-        self.larena_cap = 1 << 16
-        self.larena = <unsigned char *>malloc(self.larena_cap)
-        if (self.p.nodes == NULL or self.p.arena == NULL or self.p.scratch == NULL
-                or self.p.hidx == NULL or self.f == NULL or self.pairs == NULL
-                or self.ids == NULL or self.bf == NULL or self.labels == NULL or self.lslots == NULL
-                or self.larena == NULL):
+        self.sh = <Shared *>calloc(1, sizeof(Shared))
+        if self.sh == NULL or not lt_init(&self.glob):
             raise MemoryError()
+        self.sync_ok = cl_sync_init(&self.sh.sync) == 0
 
     def __dealloc__(self):
-        free(self.p.nodes)
-        free(self.p.arena)
-        free(self.p.scratch)
-        free(self.p.hidx)
-        free(self.f)
-        free(self.pairs)
-        free(self.ids)
-        free(self.bf)
-        free(self.labels)
-        free(self.lslots)
-        free(self.larena)
+        cdef int k
+        cdef Py_ssize_t i
+        self.stop_workers()
+        for k in range(N_CTX):
+            ctx_free(self.ctxs[k])
+            free(self.gmap[k])
+        lt_free(&self.glob)
+        piece_free(&self.rest)
+        piece_free(&self.dpiece)
+        if self.sh != NULL:
+            if self.sh.pieces != NULL:
+                for i in range(self.sh.qcap):
+                    piece_free(&self.sh.pieces[i])
+                free(self.sh.pieces)
+            if self.sync_ok:
+                cl_sync_destroy(&self.sh.sync)
+            free(self.sh)
 
-    # --- findings ----------------------------------------------------------------------------
+    # --- threads ------------------------------------------------------------------------------
 
-    cdef void add(self, int code, int n, int64_t a, int64_t b, int64_t c, int64_t d) noexcept:
-        cdef Finding *fd
-        cdef void *grown
-        if self.nf == self.fcap:
-            grown = grow(self.f, &self.fcap, sizeof(Finding))
-            if grown == NULL:
-                self.nomem = True
-                return
-            self.f = <Finding *>grown
-        fd = &self.f[self.nf]
-        self.nf += 1
-        fd.code = code
-        fd.n = n
-        fd.path[0] = a
-        fd.path[1] = b
-        fd.path[2] = c
-        fd.path[3] = d
-        fd.arg = 0
-
-    cdef inline void add0(self, int code) noexcept:
-        self.add(code, 0, 0, 0, 0, 0)
-
-    cdef inline void add1(self, int code, int64_t a) noexcept:
-        self.add(code, 1, a, 0, 0, 0)
-
-    cdef inline void add2(self, int code, int64_t a, int64_t b) noexcept:
-        self.add(code, 2, a, b, 0, 0)
-
-    cdef inline void add3(self, int code, int64_t a, int64_t b, int64_t c) noexcept:
-        self.add(code, 3, a, b, c, 0)
-
-    cdef inline void add4(self, int code, int64_t a, int64_t b, int64_t c, int64_t d) noexcept:
-        self.add(code, 4, a, b, c, d)
-
-    # --- labels ------------------------------------------------------------------------------
-
-    cdef int32_t intern(self, int32_t idx) noexcept:
-        """The id of the label named by string node ``idx``, added (in first-reference order,
-        which is the order of the reference's labels dict) when new; -1 when memory is short."""
-        cdef Node *nd = &self.p.nodes[idx]
-        cdef const unsigned char *s = sptr(&self.p, nd)
-        cdef Py_ssize_t n = nd.len
-        cdef uint64_t h = hash64(s, n), j
-        cdef int32_t e, lid
-        cdef Label *lab
-        cdef void *grown
-        j = h & self.lmask
-        while True:
-            e = self.lslots[j]
-            if e == 0:
+    cdef int start_workers(self) except -1:
+        """Start the worker threads (nthreads - 1); with fewer, go on with those that run."""
+        cdef int t
+        cdef Ctx *c
+        cdef Shared *sh = self.sh
+        for t in range(1, self.nthreads):
+            if self.ctxs[t] == NULL:
+                c = ctx_new(t, False, self.ctxs[0].p.max_int_digits)
+                if c == NULL:
+                    raise MemoryError()
+                c.sync = &sh.sync
+                self.ctxs[t] = c
+            self.wargs[t].sh = sh
+            self.wargs[t].ctx = self.ctxs[t]
+            if cl_thread_start(&self.threads[t], worker_main, &self.wargs[t]) != 0:
                 break
-            lab = &self.labels[e - 1]
-            if lab.hash == h and lab.len == n and memcmp(self.larena + lab.off, s, n) == 0:
-                return e - 1
-            j = (j + 1) & self.lmask
-        if self.nlabels == self.lcap:
-            grown = grow(self.labels, &self.lcap, sizeof(Label))
-            if grown == NULL:
-                self.nomem = True
-                return -1
-            self.labels = <Label *>grown
-        while self.larena_len + n > self.larena_cap:
-            grown = grow(self.larena, &self.larena_cap, 1)
-            if grown == NULL:
-                self.nomem = True
-                return -1
-            self.larena = <unsigned char *>grown
-        lid = <int32_t>self.nlabels
-        self.nlabels += 1
-        lab = &self.labels[lid]
-        lab.off = self.larena_len
-        lab.len = n
-        lab.hash = h
-        lab.counts[0] = lab.counts[1] = lab.counts[2] = 0
-        lab.st_cls = lab.st_det = lab.st_any = 0
-        memcpy(self.larena + self.larena_len, s, n)
-        self.larena_len += n
-        self.lslots[j] = lid + 1
-        if 2 * self.nlabels > <Py_ssize_t>self.lmask:
-            if not self.rehash_labels():
-                return -1
-        return lid
+            self.nstarted += 1
+        if self.nstarted + 1 < self.nthreads and sh.static_sched:
+            # the static schedule counts on every thread: fall back to the main one alone
+            self.stop_workers()
+            sh.static_sched = False
+        self.nthreads = self.nstarted + 1
+        return 0
 
-    cdef bint rehash_labels(self) noexcept:
-        cdef uint64_t size = 2 * (self.lmask + 1), j
-        cdef int32_t *slots = <int32_t *>calloc(size, sizeof(int32_t))
-        cdef Py_ssize_t k
-        if slots == NULL:
-            self.nomem = True
-            return False
-        for k in range(self.nlabels):
-            j = self.labels[k].hash & (size - 1)
-            while slots[j]:
-                j = (j + 1) & (size - 1)
-            slots[j] = <int32_t>(k + 1)
-        free(self.lslots)
-        self.lslots = slots
-        self.lmask = size - 1
-        return True
+    cdef void stop_workers(self) noexcept:
+        cdef int t, n = self.nstarted
+        cdef Shared *sh = self.sh
+        if n == 0:
+            return
+        with nogil:
+            cl_lock(&sh.sync)
+            sh.quit = True
+            cl_wake_workers(&sh.sync)
+            cl_unlock(&sh.sync)
+            for t in range(1, n + 1):
+                cl_thread_join(&self.threads[t])
+            sh.quit = False
+        self.nstarted = 0
 
-    cdef void push_id(self, int32_t lid, int which) noexcept:
-        """Note that label ``lid`` is in the line's set ``which`` (each label once a set)."""
-        cdef void *grown
-        if self.nids == self.icap:
-            grown = grow(self.ids, &self.icap, sizeof(int32_t))
-            if grown == NULL:
-                self.nomem = True
-                return
-            self.ids = <int32_t *>grown
-        self.ids[self.nids] = (lid << 2) | which
-        self.nids += 1
+    # --- reading (customlabels.manifest.reader.iter_lines) ------------------------------------
 
-    # --- the line rules (_pyscan.check_line) --------------------------------------------------
-
-    cdef int check(self) noexcept:
-        """Apply every per-line rule to the parsed line; return the verdict.
-
-        Fills self.f (findings), self.bucket_len/sref/h (info: the well-formed source-ref) and
-        self.ids (labels: cls ids, det ids, then their union) like check_line's return value.
-        """
-        cdef Parser *p = &self.p
-        cdef int32_t sref, j, m, cnt, k, mv
-        cdef Node *nd
-        cdef Py_ssize_t blen, npairs, nkeys = 0, q
-        cdef int64_t first_line
-        cdef Pair *pr
-        cdef void *grown
-        cdef const unsigned char *ks
-        self.nf = 0
-        self.tier1 = False
-        self.bucket_len = 0
-        self.nids = self.ncls = self.ndet = self.nany = 0
-        self.nbf = 0
-        self.mark = 0
-
-        sref = get_name(p, 0, N_SOURCE_REF)
-        if sref < 0:
-            self.add0(C_ERROR_MISSING_SOURCE_REF)
+    cdef Py_ssize_t read_some(self, int y, Py_ssize_t at, Py_ssize_t want) except -1:
+        """Read at most ``want`` bytes into buffer y at ``at``; 0 at the end."""
+        cdef Py_ssize_t got
+        if self.readinto is not None:
+            view = self.view0 if y == 0 else self.view1
+            got = self.readinto(view[at:at + want]) or 0
+            if got < 0 or got > want:
+                raise ValueError("readinto() returned a bad byte count")
         else:
-            nd = &p.nodes[sref]
-            blen = source_ref_bucket(sptr(p, nd), nd.len) if nd.type == T_STR else 0
-            if blen == 0:
-                self.add1(C_ERROR_INVALID_SOURCE_REF_FORMAT, PN(N_SOURCE_REF))
+            data = self.read(want) or b""
+            got = len(data)
+            if got > want:
+                raise ValueError("read() returned more bytes than asked for")
+            memcpy(self.bufs[y] + at, <const char *>data, got)
+        return got
+
+    cdef int fill(self, int y) except -1:
+        """Read the next block into buffer y, after the partial line the last one left, and
+        publish its complete lines as pieces (eagerly: the threads start on them while it
+        reads on). The reader's rules: a BOM at the very start is skipped; a line longer than
+        MAX_LINE_BYTES + 1 (a \\r may end it) is too long whatever follows, its bytes are
+        dropped; a final line without a \\n is a line."""
+        cdef unsigned char *b
+        cdef Py_ssize_t hi, pub = 0, last = 0, scanned = 0, target, got, want
+        cdef const unsigned char *nl
+        cdef bint seen_nl = False
+        cdef _Buffer buf
+        if self.bufs[y] == NULL:
+            buf = _Buffer(self.cap + 72)  # slack: the final \n, 8-byte loads past a line's end
+            if y == 0:
+                self.buf0 = buf
+                self.view0 = memoryview(buf)
             else:
-                # The table is big and its slots random: start loading this one now, and
-                # look it up after the first-tier rules, which do not depend on it.
-                hash128(sptr(p, nd), nd.len, self.h)
-                self.refs.prefetch(self.h[0])
-                self.bucket_len = blen
-                self.sref = sref
-
-        # Label attributes: keys other than the reserved ones; pairs: NAME with NAME-metadata.
-        self.npairs = 0
-        cnt = p.nodes[0].count
-        j = 1
-        for m in range(cnt):
-            nd = &p.nodes[j]
-            ks = sptr(p, nd)
-            if not (str_is(p, j, N_SOURCE_REF) or str_is(p, j, N_ERRORS)
-                    or str_is(p, j, N_WARNINGS)):
-                nkeys += 1
-                if not (nd.len >= 9 and memcmp(ks + nd.len - 9, METADATA_SUFFIX, 9) == 0):
-                    memcpy(p.scratch, ks, nd.len)
-                    memcpy(p.scratch + nd.len, METADATA_SUFFIX, 9)
-                    mv = obj_get(p, 0, p.scratch, nd.len + 9,
-                                 prefix8(p.scratch, nd.len + 9))
-                    if mv >= 0:
-                        if self.npairs == self.pcap:
-                            grown = grow(self.pairs, &self.pcap, sizeof(Pair))
-                            if grown == NULL:
-                                self.nomem = True
-                                return INVALID
-                            self.pairs = <Pair *>grown
-                        pr = &self.pairs[self.npairs]
-                        self.npairs += 1
-                        pr.akey = j
-                        pr.aval = j + 1
-                        pr.mkey = mv - 1
-                        pr.mval = mv
-            j = p.nodes[j + 1].next
-        npairs = self.npairs
-        if nkeys and not npairs:
-            self.add0(C_ERROR_NO_LABEL_ATTRIBUTES)
-        for q in range(npairs):
-            pr = &self.pairs[q]
-            pr.kind = self.check_pair_format(pr)
-
-        if self.bucket_len:
-            first_line = self.refs.find(self.h[0], self.h[1])
-            if first_line:  # dropped at import: no other rule runs, nothing is counted
-                self.nf = 0
-                self.bucket_len = 0
-                self.add1(C_ERROR_DUPLICATE_SOURCE_REF, PN(N_SOURCE_REF))
-                self.f[0].arg = first_line
-                return INVALID
-            if self.refs.add(self.h[0], self.h[1], self.lineno) < 0:
-                self.nomem = True
-                return INVALID
-        if self.nf:
-            self.tier1 = True
-            return INVALID
-        if nkeys == 0:
-            self.add0(C_WARNING_UNANNOTATED_RECORD)
-            return IGNORED
-        return self.second_tier()
-
-    cdef int second_tier(self) noexcept:
-        """The second-tier rules of check_line, for a line that passed the first tier."""
-        cdef Parser *p = &self.p
-        cdef Pair *pr
-        cdef Py_ssize_t q, r, boxes = 0
-        cdef int32_t name, size0, ann, lid, too_many_at = -1
-        cdef bint pair_error = False, line_error
-        cdef double width, height
-        cdef Label *lab
-        cdef int32_t *ids
-        cdef Py_ssize_t ncls_end
-        for q in range(self.npairs):
-            pr = &self.pairs[q]
-            if pr.kind == K_CLS:
-                name = pr.mf[M_CLASS_NAME]
-                if name_ok(p, name):
-                    lid = self.intern(name)
-                    if lid < 0:
-                        return INVALID
-                    lab = &self.labels[lid]
-                    if lab.st_cls != self.lineno:
-                        lab.st_cls = self.lineno
-                        self.push_id(lid, L_CLS)
-                        self.ncls += 1
-                else:
-                    self.add2(C_ERROR_INVALID_LABEL_NAME_LENGTH, PK(pr.mkey), PN(N_CLASS_NAME))
-                    pair_error = True
-            elif pr.kind == K_DET:
-                size0 = get_name(p, pr.aval, N_IMAGE_SIZE) + 1
-                width = num_value(p, get_name(p, size0, N_WIDTH))
-                height = num_value(p, get_name(p, size0, N_HEIGHT))
-                if not dimension_ok(width, height):
-                    self.add3(C_ERROR_INVALID_IMAGE_DIMENSION, PK(pr.akey), PN(N_IMAGE_SIZE),
-                              PI(0))
-                ann = get_name(p, pr.aval, N_ANNOTATIONS)
-                if ann < 0 or p.nodes[ann].count == 0:
-                    self.add1(C_WARNING_NO_ATTRIBUTE_ANNOTATIONS, PK(pr.akey))
+                self.buf1 = buf
+                self.view1 = memoryview(buf)
+            self.bufs[y] = buf.data
+        b = self.bufs[y]
+        hi = self.tail_len
+        if hi:
+            memcpy(b, self.bufs[y ^ 1] + self.tail_off, hi)
+        self.tail_len = 0
+        target = hi + self.block
+        # Read to the target, and on to a newline (a line that spans many small blocks is not
+        # copied block after block).
+        while not self.eof and (hi < target or not seen_nl):
+            want = min(self.chunk, self.cap - hi)
+            if want <= 0:  # cannot happen: a line this long was dropped
+                raise RuntimeError("customlabels._core: the read buffer is full")
+            got = self.read_some(y, hi, want)
+            if got == 0:
+                self.eof = True
+            hi += got
+            if self.first:
+                if hi < 3 and not self.eof:  # short reads: the BOM test needs 3 bytes
                     continue
-                boxes += p.nodes[ann].count
-                if boxes > MAX_BOXES and too_many_at < 0:
-                    too_many_at = pr.akey
-                if not self.check_boxes(ann, pr.boxes, width, height, pr.akey, pr.mkey):
-                    self.add1(C_ERROR_NO_VALID_ANNOTATIONS, PK(pr.akey))
-                    pair_error = True
-            else:
-                self.add2(C_ERROR_UNSUPPORTED_USE_CASE_TYPE, PK(pr.mkey), PN(N_TYPE))
-                pair_error = True
-        if self.nomem:
-            return INVALID
+                self.first = False
+                if hi >= 3 and b[0] == 0xEF and b[1] == 0xBB and b[2] == 0xBF:
+                    pub = last = scanned = 3  # a BOM only at the very start of the file
+            if self.overflow:  # in a too-long line: drop its bytes up to its end
+                nl = <const unsigned char *>memchr(b + scanned, 10, hi - scanned)
+                if nl == NULL:
+                    hi = scanned = pub
+                    continue
+                self.pending_long += 1
+                self.overflow = False
+                pub = last = scanned = nl - b + 1
+                seen_nl = True
+            if hi > scanned:
+                nl = cl_memrchr_nl(b + scanned, hi - scanned)
+                if nl != NULL:
+                    last = nl - b + 1
+                    seen_nl = True
+                scanned = hi
+            if last - pub >= self.piece:
+                pub = self.publish(y, pub, last, False)
+            if hi - last > MAX_LINE_BYTES + 1:  # too long whatever follows
+                self.publish(y, pub, last, True)
+                self.overflow = True
+                return 0  # (one such line a block: pieces a block stay few)
+        if self.eof:
+            if self.overflow:
+                self.pending_long += 1
+                self.overflow = False
+            elif hi > last:  # the final line has no \n: give it one (the buffer has room)
+                b[hi] = 10
+                hi += 1
+                last = hi
+            self.publish(y, pub, last, True)
+            if self.pending_long:
+                self.push_piece(-1, 0, 0)
+        else:
+            self.publish(y, pub, last, True)
+            self.tail_off = last
+            self.tail_len = hi - last
+        return 0
 
-        if too_many_at >= 0:
-            self.add2(C_ERROR_TOO_MANY_BOUNDING_BOXES, PK(too_many_at), PN(N_ANNOTATIONS))
-        # the union of cls and det (dict.fromkeys([*cls, *det]))
-        ncls_end = self.nids
-        for r in range(ncls_end):
-            lid = self.ids[r] >> 2
-            lab = &self.labels[lid]
-            if lab.st_any != self.lineno:
-                lab.st_any = self.lineno
-                self.push_id(lid, L_ANY)
-                self.nany += 1
-        if self.nany > MAX_LABELS_PER_IMAGE:
-            self.add0(C_ERROR_TOO_MANY_LABELS_PER_IMAGE)
-        line_error = False
-        for r in range(self.nf):
-            if is_line_error(self.f[r].code):
-                line_error = True
+    cdef Py_ssize_t publish(self, int y, Py_ssize_t a, Py_ssize_t e, bint final) except -1:
+        """Publish the lines in buffer y [a:e] as pieces of about self.piece bytes (unless
+        ``final``, less than that is left); return where the unpublished lines start."""
+        cdef unsigned char *b = self.bufs[y]
+        cdef const unsigned char *nl
+        cdef Py_ssize_t cut, end
+        while a < e:
+            if e - a < self.piece and not final:
                 break
-        if self.ncls == 0 and self.ndet == 0:
-            if pair_error:
-                self.add0(C_ERROR_NO_VALID_LABEL_ATTRIBUTES)
-                line_error = True
-            elif not line_error:
-                self.add0(C_WARNING_NO_ANNOTATIONS)
-        if line_error:
-            return INVALID
-        if self.ncls or self.ndet:
-            return VALID
-        return IGNORED
+            cut = a + self.piece
+            if cut >= e:
+                end = e
+            else:  # the end of the line holding byte cut - 1 (b[e - 1] is a \n)
+                nl = <const unsigned char *>memchr(b + cut - 1, 10, e - cut + 1)
+                end = nl - b + 1
+            self.push_piece(y, a, end)
+            a = end
+        return a
 
-    cdef bint check_boxes(self, int32_t ann, Py_ssize_t boxes, double width, double height,
-                          int32_t akey, int32_t mkey) noexcept:
-        """_check_boxes (spec decision 7): check each box; return whether one is usable.
+    cdef int push_piece(self, int y, Py_ssize_t a, Py_ssize_t e) except -1:
+        cdef Shared *sh = self.sh
+        cdef Piece *pc
+        if sh.npub - self.nmerged >= sh.qcap:
+            raise RuntimeError("customlabels._core: the queue of pieces overflowed")
+        pc = &sh.pieces[sh.npub % sh.qcap]
+        pc.buf = self.bufs[y] if y >= 0 else NULL
+        pc.bufid = y
+        pc.start = a
+        pc.end = e
+        pc.stop = a
+        pc.nlong = self.pending_long
+        self.pending_long = 0
+        pc.done = False
+        if y >= 0:
+            self.unmerged[y] += 1
+            self.published += e - a
+        with nogil:
+            cl_lock(&sh.sync)
+            sh.npub += 1
+            cl_wake_workers(&sh.sync)
+            cl_unlock(&sh.sync)
+        if (self.nstarted == 0 and self.nthreads > 1 and not self.forced
+                and self.published >= THREAD_MIN_BYTES):
+            self.start_workers()
+        return 0
 
-        The first tier made sure every number is there, every class_id an int in class-map and
-        every class-map name a string; ``boxes`` is where gather_box left the box fields."""
-        cdef Parser *p = &self.p
-        cdef double longest = height if height > width else width  # max(width, height)
-        cdef double scale = 1.0 if longest <= SCALE_SIDE else SCALE_SIDE / longest
-        cdef double left, top, w, h
-        cdef bint usable = False, ok
-        cdef int32_t entry, lid = -1, i, cnt = p.nodes[ann].count
-        cdef int32_t *bf
-        cdef Node *nd
-        cdef Label *lab
-        self.mark += 1  # a fresh "reported" set: a class-map key node is in it when aux == mark
-        for i in range(cnt):
-            bf = self.bf + boxes + i * BOX_SLOTS
-            entry = bf[B_ENTRY]
-            # The class-map entry's value node caches its label: aux is 0 (not seen yet), the
-            # label id + 1, or -1 (the name's length is invalid).
-            nd = &p.nodes[entry]
-            if nd.aux == 0:
-                if name_ok(p, entry):
-                    lid = self.intern(entry)
-                    if lid < 0:
-                        return True
-                    p.nodes[entry].aux = lid + 1
-                else:
-                    p.nodes[entry].aux = -1
-                nd = &p.nodes[entry]
-            ok = nd.aux > 0
-            if ok:
-                lid = nd.aux - 1
-            elif p.nodes[entry - 1].aux != self.mark:
-                p.nodes[entry - 1].aux = self.mark
-                self.add3(C_ERROR_INVALID_LABEL_NAME_LENGTH, PK(mkey), PN(N_CLASS_MAP),
-                          PK(entry - 1))
-            left = num_value(p, bf[B_LEFT])
-            top = num_value(p, bf[B_TOP])
-            w = num_value(p, bf[B_WIDTH])
-            h = num_value(p, bf[B_HEIGHT])
-            if (left < 0 or top < 0 or w < 0 or h < 0 or left + w > width
-                    or top + h > height):
-                self.add3(C_ERROR_INVALID_BOUNDING_BOX, PK(akey), PN(N_ANNOTATIONS), PI(i))
-            elif w * scale <= 1 or h * scale <= 1:
-                self.add3(C_ERROR_BOUNDING_BOX_TOO_SMALL, PK(akey), PN(N_ANNOTATIONS), PI(i))
-            elif ok:
-                usable = True
-                lab = &self.labels[lid]
-                if lab.st_det != self.lineno:
-                    lab.st_det = self.lineno
-                    self.push_id(lid, L_DET)
-                    self.ndet += 1
-        return usable
+    # --- the merge: what depends on earlier lines, in line order --------------------------------
 
-    cdef int check_pair_format(self, Pair *pr) noexcept:
-        """_check_pair_format: the first-tier format rules of one attribute and its metadata."""
-        cdef Parser *p = &self.p
-        cdef int32_t value = pr.aval, meta = pr.mval, akey = pr.akey, mkey = pr.mkey
-        cdef int32_t kind, ann, objects, cmap, item, conf, cid, j, m, cnt, nobj
-        cdef int32_t *bf
-        cdef bint objects_ok, map_ok
-        cdef Node *nd
-        cdef const unsigned char *key
-        cdef Py_ssize_t klen
-        cdef int32_t *mf = pr.mf
-        cdef int32_t *oc
-        cdef void *grown
-        if not is_type(p, meta, T_OBJ):
-            self.add1(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey))
-            return K_NONE
-        gather_meta(p, meta, mf)
-        kind = mf[M_TYPE]
-        if not is_type(p, kind, T_STR):
-            self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_TYPE))
-            return K_NONE
-        if str_is(p, kind, N_CLS_TYPE):
-            if not is_integer(p, value):
-                self.add1(C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey))
-            if not is_confidence(p, mf[M_CONFIDENCE]):
-                self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey),
-                          PN(N_CONFIDENCE))
-            if not is_type(p, mf[M_CLASS_NAME], T_STR):
-                self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey),
-                          PN(N_CLASS_NAME))
-            self.check_common_metadata(mf, mkey)
-            return K_CLS
-        if not str_is(p, kind, N_DET_TYPE):
-            return K_OTHER
+    cdef inline int next_line(self) except -1:
+        """Count a line; 1 when it is past max_lines (the scan stops there)."""
+        if self.lineno >= self.limit:
+            return 1
+        self.lineno += 1
+        if self.lineno >= 0xFFFFFFFF:  # RefTable keeps lines as uint32
+            raise OverflowError("customlabels._core reads at most 4,294,967,294 lines")
+        return 0
 
-        pr.boxes = -1
-        ann = self.check_detection_value(value, akey, &pr.boxes)
-        objects = mf[M_OBJECTS]
-        objects_ok = is_type(p, objects, T_ARR)
-        oc = self.bf  # unused unless objects_ok
-        if not objects_ok:
-            self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_OBJECTS))
-        else:
-            # Each item's confidence node (-1: none, -2: the item is not a dict), kept for the
-            # missing-confidence rule below, in scratch space after the boxes in self.bf.
-            nobj = p.nodes[objects].count
-            while self.nbf + nobj > self.bcap:
-                grown = grow(self.bf, &self.bcap, sizeof(int32_t))
-                if grown == NULL:
-                    self.nomem = True
-                    return K_NONE
-                self.bf = <int32_t *>grown
-            oc = self.bf + self.nbf
-            item = objects + 1
-            for m in range(nobj):
-                if p.nodes[item].type != T_OBJ:
-                    oc[m] = -2
-                    self.add3(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey),
-                              PN(N_OBJECTS), PI(m))
-                else:
-                    conf = get_name(p, item, N_CONFIDENCE)
-                    oc[m] = conf
-                    if conf >= 0 and not is_confidence(p, conf):
-                        self.add4(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey),
-                                  PN(N_OBJECTS), PI(m), PN(N_CONFIDENCE))
-                item = p.nodes[item].next
-        cmap = mf[M_CLASS_MAP]
-        map_ok = is_type(p, cmap, T_OBJ)
-        if not map_ok:
-            self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_CLASS_MAP))
-        else:
-            j = cmap + 1
-            for m in range(p.nodes[cmap].count):
-                if p.nodes[j + 1].type != T_STR:
-                    self.add3(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey),
-                              PN(N_CLASS_MAP), PK(j))
-                j = p.nodes[j + 1].next
-        self.check_common_metadata(mf, mkey)
-        if ann >= 0 and objects_ok:
-            cnt = p.nodes[ann].count
-            nobj = p.nodes[objects].count
-            for m in range(cnt):
-                if m >= nobj or oc[m] == -1:
-                    self.add3(C_ERROR_MISSING_BOUNDING_BOX_CONFIDENCE, PK(mkey), PN(N_OBJECTS),
-                              PI(m))
-        if ann >= 0 and map_ok:
-            for m in range(p.nodes[ann].count):
-                bf = self.bf + pr.boxes + m * BOX_SLOTS
-                cid = bf[B_CLASS_ID]  # -1 when the box is not a dict
-                if is_integer(p, cid):
-                    nd = &p.nodes[cid]
-                    key = p.s + nd.start
-                    klen = nd.len
-                    if klen == 2 and key[0] == 45 and key[1] == 48:  # str(-0) == "0"
-                        key += 1
-                        klen = 1
-                    bf[B_ENTRY] = obj_get(p, cmap, key, klen, prefix8(key, klen))
-                    if bf[B_ENTRY] < 0:
-                        self.add4(C_ERROR_MISSING_CLASS_MAP_ID, PK(akey), PN(N_ANNOTATIONS),
-                                  PI(m), PN(N_CLASS_ID))
-        return K_DET
+    cdef int merge_piece(self, Piece *pc) except -1:
+        """Merge a checked piece; 1 when max_lines stopped the scan."""
+        cdef Py_ssize_t k
+        for k in range(pc.nlong):
+            if self.next_line():
+                return 1
+            self.simple(C_ERROR_LINE_TOO_LONG, None)
+        if pc.bufid < 0:
+            return 0
+        while True:
+            if pc.nomem:
+                raise MemoryError()
+            if self.merge_recs(pc):
+                return 1
+            if pc.stop >= pc.end:
+                return 0
+            # A cap stopped it (many short lines): the rest, here, a cap at a time.
+            self.rest.buf = pc.buf
+            self.rest.bufid = pc.bufid
+            self.rest.start = pc.stop
+            self.rest.end = pc.end
+            self.rest.nlong = 0
+            process_piece(self.ctxs[0], &self.rest)
+            pc = &self.rest
 
-    cdef void check_common_metadata(self, int32_t *mf, int32_t mkey) noexcept:
-        cdef Parser *p = &self.p
-        cdef int32_t v = mf[M_HUMAN]
-        if not (str_is(p, v, N_YES) or str_is(p, v, N_NO)):
-            self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_HUMAN))
-        if not is_type(p, mf[M_CREATION], T_STR):
-            self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_CREATION))
-        v = mf[M_JOB]
-        if v >= 0 and p.nodes[v].type != T_STR:
-            self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT, PK(mkey), PN(N_JOB))
-
-    cdef int32_t check_detection_value(self, int32_t value, int32_t akey,
-                                       Py_ssize_t *boxes) noexcept:
-        """_check_detection_value: the detection attribute's shape; its annotations list node,
-        or -1 (not a dict, no annotations, or annotations not a list). The boxes' fields are
-        gathered into self.bf at ``boxes[0]``."""
-        cdef Parser *p = &self.p
-        cdef int32_t size, s0, ann, box, i, k, item, cnt
-        cdef bint ok
-        cdef int32_t *bf
-        cdef void *grown
-        if not is_type(p, value, T_OBJ):
-            self.add1(C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey))
-            return -1
-        size = get_name(p, value, N_IMAGE_SIZE)
-        if (not is_type(p, size, T_ARR) or p.nodes[size].count != 1
-                or p.nodes[size + 1].type != T_OBJ):
-            self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey), PN(N_IMAGE_SIZE))
-        else:
-            s0 = size + 1
-            for k in range(N_WIDTH, N_DEPTH + 1):  # width, height, depth
-                if not is_type(p, get_name(p, s0, k), T_NUM):
-                    self.add4(C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey), PN(N_IMAGE_SIZE),
-                              PI(0), PN(k))
-        ann = get_name(p, value, N_ANNOTATIONS)
-        if ann < 0:
-            return -1
-        if p.nodes[ann].type != T_ARR:
-            self.add2(C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey), PN(N_ANNOTATIONS))
-            return -1
-        cnt = p.nodes[ann].count
-        while self.nbf + cnt * BOX_SLOTS > self.bcap:
-            grown = grow(self.bf, &self.bcap, sizeof(int32_t))
-            if grown == NULL:
-                self.nomem = True
-                return -1
-            self.bf = <int32_t *>grown
-        boxes[0] = self.nbf
-        self.nbf += cnt * BOX_SLOTS
-        box = ann + 1
-        for i in range(cnt):
-            bf = self.bf + boxes[0] + i * BOX_SLOTS
-            if p.nodes[box].type != T_OBJ:
-                bf[0] = bf[1] = bf[2] = bf[3] = bf[4] = bf[5] = -1
-                self.add3(C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey), PN(N_ANNOTATIONS),
-                          PI(i))
+    cdef int merge_recs(self, Piece *pc) except -1:
+        cdef Ctx *c = self.ctxs[pc.ctx]
+        cdef LineRec *rec
+        cdef LineRec *ahead
+        cdef Py_ssize_t r, fo = 0, do = 0
+        for r in range(pc.nrecs):
+            if r + 8 < pc.nrecs:  # the source-ref tables are big, their slots random
+                ahead = &pc.recs[r + 8]
+                if ahead.bucket >= 0:
+                    self.refs.prefetch(ahead.h1)
+            if self.next_line():
+                return 1
+            rec = &pc.recs[r]
+            if rec.kind == R_CHECKED:
+                self.merge_checked(c, pc, rec, pc.f + fo, pc.decl + do)
+            elif rec.kind == R_DEFER:
+                self.redo(pc, rec)
+            elif rec.kind == R_LONG:
+                self.simple(C_ERROR_LINE_TOO_LONG, None)
             else:
-                gather_box(p, box, bf)
-                for k in range(5):
-                    item = bf[k]
-                    ok = is_integer(p, item) if k == 0 else is_type(p, item, T_NUM)
-                    if not ok:
-                        self.add4(C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, PK(akey),
-                                  PN(N_ANNOTATIONS), PI(i), PN(BOX_LIT[k]))
-            box = p.nodes[box].next
-        return ann
+                self.simple(C_ERROR_INVALID_JSON_LINE, self.reason(pc.buf + rec.start, rec.len))
+            fo += rec.nf
+            do += rec.ndecl
+        return 0
+
+    cdef int redo(self, Piece *pc, LineRec *rec) except -1:
+        """Check a deferred line here, where Python's strtod may be called, and merge it."""
+        cdef Ctx *c = self.ctxs[MERGE_CTX]
+        cdef Piece *d = &self.dpiece
+        d.buf = pc.buf
+        if not piece_ready(d):
+            raise MemoryError()
+        d.ctx = MERGE_CTX
+        c.out = d
+        c.nomem = False
+        do_line(c, rec.start, rec.len, False)
+        if c.nomem:
+            raise MemoryError()
+        if d.recs[0].kind != R_CHECKED:
+            raise RuntimeError(f"line {self.lineno}: a deferred line was not checked "
+                               "(please report)")
+        return self.merge_checked(c, d, &d.recs[0], d.f, d.decl)
+
+    cdef int simple(self, int code, object arg) except -1:
+        """A line with one terminal finding (LINE_TOO_LONG, INVALID_JSON_LINE)."""
+        self.counts[INVALID] += 1
+        self.problems.append((self.lineno, INVALID, [(code, (), arg)]))
+        self.dropped += 1
+        return 0
+
+    cdef int32_t gid(self, Ctx *c, int32_t lid) except -1:
+        """The scan's id of label ``lid`` of context c (added to the scan's table when new: the
+        merge meets labels in first-reference order)."""
+        cdef int32_t *m = self.gmap[c.id]
+        cdef Py_ssize_t n = self.gmapn[c.id], size, k
+        cdef int32_t g
+        cdef Label *lab
+        if lid < n:
+            g = m[lid]
+            if g >= 0:
+                return g
+        else:
+            size = max(64, 2 * n)
+            while size <= lid:
+                size *= 2
+            m = <int32_t *>realloc(m, size * sizeof(int32_t))
+            if m == NULL:
+                raise MemoryError()
+            for k in range(n, size):
+                m[k] = -1
+            self.gmap[c.id] = m
+            self.gmapn[c.id] = size
+        if c.sync != NULL:  # its thread may be growing the table
+            cl_lock(c.sync)
+        lab = &c.lt.labels[lid]
+        g = lt_find(&self.glob, c.lt.arena + lab.off, lab.len, lab.hash)
+        if g < 0:
+            g = lt_add(&self.glob, c.lt.arena + lab.off, lab.len, lab.hash)
+        if c.sync != NULL:
+            cl_unlock(c.sync)
+        if g < 0:
+            raise MemoryError()
+        m[lid] = g
+        return g
+
+    cdef int merge_checked(self, Ctx *c, Piece *pc, LineRec *rec, Finding *f,
+                           int32_t *decl) except -1:
+        """scan()'s bookkeeping for a checked line: the duplicate rule, then the counts."""
+        cdef Py_ssize_t r, blen
+        cdef int verdict = rec.verdict
+        cdef int64_t first
+        cdef int32_t e, ors = 0, g
+        cdef Label *lab
+        cdef const unsigned char *bk
+        if rec.bucket >= 0:
+            first = self.refs.find(rec.h1, rec.h2)
+            if first:  # dropped at import: no other rule counts, nothing is counted
+                self.counts[INVALID] += 1
+                self.problems.append((self.lineno, INVALID,
+                                      [(C_ERROR_DUPLICATE_SOURCE_REF, (NAMES[N_SOURCE_REF],),
+                                        first)]))
+                self.dropped += 1
+                return 0
+            if self.refs.add(rec.h1, rec.h2, self.lineno) < 0:
+                raise MemoryError()
+        self.counts[verdict] += 1
+        if rec.nf:
+            self.problems.append((self.lineno, verdict, self.findings_list(pc, rec, f)))
+            for r in range(rec.nf):
+                if is_dropped(f[r].code):
+                    self.dropped += 1
+                    break
+        if rec.bucket < 0:
+            return 0
+        # buckets.setdefault(bucket, line), with a fast path for the previous line's bucket
+        bk = pc.bk + rec.bucket
+        blen = bk[0]
+        if blen != self.last_bucket_len or memcmp(self.last_bucket, bk + 1, blen) != 0:
+            memcpy(self.last_bucket, bk + 1, blen)
+            self.last_bucket_len = blen
+            self.buckets.setdefault(
+                PyUnicode_DecodeUTF8(<const char *>self.last_bucket, blen, NULL), self.lineno)
+        if self.other_table is not None:
+            first = self.other_table.find(rec.h1, rec.h2)
+            if first:
+                self.overlaps.append((self.lineno, first))
+        elif self.other is not None:
+            ref = self.key_str(self.tape(pc, rec), rec.sref)
+            if ref in self.other:
+                self.overlaps.append((self.lineno, self.other[ref]))
+        # labels: declared ones join the table; a valid line counts its cls, det and union
+        for r in range(rec.ndecl):
+            e = decl[r]
+            g = self.gid(c, e >> 2)
+            if verdict == VALID:
+                lab = &self.glob.labels[g]
+                if e & 1:
+                    lab.counts[0] += 1
+                if e & 2:
+                    lab.counts[1] += 1
+                if e & 3:  # the union of cls and det; a declared label may be in neither
+                    lab.counts[2] += 1
+                ors |= e
+        if verdict == VALID:
+            if ors & 1:
+                self.kind_lines[0] += 1
+            if ors & 2:
+                self.kind_lines[1] += 1
+        return 0
 
     # --- Python results ----------------------------------------------------------------------
 
-    cdef object key_str(self, int32_t idx):
-        cdef Node *nd = &self.p.nodes[idx]
-        return PyUnicode_DecodeUTF8(<const char *>sptr(&self.p, nd), nd.len, "surrogatepass")
+    cdef Parser *tape(self, Piece *pc, LineRec *rec) except NULL:
+        """The line parsed again, in the merge's context (for the text of its keys)."""
+        cdef Parser *p = &self.ctxs[MERGE_CTX].p
+        if not parse_line(p, pc.buf + rec.start, rec.len):
+            if p.nomem:
+                raise MemoryError()
+            raise RuntimeError(f"line {self.lineno}: a checked line does not parse again "
+                               "(please report)")
+        return p
 
-    cdef object finding_tuple(self, Finding *fd):
+    cdef object key_str(self, Parser *p, int32_t idx):
+        cdef Node *nd = &p.nodes[idx]
+        return PyUnicode_DecodeUTF8(<const char *>sptr(p, nd), nd.len, "surrogatepass")
+
+    cdef object finding_tuple(self, Parser *p, Finding *fd):
         cdef list path = []
         cdef int k, kind
-        cdef int64_t v
+        cdef int32_t v
         for k in range(fd.n):
             v = fd.path[k]
             kind = v & 3
             if kind == P_KEY:
-                path.append(self.key_str(<int32_t>(v >> 2)))
+                path.append(self.key_str(p, v >> 2))
             elif kind == P_NAME:
                 path.append(NAMES[v >> 2])
             else:
                 path.append(v >> 2)
-        return (fd.code, tuple(path), fd.arg if fd.arg else None)
+        return (fd.code, tuple(path), None)
 
-    cdef list findings_list(self):
+    cdef list findings_list(self, Piece *pc, LineRec *rec, Finding *f):
         """The line's findings; first-tier ones grouped in the guide's order, each group in
         the order met (the reference's stable sort on _TIER1_RANK)."""
         cdef list out = []
         cdef Py_ssize_t r
         cdef int t
-        if self.tier1:
+        cdef Parser *p = self.tape(pc, rec) if rec.keys else NULL
+        if rec.tier1:
             for t in range(8):
-                for r in range(self.nf):
-                    if self.f[r].code == TIER1[t]:
-                        out.append(self.finding_tuple(&self.f[r]))
+                for r in range(rec.nf):
+                    if f[r].code == TIER1[t]:
+                        out.append(self.finding_tuple(p, &f[r]))
         else:
-            for r in range(self.nf):
-                out.append(self.finding_tuple(&self.f[r]))
+            for r in range(rec.nf):
+                out.append(self.finding_tuple(p, &f[r]))
         return out
-
-    cdef int record(self, int verdict, list findings) except -1:
-        """scan()'s bookkeeping for a line with its verdict and findings (None: self.f)."""
-        cdef Py_ssize_t r, blen
-        cdef bint drop = False
-        cdef int64_t first
-        cdef Label *lab
-        cdef Node *nd
-        self.counts[verdict] += 1
-        if findings is not None:
-            self.problems.append((self.lineno, verdict, findings))
-            self.dropped += 1  # only LINE_TOO_LONG and INVALID_JSON_LINE come this way
-            return 0
-        if self.nf:
-            self.problems.append((self.lineno, verdict, self.findings_list()))
-            for r in range(self.nf):
-                if is_dropped(self.f[r].code):
-                    drop = True
-                    break
-            if drop:
-                self.dropped += 1
-        blen = self.bucket_len
-        if blen == 0:
-            return 0
-        nd = &self.p.nodes[self.sref]
-        # buckets.setdefault(bucket, line), with a fast path for the previous line's bucket
-        if blen != self.last_bucket_len or memcmp(self.last_bucket, sptr(&self.p, nd) + 5,
-                                                   blen) != 0:
-            memcpy(self.last_bucket, sptr(&self.p, nd) + 5, blen)
-            self.last_bucket_len = blen
-            self.buckets.setdefault(
-                PyUnicode_DecodeUTF8(<const char *>self.last_bucket, blen, NULL), self.lineno)
-        if self.other_table is not None:
-            first = self.other_table.find(self.h[0], self.h[1])
-            if first:
-                self.overlaps.append((self.lineno, first))
-        elif self.other is not None:
-            ref = self.key_str(self.sref)
-            if ref in self.other:
-                self.overlaps.append((self.lineno, self.other[ref]))
-        if verdict != VALID:
-            return 0
-        for r in range(self.nids):  # [classification images, detection images, images]
-            self.labels[self.ids[r] >> 2].counts[self.ids[r] & 3] += 1
-        if self.ncls:
-            self.kind_lines[0] += 1
-        if self.ndet:
-            self.kind_lines[1] += 1
-        return 0
-
-    cdef int line(self, const unsigned char *s, Py_ssize_t n, bint too_long) except -1:
-        """check_line and scan()'s bookkeeping for one line (without its ``\\n``)."""
-        cdef Py_ssize_t i, chars
-        cdef int verdict
-        if self.lineno >= 0xFFFFFFFF:  # RefTable keeps lines as uint32
-            raise OverflowError("customlabels._core reads at most 4,294,967,294 lines")
-        if not too_long:
-            if n and s[n - 1] == 13:  # one \r before the \n is part of the terminator
-                n -= 1
-            if n > MAX_LINE_BYTES:
-                too_long = True
-            elif n > MAX_LINE_CHARS:  # count characters: bytes that are not continuations
-                chars = 0
-                for i in range(n):
-                    if (s[i] & 0xC0) != 0x80:
-                        chars += 1
-                too_long = chars > MAX_LINE_CHARS
-        if too_long:
-            return self.record(INVALID, [(C_ERROR_LINE_TOO_LONG, (), None)])
-        if not parse_line(&self.p, s, n):
-            if self.p.nomem:
-                raise MemoryError()
-            return self.record(INVALID, [(C_ERROR_INVALID_JSON_LINE, (), self.reason(s, n))])
-        verdict = self.check()
-        if self.nomem:
-            raise MemoryError()
-        return self.record(verdict, None)
 
     cdef str reason(self, const unsigned char *s, Py_ssize_t n):
         """The reference's reason text for a line the parser rejected."""
@@ -2199,26 +2996,72 @@ cdef class _Scanner:
         raise RuntimeError(f"line {self.lineno}: the compiled parser rejects a line that "
                            f"_pyscan.parse_line accepts (please report): {raw!r}")
 
-    # --- reading (customlabels.manifest.reader.iter_lines) ------------------------------------
+    # --- the scan ------------------------------------------------------------------------------
 
-    def run(self, stream, max_lines, other, Py_ssize_t chunk):
-        cdef int64_t limit
-        cdef Py_ssize_t cap, lo = 0, hi = 0, scanned = 0, got, k
-        cdef bint first = True, eof = False, overflow = False
-        cdef unsigned char *b
-        cdef const unsigned char *nl
-        cdef bytearray buf
-        cdef Label *lab
+    cdef int merge_ready(self) except -1:
+        """Merge the pieces that are done, in order; 1 when max_lines stopped the scan."""
+        cdef Shared *sh = self.sh
+        cdef Piece *pc
+        cdef bint done
+        while self.nmerged < sh.npub:
+            pc = &sh.pieces[self.nmerged % sh.qcap]
+            with nogil:
+                cl_lock(&sh.sync)
+                done = pc.done
+                cl_unlock(&sh.sync)
+            if not done:
+                return 0
+            if self.merge_piece(pc):
+                return 1
+            if pc.bufid >= 0:
+                self.unmerged[pc.bufid] -= 1
+            self.nmerged += 1
+        return 0
+
+    cdef bint take_one(self) noexcept:
+        """Check one piece on this thread, if one is there for it."""
+        cdef Shared *sh = self.sh
+        cdef Py_ssize_t i
+        cdef Piece *pc
+        with nogil:
+            cl_lock(&sh.sync)
+            i = claim(sh, 0)
+            cl_unlock(&sh.sync)
+        if i < 0:
+            return False
+        pc = &sh.pieces[i % sh.qcap]
+        process_piece(self.ctxs[0], pc)  # with the GIL: it may call Python's strtod
+        with nogil:
+            cl_lock(&sh.sync)
+            pc.done = True
+            cl_unlock(&sh.sync)
+        return True
+
+    cdef void wait_next(self) noexcept:
+        """Wait until the next piece to merge is done (a worker has it)."""
+        cdef Shared *sh = self.sh
+        cdef Piece *pc = &sh.pieces[self.nmerged % sh.qcap]
+        with nogil:
+            cl_lock(&sh.sync)
+            while not pc.done:
+                cl_wait_done(&sh.sync)
+            cl_unlock(&sh.sync)
+
+    def run(self, stream, max_lines, other, Py_ssize_t chunk, threads, block, piece,
+            bint static):
+        cdef Shared *sh = self.sh
+        cdef int y, n
+        cdef int64_t mid
         import os
         import sys
         from customlabels.validate._pyscan import ScanResult, parse_line
 
         self.parse_line_py = parse_line
-        self.p.max_int_digits = sys.get_int_max_str_digits()
-        limit = max(-1, min(int(max_lines), 1 << 62))
+        mid = sys.get_int_max_str_digits()
+        self.limit = max(-1, min(int(max_lines), 1 << 62))
         expected = 0
         try:  # a file: about one line in 512 bytes (the table grows if there are more)
-            expected = min(os.fstat(stream.fileno()).st_size // 512, limit + 1)
+            expected = min(os.fstat(stream.fileno()).st_size // 512, self.limit + 1)
         except (AttributeError, OSError, ValueError):
             pass
         self.refs = RefTable(expected)
@@ -2231,72 +3074,86 @@ cdef class _Scanner:
         self.overlaps = []
         if chunk < 1:
             raise ValueError("chunk_size must be positive")
-        # A partial line is kept only while it may still be short enough (MAX_LINE_BYTES, +1
-        # for a \r), so the buffer never needs more than that plus one read.
-        cap = chunk + MAX_LINE_BYTES + 64
-        buf = bytearray(cap + 64)  # slack: 8-byte loads may run past a line's end
-        b = <unsigned char *><char *>buf
-        view = memoryview(buf)
-        readinto = getattr(stream, "readinto", None)
+        # Threads: _threads forces that many; else CUSTOMLABELS_THREADS, else min(2, CPUs),
+        # started once the input proves larger than THREAD_MIN_BYTES.
+        if threads is None and not static:
+            n = 0
+            env = os.environ.get("CUSTOMLABELS_THREADS", "").strip()
+            if env:
+                try:
+                    n = int(env)
+                except ValueError:
+                    n = 0
+            if n < 1:
+                n = min(2, os.cpu_count() or 1)
+            self.forced = False
+        else:  # forced: started whatever the size (the static schedule counts on them)
+            n = 2 if threads is None else int(threads)
+            if n < 1:
+                raise ValueError("_threads must be positive")
+            self.forced = True
+        self.nthreads = min(n, MAX_THREADS) if CL_THREADS and self.sync_ok else 1
+        self.block = DEFAULT_BLOCK if block is None else int(block)
+        self.piece = DEFAULT_PIECE if piece is None else int(piece)
+        if not 1 <= self.block <= MAX_BLOCK:
+            raise ValueError(f"_block must be in [1, {MAX_BLOCK}]")
+        self.piece = min(max(self.piece, MIN_PIECE), MAX_BLOCK)
+        self.chunk = chunk
+        # A buffer holds a block after the partial line the last one left (at most
+        # MAX_LINE_BYTES + 1: longer, it is dropped), so the reads never need more than that.
+        self.cap = self.block + MAX_LINE_BYTES + 8
+        # Pieces a fill publishes: a piece of self.piece bytes or more each, plus 3 (the end
+        # of the fill, a too-long line, the end of the file); two buffers in flight.
+        sh.qcap = 2 * (self.cap // self.piece + 4)
+        sh.pieces = <Piece *>calloc(sh.qcap, sizeof(Piece))
+        if sh.pieces == NULL:
+            raise MemoryError()
+        sh.static_sched = static and self.nthreads > 1
+        sh.nthreads = self.nthreads
+        for y in range(MAX_THREADS):
+            sh.cursor[y] = y
+        self.ctxs[0] = ctx_new(0, True, mid)
+        self.ctxs[MERGE_CTX] = ctx_new(MERGE_CTX, True, mid)
+        if self.ctxs[0] == NULL or self.ctxs[MERGE_CTX] == NULL:
+            raise MemoryError()
+        self.readinto = getattr(stream, "readinto", None)
+        if self.readinto is None:
+            self.read = stream.read
+        self.first = True
         try:
+            if self.forced and self.nthreads > 1:
+                self.start_workers()
+            sh.nthreads = self.nthreads
+            self.fill(0)
+            y = 1
             while True:
-                if lo == hi:
-                    lo = hi = scanned = 0
-                elif cap - hi < chunk:
-                    memmove(b, b + lo, hi - lo)
-                    hi -= lo
-                    scanned -= lo
-                    lo = 0
-                if readinto is not None:
-                    got = readinto(view[hi:hi + chunk]) or 0
-                else:
-                    data = stream.read(chunk) or b""
-                    got = len(data)
-                    if got > chunk:
-                        raise ValueError("read() returned more bytes than asked for")
-                    memcpy(b + hi, <const char *>data, got)
-                    del data
-                if got == 0:
-                    eof = True
-                hi += got
-                if first:
-                    if hi < 3 and not eof:  # short reads: the BOM test needs 3 bytes
-                        continue
-                    first = False
-                    if hi >= 3 and b[0] == 0xEF and b[1] == 0xBB and b[2] == 0xBF:
-                        lo = scanned = 3  # a BOM only at the very start of the file
-                while True:
-                    nl = <const unsigned char *>memchr(b + scanned, 10, hi - scanned)
-                    if nl == NULL:
-                        scanned = hi
-                        break
-                    k = nl - b
-                    if self.lineno >= limit:
-                        return self.result(ScanResult, True)
-                    self.lineno += 1
-                    self.line(b + lo, k - lo, overflow)
-                    overflow = False
-                    lo = scanned = k + 1
-                if eof:
-                    if overflow or hi > lo:  # the final newline makes no line
-                        if self.lineno >= limit:
-                            return self.result(ScanResult, True)
-                        self.lineno += 1
-                        self.line(b + lo, hi - lo, overflow)
-                    return self.result(ScanResult, False)
-                if overflow or hi - lo > MAX_LINE_BYTES + 1:
-                    overflow = True  # too long whatever follows: drop its bytes
-                    lo = scanned = hi
+                if self.merge_ready():
+                    return self.result(ScanResult, True)
+                if not self.eof and self.unmerged[y] == 0:
+                    self.fill(y)
+                    y ^= 1
+                    continue
+                if self.take_one():
+                    continue
+                if self.nmerged == sh.npub:
+                    if self.eof:
+                        return self.result(ScanResult, False)
+                    continue
+                self.wait_next()
         finally:
-            view.release()
+            self.stop_workers()
+            if self.view0 is not None:
+                self.view0.release()
+            if self.view1 is not None:
+                self.view1.release()
 
     cdef object result(self, ScanResult, bint exceeded):
         cdef dict labels = {}
         cdef Label *lab
         cdef Py_ssize_t k
-        for k in range(self.nlabels):
-            lab = &self.labels[k]
-            labels[PyUnicode_DecodeUTF8(<const char *>self.larena + lab.off, lab.len,
+        for k in range(self.glob.n):
+            lab = &self.glob.labels[k]
+            labels[PyUnicode_DecodeUTF8(<const char *>self.glob.arena + lab.off, lab.len,
                                         "surrogatepass")] = [lab.counts[0], lab.counts[1],
                                                              lab.counts[2]]
         return ScanResult(total=self.lineno, exceeded=exceeded,
@@ -2376,12 +3233,20 @@ def _reference():
     _checked = True
 
 
-def scan(stream, max_lines, other=None, *, chunk_size=DEFAULT_CHUNK):
+def scan(stream, max_lines, other=None, *, chunk_size=DEFAULT_CHUNK, _threads=None,
+         _block=None, _piece=None, _static=False):
     """Scan ``stream`` line by line; ``other`` is the ``refs`` of an earlier scan, if any.
 
     The same contract and result as ``customlabels.validate._pyscan.scan``; ``refs`` in the
     result is a :class:`RefTable`. ``other`` may be a RefTable or any mapping of source-ref to
     line (the reference's dict). ``chunk_size`` is how many bytes each read asks for.
+
+    Lines are checked by min(2, CPUs) threads once the input passes 2 MiB (the environment
+    variable ``CUSTOMLABELS_THREADS``, read once a scan, sets another count: 1 for one thread);
+    the result is the same whatever the count. For tests: ``_threads`` forces that many threads
+    whatever the input's size, ``_block`` and ``_piece`` set the bytes a buffer and a piece
+    hold, ``_static`` hands piece i to thread i % threads.
     """
     _reference()
-    return _Scanner().run(stream, max_lines, other, chunk_size)
+    return _Scanner().run(stream, max_lines, other, chunk_size, _threads, _block, _piece,
+                          _static)

@@ -6,6 +6,11 @@ values, types, order (the ``repr`` of each field), and ``refs`` by membership an
 The lines below exercise every rule of ``_pyscan.check_line``, every finding code it can
 produce, the reader's rules (BOM, CRLF, final newline, over-long lines) and reads that split
 lines anywhere; a seeded mutator and hypothesis add many more lines.
+
+The core splits the lines among threads and merges what they found in line order: every
+comparison runs it in each of :data:`MODES` (one thread, and threads forced on whatever the size
+of the input, with buffers and pieces small enough that reads, buffers and pieces end anywhere and
+neighbouring lines are checked on different threads).
 """
 
 from __future__ import annotations
@@ -80,11 +85,34 @@ def assert_same(ours, ref) -> None:
         ours.refs["s3://no-such-bucket/none"]
 
 
+#: Threads forced on (the private options of ``core.scan``): two threads sharing pieces of a few
+#: lines as they come; two and three threads taking turns piece by piece, a piece being about a
+#: line (so consecutive lines are checked on different threads: duplicates, labels and overlaps
+#: meet across threads), with buffers of a few lines or of a byte (every read ends mid-line).
+THREADED = [
+    {"_threads": 2, "_block": 4096, "_piece": 256},
+    {"_threads": 2, "_block": 333, "_piece": 16, "_static": True},
+    {"_threads": 3, "_block": 1, "_piece": 16, "_static": True},
+]
+#: The default (one thread for inputs this small, or what CUSTOMLABELS_THREADS says), then those.
+MODES = [{}, *THREADED]
+
+
+def same_in_every_mode(ref, make_stream, max_lines: int = 1_000_000, other=None, **kw):
+    """Scan ``make_stream()`` with the core in each of MODES; each must equal ``ref``."""
+    results = []
+    for mode in MODES:
+        ours = core.scan(make_stream(), max_lines, other, **kw, **mode)
+        assert_same(ours, ref)
+        results.append(ours)
+    return results[0]
+
+
 def both(data: bytes, max_lines: int = 1_000_000, other_ref=None, other_core=None, **kw):
-    """Scan ``data`` with both scanners; return (core result, reference result)."""
+    """Scan ``data`` with both scanners (the core in every mode); return (core result with the
+    default mode, reference result)."""
     ref = _pyscan.scan(io.BytesIO(data), max_lines, other_ref)
-    ours = core.scan(io.BytesIO(data), max_lines, other_core, **kw)
-    assert_same(ours, ref)
+    ours = same_in_every_mode(ref, lambda: io.BytesIO(data), max_lines, other_core, **kw)
     return ours, ref
 
 
@@ -515,10 +543,10 @@ def test_tricky_lines_every_read_size():
     data = lines_to_bytes(tricky_lines())
     ref_ = _pyscan.scan(io.BytesIO(data), 10**6)
     for step in (1, 2, 3, 7, 64, 4096):
-        assert_same(core.scan(Trickle(data, step), 10**6), ref_)
-        assert_same(core.scan(ReadOnly(data, step), 10**6), ref_)
+        same_in_every_mode(ref_, lambda: Trickle(data, step), 10**6)
+        same_in_every_mode(ref_, lambda: ReadOnly(data, step), 10**6)
     for chunk in (1, 5, 17, 1000):
-        assert_same(core.scan(io.BytesIO(data), 10**6, chunk_size=chunk), ref_)
+        same_in_every_mode(ref_, lambda: io.BytesIO(data), 10**6, chunk_size=chunk)
 
 
 # --- the reader's rules ----------------------------------------------------------------------
@@ -553,7 +581,7 @@ def test_reader_rules(name):
         both(data, max_lines)
     ref_ = _pyscan.scan(io.BytesIO(data), 100)
     for step in (1, 2, 3, 5):
-        assert_same(core.scan(Trickle(data, step), 100), ref_)
+        same_in_every_mode(ref_, lambda: Trickle(data, step), 100)
 
 
 def test_max_lines():
@@ -596,11 +624,15 @@ def test_long_lines():
         both(lines_to_bytes([line(cls())]) + case)  # the last line, no final newline
     data = b"\n".join(cases) + b"\n"
     ref_ = _pyscan.scan(io.BytesIO(data), 10**6)
-    assert_same(core.scan(io.BytesIO(data), 10**6), ref_)
+    same_in_every_mode(ref_, lambda: io.BytesIO(data), 10**6)
     for step in (4093, 65536):
-        assert_same(core.scan(Trickle(data, step), 10**6), ref_)
-    assert_same(core.scan(io.BytesIO(data), 10**6, chunk_size=999), ref_)
-    assert_same(core.scan(ReadOnly(data, 100_000), 10**6), ref_)
+        same_in_every_mode(ref_, lambda: Trickle(data, step), 10**6)
+    same_in_every_mode(ref_, lambda: io.BytesIO(data), 10**6, chunk_size=999)
+    same_in_every_mode(ref_, lambda: ReadOnly(data, 100_000), 10**6)
+    # buffers smaller than a line: whole too-long lines are dropped within one buffer
+    for kw in ({"_block": 1 << 16, "_piece": 1 << 16}, {"_block": 400_003, "_piece": 64}):
+        assert_same(core.scan(io.BytesIO(data), 10**6, _threads=2, **kw), ref_)
+        assert_same(core.scan(Trickle(data, 65536), 10**6, _threads=2, _static=True, **kw), ref_)
 
 
 # --- several manifests: the overlap --------------------------------------------------------
@@ -622,8 +654,8 @@ def test_other_overlaps_and_refs():
     ours_train, ref_train = both(train)
     ours, ref_ = both(test, other_ref=ref_train.refs, other_core=ours_train.refs)
     assert ours.overlaps and ours.overlaps == ref_.overlaps
-    assert_same(core.scan(io.BytesIO(test), 100, ref_train.refs), ref_)   # a plain dict
-    assert_same(core.scan(io.BytesIO(test), 100, {}), _pyscan.scan(io.BytesIO(test), 100, {}))
+    same_in_every_mode(ref_, lambda: io.BytesIO(test), 100, ref_train.refs)   # a plain dict
+    same_in_every_mode(_pyscan.scan(io.BytesIO(test), 100, {}), lambda: io.BytesIO(test), 100, {})
     assert repr(ours_train.refs).startswith("<RefTable")
     assert ours_train.refs.get("s3://bucket-1/\ud83d") == ref_train.refs["s3://bucket-1/\ud83d"]
     assert "s3://bucket-1/\ud83d\ude00" not in ours_train.refs     # two code points
@@ -707,10 +739,181 @@ def test_mutated_lines():
     data = lines_to_bytes(lines)
     ours, ref_ = both(data)
     assert ref_.counts[0] > 100 and ref_.counts[1] > 1000
-    assert_same(core.scan(Trickle(data, 777), 10**6), ref_)
+    same_in_every_mode(ref_, lambda: Trickle(data, 777), 10**6)
     # and each line alone (no interplay through refs and labels)
     for raw in lines[:1500]:
         both(raw + b"\n")
+
+
+# --- threads -----------------------------------------------------------------------------------
+
+
+def turns(n: int, **kw) -> dict:
+    """Options for n threads taking turns, about a line a piece (line i on thread i % n, for
+    lines of at least 16 bytes)."""
+    return {"_threads": n, "_piece": 16, "_static": True, **kw}
+
+
+def test_threads_duplicates_labels_overlaps_across_threads():
+    """Each line on another thread than the one before: a duplicate whose first occurrence
+    another thread checked (its own findings discarded, its labels not counted), labels met
+    first on a worker (first-reference order), overlaps of lines from every thread."""
+    srefs = [ref() for _ in range(7)]
+    lines = [line(cls(f"first {i}"), sref=s) for i, s in enumerate(srefs)]
+    for i, s in enumerate(srefs):  # duplicates of each, a line or more after on any thread
+        lines.append(line(det(class_map={"0": f"only in a duplicate {i}"}), sref=s))
+        lines.append(line(cls(f"bad {i}", confidence=2), sref=s))
+        lines.append(line(cls("x" * 300), sref=s))
+        lines.append(line(det(width=1, class_map={"0": f"first {6 - i}"})))
+    lines += [line(cls("after"), sref=srefs[0]), line(cls("after")), '{"source-ref": 1}']
+    data = lines_to_bytes(lines)
+    ours, ref_ = both(data)
+    assert sum(1 for _, _, f in ref_.problems if f[0][0] == C["ERROR_DUPLICATE_SOURCE_REF"]) >= 21
+    test = lines_to_bytes([line(cls(), sref=s) for s in reversed(srefs)] + [line(cls())] * 3)
+    ref_test = _pyscan.scan(io.BytesIO(test), 100, ref_.refs)
+    assert ref_test.overlaps
+    assert_same(core.scan(io.BytesIO(data), 10**6, _static=True, _piece=16), ref_)  # 2 threads
+    for n in (2, 3, 4):
+        got = core.scan(io.BytesIO(data), 10**6, **turns(n))
+        assert_same(got, ref_)
+        assert_same(core.scan(io.BytesIO(test), 100, got.refs, **turns(n)), ref_test)
+        assert_same(core.scan(io.BytesIO(test), 100, ref_.refs, **turns(n)), ref_test)
+        assert_same(core.scan(io.BytesIO(test), 100, ours.refs, _threads=n, _piece=64), ref_test)
+
+
+def test_threads_max_lines_everywhere():
+    """max_lines ends the scan on any line: in a worker's piece, in the main thread's, on a
+    too-long line, at the end of a buffer."""
+    lines = [ln for ln in tricky_lines() if len(ln) < 2000][:40]
+    lines[10:10] = [b"x" * 400_002, b"y" * 400_001 + b"\r"]  # too long, dropped in a buffer
+    data = lines_to_bytes(lines)
+    for max_lines in range(0, len(lines) + 2):
+        ref_ = _pyscan.scan(io.BytesIO(data), max_lines)
+        for kw in (turns(2), turns(3, _block=64), {"_threads": 2, "_block": 4096, "_piece": 64}):
+            assert_same(core.scan(io.BytesIO(data), max_lines, **kw), ref_)
+
+
+def test_threads_deferred_numbers():
+    """Numbers only Python's strtod reads (too many digits, exponents past 22): a worker leaves
+    such lines to the merge, which checks them again; in every position, duplicated too."""
+    lits = ["1e400", "99999999999999999999", "0.50000000000000000000000000001",
+            "4096.0000000000001", "63.99999999999999999", "1e-400", "123456789012345678901"]
+    lines = []
+    for i, lit in enumerate(lits):
+        s = ref()
+        lines.append(line(cls(f"deferred {i}", confidence=0.5), sref=s).replace("0.5", lit))
+        lines.append(line(det(width=4096, class_map={"0": f"det {i}"})).replace("4096", lit))
+        lines.append(line(cls(f"dup {i}", confidence=0.5), sref=s).replace("0.5", lit))
+        lines.append(line(cls(f"plain {i}")))
+    data = lines_to_bytes(lines)
+    ours, ref_ = both(data)
+    for n in (2, 3):
+        assert_same(core.scan(io.BytesIO(data), 10**6, **turns(n)), ref_)
+
+
+def test_threads_caps_of_a_piece():
+    """A piece holds at most so many lines and findings; the main thread checks the rest."""
+    short = b"\n" * 9000 + b"{}\n" * 9000 + b"x\n" * 100 + lines_to_bytes([line(cls())] * 3)
+    bad_boxes = [box(width=-1)] * 1500  # each an ERROR_INVALID_BOUNDING_BOX
+    many = lines_to_bytes([line(det(boxes=bad_boxes)) for _ in range(14)] + [line(cls())])
+    for data in (short, many, short + many + short):
+        ref_ = _pyscan.scan(io.BytesIO(data), 10**6)
+        for kw in ({"_threads": 2, "_block": 1 << 22, "_piece": 1 << 22},
+                   {"_threads": 2, "_block": 1 << 22, "_piece": 1 << 16, "_static": True},
+                   {"_threads": 1, "_block": 1 << 22, "_piece": 1 << 22}):
+            assert_same(core.scan(io.BytesIO(data), 10**6, **kw), ref_)
+        assert_same(core.scan(io.BytesIO(data), 20_000, _threads=2, _block=1 << 22,
+                              _piece=1 << 22), _pyscan.scan(io.BytesIO(data), 20_000))
+
+
+def big_manifest() -> bytes:
+    """About 3 MB: past the size where the threads start by themselves."""
+    rng = random.Random(7)
+    bases = base_lines()
+    lines = []
+    for i in range(6000):
+        raw = rng.choice(bases).replace(b"ID", str(i if rng.random() < 0.97 else 5).encode())
+        lines.append(mutate(rng, raw) if rng.random() < 0.05 else raw)
+    return lines_to_bytes(lines)
+
+
+@pytest.fixture(scope="module")
+def big():
+    data = big_manifest()
+    assert len(data) > 3 << 20
+    return data, _pyscan.scan(io.BytesIO(data), 10**6)
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3", " 2 ", "0", "many", ""])
+def test_threads_environment(monkeypatch, big, threads):
+    """CUSTOMLABELS_THREADS sets the count (read once a scan; nonsense: the default); an input
+    past 2 MiB starts the threads by itself. Files, any read size: the same result."""
+    data, ref_ = big
+    monkeypatch.setenv("CUSTOMLABELS_THREADS", threads)
+    assert_same(core.scan(io.BytesIO(data), 10**6), ref_)
+    assert_same(core.scan(Trickle(data, 100_000), 10**6), ref_)
+    assert_same(core.scan(io.BytesIO(data), 10**6, chunk_size=70_001), ref_)
+    for max_lines in (0, 5000):
+        assert_same(core.scan(io.BytesIO(data), max_lines),
+                    _pyscan.scan(io.BytesIO(data), max_lines))
+
+
+def test_threads_big_input_small_buffers(big, tmp_path):
+    data, ref_ = big
+    path = tmp_path / "big.manifest"
+    path.write_bytes(data)
+    for kw in ({"_block": 1 << 16}, {"_block": 1 << 20, "_piece": 4096}, turns(2, _block=1 << 18),
+               {"_threads": 4, "_block": 100_000, "_piece": 1000}):
+        with open(path, "rb", buffering=0) as stream:
+            assert_same(core.scan(stream, 10**6, **kw), ref_)
+
+
+class Failing(io.RawIOBase):
+    """A stream that fails after ``good`` bytes."""
+
+    def __init__(self, data: bytes, good: int):
+        self.data, self.pos, self.good = data, 0, good
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if self.pos >= self.good:
+            raise OSError("the disk is on fire")
+        n = min(len(buf), 4096, len(self.data) - self.pos)
+        buf[:n] = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+
+class Exploding(dict):
+    """A mapping ``other`` that fails on its ``n``th lookup."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def __contains__(self, key) -> bool:
+        self.n -= 1
+        if self.n == 0:
+            raise LookupError("boom")
+        return False
+
+
+def test_threads_errors_stop_the_scan(big):
+    """An error in a read or in the merge ends the scan with that error; the threads stop (a
+    scan after it works)."""
+    data, ref_ = big
+    for kw in ({}, {"_threads": 2, "_piece": 4096}, turns(3, _block=1 << 16)):
+        with pytest.raises(OSError, match="on fire"):
+            core.scan(Failing(data, len(data) // 2), 10**6, **kw)
+        with pytest.raises(LookupError, match="boom"):
+            core.scan(io.BytesIO(data), 10**6, Exploding(3000), **kw)
+        with pytest.raises(ValueError):
+            core.scan(io.BytesIO(data), 10**6, chunk_size=0, **kw)
+    with pytest.raises(ValueError):
+        core.scan(io.BytesIO(data), 10**6, _threads=0)
+    assert_same(core.scan(io.BytesIO(data), 10**6, _threads=2), ref_)
 
 
 # --- hypothesis ------------------------------------------------------------------------------
@@ -750,8 +953,9 @@ BENCH = sorted(Path(__file__).resolve().parent.parent.glob("benchmarks/data/benc
 @pytest.mark.skipif(not BENCH, reason="no generated benchmark manifest in benchmarks/data")
 def test_benchmark_manifest():
     path = BENCH[0]
-    with open(path, "rb", buffering=0) as stream:
-        ours = core.scan(stream, 10**7)
     with open(path, "rb") as stream:
         ref_ = _pyscan.scan(stream, 10**7)
-    assert_same(ours, ref_)
+    # the default (threads on an input this size), one thread, threads taking turns
+    for kw in ({}, {"_threads": 1}, {"_threads": 2, "_static": True}):
+        with open(path, "rb", buffering=0) as stream:
+            assert_same(core.scan(stream, 10**7, **kw), ref_)

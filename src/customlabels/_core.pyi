@@ -34,8 +34,14 @@ class RefTable:
 
 def scan(stream: BinaryIO | _Readable, max_lines: int,
          other: RefTable | Mapping[str, int] | None = None, *,
-         chunk_size: int = ...) -> ScanResult:
+         chunk_size: int = ..., _threads: int | None = None, _block: int | None = None,
+         _piece: int | None = None, _static: bool = False) -> ScanResult:
     """Scan ``stream`` line by line; ``other`` is the ``refs`` of an earlier scan, if any.
 
-    ``chunk_size`` is how many bytes each read asks for (1 MiB by default).
+    ``chunk_size`` is how many bytes each read asks for (1 MiB by default). Inputs past 2 MiB
+    are checked by min(2, CPUs) threads (``CUSTOMLABELS_THREADS`` sets the count; 1: one
+    thread); the result does not depend on it. The underscored options are for tests:
+    ``_threads`` forces that many threads whatever the input's size, ``_block`` and ``_piece``
+    set the bytes a read buffer and a piece of lines hold, ``_static`` gives piece i to thread
+    i % threads.
     """
