@@ -113,7 +113,12 @@ def render_json(reports: list[dict[str, Any]]) -> tuple[str, str]:
     """Return the report document (an object for one manifest, ``reports`` for several)."""
     doc: Any = reports[0] if len(reports) == 1 else {
         "ok": all(r["ok"] for r in reports), "reports": reports}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n", ""
+    try:  # orjson (a dependency) indents in C; json's indenting encoder is pure Python
+        import orjson
+
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n", ""
+    except (ImportError, TypeError):  # TypeError: a lone surrogate, which orjson refuses
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n", ""
 
 
 def _escape(text: str, prop: bool = False) -> str:
