@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ def choose_engine(engine: str = "auto") -> str:
     return resolve_engine(engine, _core, "the compiled core customlabels._core is")
 
 
+@lru_cache(maxsize=4096)  # faulty manifests repeat the same few paths thousands of times
 def render_path(path: tuple[str | int, ...]) -> str:
     """Render a path as JSONPath: ``$['bounding-box'].annotations[3].width``."""
     out = ["$"]
