@@ -318,19 +318,8 @@ def split(source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
     for target in (train, test):
         if _same(target, Path(source)):
             raise SplitError(f"{target} is the input manifest; it is never overwritten")
-    result = SplitResult(source)
-    group_of_line, is_test, images, failed = _plan(source, test_fraction, seed)
-    result.labels = _label_counts(images, is_test)
-    if failed or not result.labels:
-        result.issues.append(_refusal(AUTOSPLIT, source, images, failed))
-        return result
-    directory.mkdir(parents=True, exist_ok=True)
-    result.train_lines, result.test_lines = _write_sides(source, group_of_line, is_test, train,
-                                                         test)
-    result.train, result.test = str(train), str(test)
-    if validate:
-        result.validation = _validate(result)
-    return result
+    return _split_into(source, train, test, AUTOSPLIT, test_fraction, seed, validate,
+                       make_dir=directory)
 
 
 def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
@@ -346,19 +335,39 @@ def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
     train_path, test_path = Path(train), Path(test)
     if _same(train_path, test_path):
         raise SplitError("the training and testing manifests are the same file")
-    if test_path.exists() and test_path.stat().st_size and test_path.read_bytes().strip():
+    if _has_content(test_path):
         raise SplitError(f"{test_path} is not empty: distribute moves entries into an empty "
                          "testing manifest")
-    source = os.fspath(train)
+    return _split_into(os.fspath(train), train_path, test_path, DISTRIBUTE, test_fraction, seed,
+                       validate)
+
+
+def _has_content(path: Path) -> bool:
+    """Tell whether ``path`` exists and holds anything but whitespace (read in chunks)."""
+    try:
+        with open(path, "rb") as stream:
+            while chunk := stream.read(1 << 16):
+                if chunk.strip():
+                    return True
+    except FileNotFoundError:
+        return False
+    return False
+
+
+def _split_into(source: str, train: Path, test: Path, refusal: str, test_fraction: float,
+                seed: int, validate: bool, make_dir: Path | None = None) -> SplitResult:
+    """Plan the split of ``source``; refuse with ``refusal`` or write both sides and validate."""
     result = SplitResult(source)
     group_of_line, is_test, images, failed = _plan(source, test_fraction, seed)
     result.labels = _label_counts(images, is_test)
     if failed or not result.labels:
-        result.issues.append(_refusal(DISTRIBUTE, source, images, failed))
+        result.issues.append(_refusal(refusal, source, images, failed))
         return result
-    result.train_lines, result.test_lines = _write_sides(source, group_of_line, is_test,
-                                                         train_path, test_path)
-    result.train, result.test = str(train_path), str(test_path)
+    if make_dir is not None:
+        make_dir.mkdir(parents=True, exist_ok=True)
+    result.train_lines, result.test_lines = _write_sides(source, group_of_line, is_test, train,
+                                                         test)
+    result.train, result.test = str(train), str(test)
     if validate:
         result.validation = _validate(result)
     return result
