@@ -98,8 +98,8 @@ def statistics_of(contender: Contender) -> list[float] | None:
         return None
     doc = json.loads(done.stdout)
     if contender.name == "customlabels":
-        if doc.get("engine") != "compiled":
-            print(f"warning: customlabels ran the {doc.get('engine')!r} kernels (is the "
+        if doc.get("backend") != "compiled":
+            print(f"warning: customlabels ran the {doc.get('backend')!r} kernels (is the "
                   "extension built?)", file=sys.stderr)
         values = list(doc["coco"]["stats"].values())
         return [math.nan if v is None else float(v) for v in values]

@@ -41,8 +41,8 @@ from _harness import CLI, MIB, PURE_ENV, child_env, rss_floor, target
 HERE = Path(__file__).resolve().parent
 DEFAULT_MANIFEST = HERE / "data" / "bench-250k.manifest"
 BIG_TARGET_BYTES = 1_000_000_000
-#: The engine named in the validator's JSON report, which comes near its start.
-ENGINE_RE = re.compile(rb'"engine"\s*:\s*"([^"]*)"')
+#: The backend named in the validator's JSON report, which comes near its start.
+ENGINE_RE = re.compile(rb'"backend"\s*:\s*"([^"]*)"')
 
 #: Targets of the compiled validator on the 250,000-line manifest and on the big one.
 TARGET_SECONDS = 0.35
@@ -78,8 +78,8 @@ class Contender(H.Contender):
     ok_status: tuple[int, ...] = (0, 1)
 
 
-def reported_engine(argv: list[str]) -> str | None:
-    """Run the validator once, untimed, and return the engine its JSON report names."""
+def reported_backend(argv: list[str]) -> str | None:
+    """Run the validator once, untimed, and return the backend its JSON report names."""
     with tempfile.TemporaryFile() as out:
         subprocess.run(argv, env=child_env({}), stdin=subprocess.DEVNULL, stdout=out,
                        stderr=subprocess.DEVNULL, check=False)
@@ -204,13 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     contenders = make_contenders(args.manifest, args.skip_pure)
     print(f"manifest: {args.manifest} ({manifest['bytes']:,} bytes, {manifest['lines']:,} lines)")
     H.print_setup(args.repeat, contenders)
-    engine = None
+    backend = None
     if contenders[0].name == "compiled":
-        engine = reported_engine(contenders[0].argv)
-        named = f"engine {engine!r}" if engine else "no engine"
+        backend = reported_backend(contenders[0].argv)
+        named = f"backend {backend!r}" if backend else "no backend"
         print(f"warm-up run of compiled: its report names {named}", flush=True)
-        if engine == "python":
-            print("warning: the compiled contender ran the pure-Python engine "
+        if backend == "python":
+            print("warning: the compiled contender ran the pure-Python backend "
                   "(is the extension built?)", file=sys.stderr)
 
     H.run_rounds(contenders, args.repeat)
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json_out:
         H.write_json(args.json_out, {
-            "manifest": manifest, "repeat": args.repeat, **H.machine(), "compiled_engine": engine,
+            "manifest": manifest, "repeat": args.repeat, **H.machine(), "compiled_backend": backend,
             "rss_floor_mib": rss_floor() / MIB, "contenders": results, "big": big,
             "targets": targets})
     big_failed = big is not None and big.get("failure")

@@ -1,10 +1,10 @@
 # cython: language_level=3
-"""The compiled line scanner: :func:`scan` gives exactly what ``customlabels.validate._pyscan``
+"""The compiled line scanner: :func:`scan` gives exactly what ``customlabels.validation._pyscan``
 gives, several times faster, on several cores.
 
-The reference is the pure-Python scanner (``src/customlabels/validate/_pyscan.py``): every rule
+The reference is the pure-Python scanner (``src/customlabels/validation/_pyscan.py``): every rule
 below mirrors one of its lines, in the same order, so that both return equal
-:class:`~customlabels.validate._pyscan.ScanResult` objects (the differential tests in
+:class:`~customlabels.validation._pyscan.ScanResult` objects (the differential tests in
 ``tests/test_core_equivalence.py`` hold them to that). What differs is how the work is done:
 
 * the file is read with ``readinto`` into two buffers in turn, a block (2 MiB) at a time, and
@@ -3054,7 +3054,7 @@ cdef class _Scanner:
         cdef int64_t mid
         import os
         import sys
-        from customlabels.validate._pyscan import ScanResult, parse_line
+        from customlabels.validation._pyscan import ScanResult, parse_line
 
         self.parse_line_py = parse_line
         mid = sys.get_int_max_str_digits()
@@ -3174,7 +3174,7 @@ def _reference():
         return
     from customlabels.codes import CODE_NAMES, TIER1_ORDER
     from customlabels.manifest import reader
-    from customlabels.validate import _pyscan as ref
+    from customlabels.validation import _pyscan as ref
 
     expected = {
         "MAX_LINE_CHARS": (reader.MAX_LINE_CHARS, MAX_LINE_CHARS),
@@ -3237,7 +3237,7 @@ def scan(stream, max_lines, other=None, *, chunk_size=DEFAULT_CHUNK, _threads=No
          _block=None, _piece=None, _static=False):
     """Scan ``stream`` line by line; ``other`` is the ``refs`` of an earlier scan, if any.
 
-    The same contract and result as ``customlabels.validate._pyscan.scan``; ``refs`` in the
+    The same contract and result as ``customlabels.validation._pyscan.scan``; ``refs`` in the
     result is a :class:`RefTable`. ``other`` may be a RefTable or any mapping of source-ref to
     line (the reference's dict). ``chunk_size`` is how many bytes each read asks for.
 

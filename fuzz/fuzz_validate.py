@@ -46,7 +46,7 @@ _INSTRUMENT = (atheris.instrument_imports(include=["customlabels"])
                if atheris is not None and "--replay" not in sys.argv else contextlib.nullcontext())
 with _INSTRUMENT:
     from customlabels.codes import CODE_NAMES, CODES
-    from customlabels.validate import _pyscan, engine
+    from customlabels.validation import _pyscan, pipeline
 
     try:
         from customlabels import _core
@@ -158,7 +158,7 @@ def scan_file(scan: Any, path: str, max_lines: int, other: Any = None) -> Any:
 def run_validate(train: str, test: str | None, max_lines: int, kind: str) -> tuple[dict, dict]:
     out = os.path.join(_TMP, "out")
     shutil.rmtree(out, ignore_errors=True)
-    report = engine.validate_files(train, test, output_dir=out, max_lines=max_lines, engine=kind)
+    report = pipeline.validate_files(train, test, output_dir=out, max_lines=max_lines, backend=kind)
     files = {}
     if os.path.isdir(out):
         files = {p.name: p.read_bytes() for p in Path(out).iterdir()}
@@ -182,8 +182,8 @@ def check_report(report: dict, files: dict, inputs: dict[str, tuple[str, bytes]]
         check(report["summary"] is None and not files, "results written past the row limit")
         return
     check(report["summary"] is not None, f"no summary: {sorted(codes)}")
-    check(engine.SUMMARY_NAME in files, "no manifest_summary.json")
-    check(json.loads(files[engine.SUMMARY_NAME]) == report["summary"],
+    check(pipeline.SUMMARY_NAME in files, "no manifest_summary.json")
+    check(json.loads(files[pipeline.SUMMARY_NAME]) == report["summary"],
           "manifest_summary.json differs from the report")
     for role, (path, data) in inputs.items():
         stats = report["summary"]["statistics"][role]
@@ -196,7 +196,7 @@ def check_report(report: dict, files: dict, inputs: dict[str, tuple[str, bytes]]
                          and i["severity"] == "error"})
         check(stats["error_json_line_indices"] == errors,
               f"{role}: error_json_line_indices {stats['error_json_line_indices']} != {errors}")
-        output = files[engine.RESULT_NAMES[role]]
+        output = files[pipeline.RESULT_NAMES[role]]
         check(output.endswith(b"\n"), f"{role}: validation manifest without final newline")
         out_lines = output[:-1].split(b"\n")
         check(len(out_lines) == total, f"{role}: {len(out_lines)} lines in the validation "
@@ -212,7 +212,7 @@ def check_report(report: dict, files: dict, inputs: dict[str, tuple[str, bytes]]
 def test_one_input(data: bytes) -> None:
     crc = zlib.crc32(data)
     lines = expected_lines(data)
-    max_lines = engine.DEFAULT_MAX_LINES
+    max_lines = pipeline.DEFAULT_MAX_LINES
     if crc % 4 == 0:
         max_lines = 1 + (crc >> 8) % (len(lines) + 2)
 
@@ -251,9 +251,9 @@ def test_one_input(data: bytes) -> None:
     check_report(report, files, inputs, max_lines)
     if _core is not None:
         c_report, c_files = run_validate(train, test, max_lines, "compiled")
-        c_report["engine"] = report["engine"]
-        check(c_report == report, "the compiled engine's report differs")
-        check(c_files == files, "the compiled engine's files differ")
+        c_report["backend"] = report["backend"]
+        check(c_report == report, "the compiled backend's report differs")
+        check(c_files == files, "the compiled backend's files differ")
 
 
 def replay(paths: list[str]) -> int:

@@ -2,7 +2,7 @@
 
 A folder has ``train.manifest``, optionally ``test.manifest`` and ``args.json`` (keyword arguments
 for validate_files), and ``expected.json``: the issues as ``FILE:LINE CODE PATH`` strings, in report
-order, and the whole manifest summary (null after a terminal manifest file error). Both engines
+order, and the whole manifest summary (null after a terminal manifest file error). Both backends
 must give exactly this. After a deliberate rule change, rewrite the expectations with
 ``CUSTOMLABELS_REGEN_CASES=1 pytest tests/test_cases.py`` and review the diff line by line.
 """
@@ -15,22 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from customlabels.validate.engine import validate_files
+from customlabels.validation.pipeline import validate_files
 
-from .conftest import ENGINES
+from .conftest import BACKENDS
 
 CASES = Path(__file__).parent / "cases"
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
 
 
-def run_case(name: str, engine: str, output_dir: Path | None = None) -> dict:
+def run_case(name: str, backend: str, output_dir: Path | None = None) -> dict:
     folder = CASES / name
     test = folder / "test.manifest"
     args_file = folder / "args.json"
     args = json.loads(args_file.read_text()) if args_file.exists() else {}
     return validate_files(str(folder / "train.manifest"), str(test) if test.exists() else None,
                           output_dir=None if output_dir is None else str(output_dir),
-                          engine=engine, **args)
+                          backend=backend, **args)
 
 
 def compact(report: dict) -> list[str]:
@@ -42,10 +42,10 @@ def compact(report: dict) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", CASE_NAMES)
-def test_case(name: str, engine: str) -> None:
-    report = run_case(name, engine)
+def test_case(name: str, backend: str) -> None:
+    report = run_case(name, backend)
     got = {"ok": report["ok"], "issues": compact(report), "summary": report["summary"]}
     expected_file = CASES / name / "expected.json"
     if os.environ.get("CUSTOMLABELS_REGEN_CASES") == "1":

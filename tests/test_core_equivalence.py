@@ -1,6 +1,6 @@
 """The compiled core (``customlabels._core``) must give exactly what the reference gives.
 
-Every test scans the same bytes with ``customlabels.validate._pyscan.scan`` (the reference) and
+Every test scans the same bytes with ``customlabels.validation._pyscan.scan`` (the reference) and
 ``customlabels._core.scan`` and compares every field of the two :class:`ScanResult` objects:
 values, types, order (the ``repr`` of each field), and ``refs`` by membership and value.
 The lines below exercise every rule of ``_pyscan.check_line``, every finding code it can
@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from customlabels.codes import CODE_NAMES
-from customlabels.validate import _pyscan
+from customlabels.validation import _pyscan
 
 core = pytest.importorskip("customlabels._core")
 

@@ -1,9 +1,9 @@
 """Differential tests: the compiled core and the pure-Python scanner must agree exactly.
 
-On generated training (and, half of the time, testing) manifests, valid and faulty, both engines
-must return the same scan results, the same report (all of it but the ``engine`` field) and
+On generated training (and, half of the time, testing) manifests, valid and faulty, both backends
+must return the same scan results, the same report (all of it but the ``backend`` field) and
 byte-identical ``manifest_summary.json`` and validation manifests. The pure-Python scanner is the
-oracle (``validate/_pyscan.py``). The examples are derandomized, so CI sees the same ones.
+oracle (``validation/_pyscan.py``). The examples are derandomized, so CI sees the same ones.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ try:
 except ImportError:  # tests/ is not a package: pytest put it on sys.path
     import strategies as S
 
-from customlabels.validate import _pyscan
-from customlabels.validate.engine import validate_files
+from customlabels.validation import _pyscan
+from customlabels.validation.pipeline import validate_files
 
 try:
     from customlabels import _core
@@ -89,16 +89,16 @@ def run_both(train: bytes, test: bytes | None, max_lines: int) -> None:
         # that the paths in the report are the same too.
         out = os.path.join(tmp, "out")
         results = {}
-        for engine in ("python", "compiled"):
+        for backend in ("python", "compiled"):
             report = validate_files(train_path, test_path, output_dir=out, max_lines=max_lines,
-                                    engine=engine)
-            assert report.pop("engine") == engine
+                                    backend=backend)
+            assert report.pop("backend") == backend
             files = {}
             if os.path.isdir(out):
                 for item in sorted(Path(out).iterdir()):
                     files[item.name] = item.read_bytes()
                     item.unlink()
-            results[engine] = report, files
+            results[backend] = report, files
         (py_report, py_files), (c_report, c_files) = results["python"], results["compiled"]
         assert c_report == py_report
         assert canonical(c_report) == canonical(py_report)
@@ -109,21 +109,21 @@ def run_both(train: bytes, test: bytes | None, max_lines: int) -> None:
 
 @S.fixed_settings(250)
 @given(pair=S.dataset_pairs(fault_rate=0.35))
-def test_engines_agree(pair: tuple[bytes, bytes | None]) -> None:
+def test_backend_agree(pair: tuple[bytes, bytes | None]) -> None:
     train, test = pair
     run_both(train, test, BIG)
 
 
 @S.fixed_settings(100)
 @given(pair=S.dataset_pairs(fault_rate=0.9))
-def test_engines_agree_on_mostly_faulty_manifests(pair: tuple[bytes, bytes | None]) -> None:
+def test_backend_agree_on_mostly_faulty_manifests(pair: tuple[bytes, bytes | None]) -> None:
     train, test = pair
     run_both(train, test, BIG)
 
 
 @S.fixed_settings(60)
 @given(pair=S.dataset_pairs(fault_rate=0.3), data=st.data())
-def test_engines_agree_at_the_row_limit(pair: tuple[bytes, bytes | None], data: Any) -> None:
+def test_backend_agree_at_the_row_limit(pair: tuple[bytes, bytes | None], data: Any) -> None:
     """A row limit around the number of lines: reading stops, terminal error, nothing written."""
     train, test = pair
     lines = S.count_lines(train)
@@ -132,7 +132,7 @@ def test_engines_agree_at_the_row_limit(pair: tuple[bytes, bytes | None], data: 
 
 @S.fixed_settings(150)
 @given(manifest=S.manifests(min_lines=1, max_lines=8, fault_rate=0.3), data=st.data())
-def test_engines_agree_on_raw_mutations(manifest: S.Manifest, data: Any) -> None:
+def test_backend_agree_on_raw_mutations(manifest: S.Manifest, data: Any) -> None:
     """Mutate the bytes of a whole file: line breaks, BOMs and UTF-8 get broken too."""
     train = data.draw(S.raw_mutations(manifest.to_bytes()), label="mutated")
     run_both(train, None, BIG)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from customlabels.manifest.reader import MAX_LINE_BYTES
-from customlabels.validate import engine as engine_mod
-from customlabels.validate.engine import validate_files
+from customlabels.validation import pipeline
+from customlabels.validation.pipeline import validate_files
 
-from .conftest import ENGINES
+from .conftest import BACKENDS
 
 CASES = Path(__file__).parent / "cases"
 GOOD = CASES / "valid_classification" / "train.manifest"
@@ -23,9 +23,9 @@ def codes(report: dict) -> list[str]:
     return [i["code"] for i in report["issues"]]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_missing_file(tmp_path: Path, engine: str) -> None:
-    report = validate_files(str(tmp_path / "nope.manifest"), engine=engine)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_missing_file(tmp_path: Path, backend: str) -> None:
+    report = validate_files(str(tmp_path / "nope.manifest"), backend=backend)
     assert codes(report) == ["ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT"]
     assert report["summary"] is None and not report["ok"]
 
@@ -44,18 +44,18 @@ def test_directory_and_no_extension(tmp_path: Path) -> None:
 def test_size_too_large(tmp_path: Path) -> None:
     big = tmp_path / "big.manifest"
     with open(big, "wb") as f:  # sparse: costs no disk
-        f.truncate(engine_mod.MAX_MANIFEST_BYTES + 1)
+        f.truncate(pipeline.MAX_MANIFEST_BYTES + 1)
     report = validate_files(str(big), output_dir=str(tmp_path / "out"))
     assert codes(report) == ["ERROR_MANIFEST_SIZE_TOO_LARGE"]
     assert not (tmp_path / "out").exists()  # a terminal file error writes nothing
 
 
 def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # root reads any file, so the refusal is simulated where the engine opens the manifest
+    # root reads any file, so the refusal is simulated where the backend opens the manifest
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(engine_mod, "open", refuse, raising=False)
+    monkeypatch.setattr(pipeline, "open", refuse, raising=False)
     report = validate_files(str(GOOD))
     assert codes(report) == ["ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET"]
 
@@ -69,11 +69,11 @@ def test_terminal_error_in_test_stops_both(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_outputs(tmp_path: Path, engine: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_outputs(tmp_path: Path, backend: str) -> None:
     case = CASES / "bounding_boxes" / "train.manifest"
     out = tmp_path / "out"
-    report = validate_files(str(case), str(GOOD_TEST), output_dir=str(out), engine=engine)
+    report = validate_files(str(case), str(GOOD_TEST), output_dir=str(out), backend=backend)
     names = sorted(p.name for p in out.iterdir())
     assert names == ["manifest_summary.json", "testing_manifest_with_validation.json",
                      "training_manifest_with_validation.json"]
@@ -101,10 +101,10 @@ def test_outputs(tmp_path: Path, engine: str) -> None:
     assert summary["statistics"]["training"]["error_json_line_indices"] == [4, 5, 6, 7, 8, 9, 10]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_invalid_json_line_is_replaced(tmp_path: Path, engine: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_invalid_json_line_is_replaced(tmp_path: Path, backend: str) -> None:
     case = CASES / "invalid_json" / "train.manifest"
-    validate_files(str(case), output_dir=str(tmp_path), engine=engine)
+    validate_files(str(case), output_dir=str(tmp_path), backend=backend)
     lines = (tmp_path / "training_manifest_with_validation.json").read_text().splitlines()
     assert json.loads(lines[2]) == {"errors": [{
         "code": "ERROR_INVALID_JSON_LINE",
@@ -148,35 +148,35 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest
     def fail(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(engine_mod, "_dump_summary", fail)
+    monkeypatch.setattr(pipeline, "_dump_summary", fail)
     report = validate_files(str(GOOD), output_dir=str(out))
     assert codes(report) == ["ERROR_OUTPUT_NOT_WRITABLE"]
     assert (out / "manifest_summary.json").read_text() == "old"
     assert not [p for p in os.listdir(out) if p.endswith(".tmp")]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_huge_line_does_not_grow_memory(tmp_path: Path, engine: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_huge_line_does_not_grow_memory(tmp_path: Path, backend: str) -> None:
     """A 20 MB line is reported as too long without being held whole."""
     manifest = tmp_path / "huge.manifest"
     manifest.write_bytes(GOOD.read_bytes() + b"{" + b"x" * (20 * MAX_LINE_BYTES) + b"}\n"
                          + GOOD_TEST.read_bytes())
-    report = validate_files(str(manifest), engine=engine)
+    report = validate_files(str(manifest), backend=backend)
     assert [(i["code"], i["line"]) for i in report["issues"]] == [("ERROR_LINE_TOO_LONG", 5)]
     assert report["summary"]["statistics"]["training"]["total_json_lines"] == 7
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_rewritten_lines_stay_json(tmp_path: Path, engine: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rewritten_lines_stay_json(tmp_path: Path, backend: str) -> None:
     """A number too large for a float is written back as it was read, never as Infinity."""
-    from customlabels.validate._pyscan import parse_line
+    from customlabels.validation._pyscan import parse_line
 
     manifest = tmp_path / "big-number.manifest"
     line = ('{"source-ref":"s3://bucket/a.jpg","a":1,"a-metadata":{"confidence":-1e400,'
             '"class-name":"cat","human-annotated":"yes","creation-date":"d",'
             '"type":"groundtruth/image-classification","note":"\\u0000a:5\\u0000"}}')
     manifest.write_text(line + "\n")
-    validate_files(str(manifest), output_dir=str(tmp_path / "out"), engine=engine)
+    validate_files(str(manifest), output_dir=str(tmp_path / "out"), backend=backend)
     written = (tmp_path / "out" / "training_manifest_with_validation.json").read_bytes()
     assert b"-1e400" in written and b"Infinity" not in written
     obj = parse_line(written.rstrip(b"\n"))  # strict: would reject Infinity

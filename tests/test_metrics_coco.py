@@ -29,7 +29,7 @@ pycocotools = pytest.importorskip("pycocotools")
 from pycocotools.coco import COCO  # noqa: E402
 from pycocotools.cocoeval import COCOeval  # noqa: E402
 
-ENGINES = ["python", "compiled"] if COMPILED_AVAILABLE else ["python"]
+BACKENDS = ["python", "compiled"] if COMPILED_AVAILABLE else ["python"]
 SIZES = ((640, 480), (480, 640), (1024, 768), (320, 240), (4096, 2048))
 #: COCO's area-range boundaries: boxes exactly on them are in both neighbouring ranges.
 BOUNDARY_SIDES = (32, 96)
@@ -157,11 +157,11 @@ def coco_reference(data: SyntheticSet) -> COCOeval:
     return evaluation
 
 
-def ours(data: SyntheticSet, engine: str) -> tuple[detection.DetectionAccumulation,
+def ours(data: SyntheticSet, backend: str) -> tuple[detection.DetectionAccumulation,
                                                     detection.CocoSummary]:
     """Run customlabels' three stages on the set."""
-    evaluation = detection.evaluate(detection_data(data), engine=engine)
-    accumulation = detection.accumulate(evaluation, engine=engine)
+    evaluation = detection.evaluate(detection_data(data), backend=backend)
+    accumulation = detection.accumulate(evaluation, backend=backend)
     return accumulation, detection.summarize(accumulation)
 
 
@@ -170,10 +170,10 @@ def nan_for_minus_one(values: np.ndarray) -> np.ndarray:
     return np.where(values == -1, np.nan, values)
 
 
-def assert_parity(data: SyntheticSet, engine: str) -> None:
+def assert_parity(data: SyntheticSet, backend: str) -> None:
     """Check customlabels' arrays and statistics against pycocotools' on ``data``."""
     reference = coco_reference(data)
-    accumulation, summary = ours(data, engine)
+    accumulation, summary = ours(data, backend)
     np.testing.assert_array_equal(accumulation.precision,
                                   nan_for_minus_one(reference.eval["precision"]))
     np.testing.assert_array_equal(accumulation.recall, nan_for_minus_one(reference.eval["recall"]))
@@ -195,34 +195,34 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", list(CASES))
-def test_parity_with_pycocotools(case: str, engine: str) -> None:
+def test_parity_with_pycocotools(case: str, backend: str) -> None:
     for seed in range(3):
-        assert_parity(make_set(seed, **CASES[case]), engine)
+        assert_parity(make_set(seed, **CASES[case]), backend)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_parity_without_any_prediction(engine: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_parity_without_any_prediction(backend: str) -> None:
     data = make_set(7, n_images=10, images_without_predictions=10)
     assert not data.dt
-    assert_parity(data, engine)
-    _, summary = ours(data, engine)
+    assert_parity(data, backend)
+    _, summary = ours(data, backend)
     assert summary.stats[0] == 0.0
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_parity_single_image_and_label(engine: str) -> None:
-    assert_parity(make_set(3, n_images=1, n_labels=1), engine)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_parity_single_image_and_label(backend: str) -> None:
+    assert_parity(make_set(3, n_images=1, n_labels=1), backend)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ENGINES)
-def test_parity_larger_sets(engine: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_parity_larger_sets(backend: str) -> None:
     for seed in range(10, 14):
         assert_parity(make_set(seed, n_images=400, n_labels=12, tie_grid=1.0,
                                crowded_images=3, unknown_labels=1,
-                               images_without_predictions=20), engine)
+                               images_without_predictions=20), backend)
 
 
 def test_statistics_nan_where_pycocotools_says_minus_one() -> None:
@@ -268,15 +268,15 @@ def write_files(data: SyntheticSet, folder: Path) -> tuple[Path, Path]:
     return folder / "test.manifest", folder / "predictions.jsonl"
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_files_evaluate_like_pycocotools(tmp_path: Path, engine: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_files_evaluate_like_pycocotools(tmp_path: Path, backend: str) -> None:
     """The whole path, from the files, gives pycocotools' statistics and per-label AP."""
     from customlabels.metrics import evaluate
 
     data = make_set(11, tie_grid=2.0, images_without_predictions=4, unknown_labels=1,
                     crowded_images=1, boundary_boxes=True)
     gt, predictions = write_files(data, tmp_path)
-    result = evaluate(gt, predictions, engine=engine)
+    result = evaluate(gt, predictions, backend=backend)
     reference = coco_reference(data)
     assert result.coco is not None and result.accumulation is not None
     np.testing.assert_array_equal(result.accumulation.precision,

@@ -1,7 +1,7 @@
 """customlabels.evaluate end to end: files in, the summary file and the snapshot out.
 
 Covers the guide's summary example reproduced from data, the shapes of both documents, the
-snapshot's outcomes, re-evaluating a snapshot, both engines, outputs and faulty inputs. Case
+snapshot's outcomes, re-evaluating a snapshot, both backends, outputs and faulty inputs. Case
 folders under ``tests/metrics_cases`` hold a test manifest, predictions and the expected issues
 and summary; after a deliberate change, rewrite them with ``CUSTOMLABELS_REGEN_CASES=1 pytest
 tests/test_metrics_evaluate.py`` and review the diff.
@@ -24,7 +24,7 @@ from customlabels.metrics.kernels import COMPILED_AVAILABLE
 
 from .test_metrics_coco import make_set, write_files
 
-ENGINES = ["python", "compiled"] if COMPILED_AVAILABLE else ["python"]
+BACKENDS = ["python", "compiled"] if COMPILED_AVAILABLE else ["python"]
 CASES = Path(__file__).parent / "metrics_cases"
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
 WHEN = "2024-01-01T00:00:00.000000"
@@ -41,12 +41,12 @@ def compact(result: EvaluationResult) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", CASE_NAMES)
-def test_case(name: str, engine: str, tmp_path: Path) -> None:
+def test_case(name: str, backend: str, tmp_path: Path) -> None:
     folder = CASES / name
     result = evaluate(folder / "test.manifest", folder / "predictions.jsonl",
-                      output_dir=tmp_path, timestamp=WHEN, engine=engine)
+                      output_dir=tmp_path, timestamp=WHEN, backend=backend)
     got = {"ok": result.ok, "issues": compact(result), "summary": result.summary}
     expected_file = folder / "expected.json"
     if os.environ.get("CUSTOMLABELS_REGEN_CASES") == "1":
@@ -104,13 +104,13 @@ def guide_example(folder: Path) -> tuple[Path, Path, Path]:
     return paths
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_guide_summary_reproduced(tmp_path: Path, engine: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_guide_summary_reproduced(tmp_path: Path, backend: str) -> None:
     test, predictions, train = guide_example(tmp_path)
     arn = "arn:aws:rekognition:us-east-1:nnnnnnnnn:project/my-project/version/v0/1574317227432"
     result = evaluate(test, predictions, train=train, project="my-project", version="v0",
                       project_version_arn=arn, timestamp="2019-11-21T07:30:23.910943",
-                      output_dir=tmp_path / "out", engine=engine)
+                      output_dir=tmp_path / "out", backend=backend)
     assert result.ok and result.issues == []
     summary = result.summary
     assert summary is not None
@@ -246,14 +246,14 @@ def test_snapshot_evaluates_to_the_same_result(tmp_path: Path, kind: str) -> Non
     assert again.read_bytes() == snapshot.read_bytes()
 
 
-def test_engines_write_the_same_bytes(tmp_path: Path) -> None:
+def test_backend_write_the_same_bytes(tmp_path: Path) -> None:
     if not COMPILED_AVAILABLE:
         pytest.skip("customlabels._metrics is not built")
     gt, predictions = write_files(make_set(4, crowded_images=1, unknown_labels=1), tmp_path)
     outputs = []
-    for engine in ("python", "compiled"):
-        evaluate(gt, predictions, output_dir=tmp_path / engine, timestamp=WHEN, engine=engine)
-        outputs.append([p.read_bytes() for p in sorted((tmp_path / engine).iterdir())])
+    for backend in ("python", "compiled"):
+        evaluate(gt, predictions, output_dir=tmp_path / backend, timestamp=WHEN, backend=backend)
+        outputs.append([p.read_bytes() for p in sorted((tmp_path / backend).iterdir())])
     assert outputs[0] == outputs[1]
 
 

@@ -15,18 +15,18 @@ import pytest
 
 from customlabels.metrics import _pykernels, detection
 from customlabels.metrics.iou import box_iou, ratios_to_pixels
-from customlabels.metrics.kernels import COMPILED_AVAILABLE, choose_engine, kernels
+from customlabels.metrics.kernels import COMPILED_AVAILABLE, choose_backend, kernels
 from customlabels.metrics.matching import match
 
 from .test_metrics_coco import detection_data, make_set
 
-ENGINES = ["python", "compiled"] if COMPILED_AVAILABLE else ["python"]
+BACKENDS = ["python", "compiled"] if COMPILED_AVAILABLE else ["python"]
 needs_compiled = pytest.mark.skipif(not COMPILED_AVAILABLE,
                                     reason="customlabels._metrics is not built")
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_iou_by_hand(engine: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_iou_by_hand(backend: str) -> None:
     gt = np.array([[0, 0, 10, 10]], dtype=float)
     dt = np.array([[0, 0, 10, 10],     # the same box
                    [5, 0, 10, 10],     # half overlaps: 50 / 150
@@ -35,8 +35,8 @@ def test_iou_by_hand(engine: str) -> None:
                    [-5, -5, 10, 10],   # a corner: 25 / 175
                    [0, 0, 0, 10]], dtype=float)  # no area
     expected = [1.0, 50 / 150, 0.0, 25 / 100, 25 / 175, 0.0]
-    assert box_iou(dt, gt, engine=engine)[:, 0].tolist() == pytest.approx(expected, abs=1e-15)
-    assert box_iou(np.zeros((0, 4)), gt, engine=engine).shape == (0, 1)
+    assert box_iou(dt, gt, backend=backend)[:, 0].tolist() == pytest.approx(expected, abs=1e-15)
+    assert box_iou(np.zeros((0, 4)), gt, backend=backend).shape == (0, 1)
 
 
 def test_ratios_to_pixels() -> None:
@@ -63,13 +63,13 @@ def test_match_and_accumulate_identical(seed: int) -> None:
                                    images_without_predictions=3))
     params = detection.CocoParams()
     ranges = np.array(params.area_ranges)
-    a = match(data, ranges, params.iou_thresholds, engine="compiled")
-    b = match(data, ranges, params.iou_thresholds, engine="python")
+    a = match(data, ranges, params.iou_thresholds, backend="compiled")
+    b = match(data, ranges, params.iou_thresholds, backend="python")
     for name in ("dt_matched", "dt_ignored", "gt_matched", "dt_rank"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    evaluation = detection.evaluate(data, params, engine="python")
-    acc_c = detection.accumulate(evaluation, engine="compiled")
-    acc_p = detection.accumulate(evaluation, engine="python")
+    evaluation = detection.evaluate(data, params, backend="python")
+    acc_c = detection.accumulate(evaluation, backend="compiled")
+    acc_p = detection.accumulate(evaluation, backend="python")
     np.testing.assert_array_equal(acc_c.precision, acc_p.precision)
     np.testing.assert_array_equal(acc_c.recall, acc_p.recall)
 
@@ -78,7 +78,7 @@ def test_greedy_matching_by_confidence() -> None:
     """The highest confidence takes the best box; the next takes what is left (L8253-8256)."""
     from customlabels.metrics.matching import DetectionData
 
-    for engine in ENGINES:
+    for backend in BACKENDS:
         data = DetectionData(
             ["cat"], 1, [0, 0], [0, 0], [[0, 0, 10, 10], [20, 0, 10, 10]],
             [0, 0, 0], [0, 0, 0],
@@ -86,7 +86,7 @@ def test_greedy_matching_by_confidence() -> None:
              [0, 0, 10, 10],     # IoU 1 with box 0, but lower confidence: box 0 is taken
              [25, 0, 10, 10]],   # IoU 0.33 with box 1: below 0.5
             [0.9, 0.8, 0.7])
-        matches = match(data, np.array([[0, 1e10]]), np.array([0.5]), engine=engine)
+        matches = match(data, np.array([[0, 1e10]]), np.array([0.5]), backend=backend)
         assert matches.dt_matched[0, 0].tolist() == [True, False, False]
         assert matches.gt_matched[0, 0].tolist() == [True, False]
         assert matches.dt_rank.tolist() == [0, 1, 2]
@@ -136,13 +136,13 @@ def test_read_response_identical(labels: list, detection_case: bool) -> None:
 
 
 def test_read_response_values() -> None:
-    for engine in ENGINES:
-        names, scores, boxes = kernels(engine).read_response(RESPONSES[1], True, 640.0, 480.0,
+    for backend in BACKENDS:
+        names, scores, boxes = kernels(backend).read_response(RESPONSES[1], True, 640.0, 480.0,
                                                              256, 100.0)
         assert names == ["cat"]
         assert scores.tolist() == [0.875]
         assert boxes.tolist() == [[0.1 * 640, 0.2 * 480, 0.25 * 640, 0.5 * 480]]
-        assert kernels(engine).read_response(RESPONSES[3], True, 640.0, 480.0, 256, 100.0) is None
+        assert kernels(backend).read_response(RESPONSES[3], True, 640.0, 480.0, 256, 100.0) is None
 
 
 def test_format_detections() -> None:
@@ -155,7 +155,7 @@ def test_format_detections() -> None:
     class_id = np.array([0, 3, 12, 3, 7], dtype=np.int64)
     offsets = np.array([0, 3, 3, 5], dtype=np.int64)
     outs = [kernels(e).format_detections(class_id, score, box, outcome, details + [details[0]],
-                                         offsets) for e in ENGINES]
+                                         offsets) for e in BACKENDS]
     for texts, objects in outs:
         assert texts == outs[0][0] and objects == outs[0][1]
         assert texts[1] == b"" and objects[1] == b""
@@ -171,10 +171,10 @@ def test_format_detections() -> None:
                               + b", " + key + b"{1}}")
 
 
-def test_choose_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_choose_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUSTOMLABELS_PURE", "1")
-    assert choose_engine("auto") == "python"
+    assert choose_backend("auto") == "python"
     monkeypatch.delenv("CUSTOMLABELS_PURE")
-    assert choose_engine("auto") == ("compiled" if COMPILED_AVAILABLE else "python")
+    assert choose_backend("auto") == ("compiled" if COMPILED_AVAILABLE else "python")
     with pytest.raises(ValueError):
-        choose_engine("fast")
+        choose_backend("fast")

@@ -27,8 +27,8 @@ except ImportError:  # tests/ is not a package: pytest put it on sys.path
 
 from customlabels.codes import CODE_NAMES, CODES
 from customlabels.manifest.reader import MAX_LINE_BYTES, iter_lines
-from customlabels.validate import _pyscan
-from customlabels.validate.engine import RESULT_NAMES, SUMMARY_NAME, validate_files
+from customlabels.validation import _pyscan
+from customlabels.validation.pipeline import RESULT_NAMES, SUMMARY_NAME, validate_files
 
 try:
     from customlabels import _core
@@ -36,24 +36,24 @@ except ImportError:
     _core = None
 
 NO_CORE = "the compiled core customlabels._core is not built (pure-Python install)"
-ENGINES = ["python", pytest.param("compiled", marks=pytest.mark.skipif(_core is None,
+BACKENDS = ["python", pytest.param("compiled", marks=pytest.mark.skipif(_core is None,
                                                                         reason=NO_CORE))]
 BIG = 10**9  # a row limit no generated manifest reaches
 LINE_SCOPES = ("line", "attribute", "annotation", "metadata")
 FRESH_REF = f"s3://{S.BUCKET}/appended/fresh-image.jpg"
 
 
-def scanner(engine: str) -> Any:
-    return _pyscan.scan if engine == "python" else _core.scan
+def scanner(backend: str) -> Any:
+    return _pyscan.scan if backend == "python" else _core.scan
 
 
-def scan_bytes(engine: str, data: bytes, max_lines: int = BIG, other: Any = None) -> Any:
+def scan_bytes(backend: str, data: bytes, max_lines: int = BIG, other: Any = None) -> Any:
     """Scan ``data`` the way validate_files does: from an unbuffered file."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "m.manifest")
         path.write_bytes(data)
         with open(path, "rb", buffering=0) as stream:
-            return scanner(engine)(stream, max_lines, other)
+            return scanner(backend)(stream, max_lines, other)
 
 
 def per_line(result: Any) -> dict[int, tuple[int, list[Any]]]:
@@ -95,13 +95,13 @@ def _error_entries(node: Any) -> int:
 # --- scanner properties -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("backend", BACKENDS)
 @S.fixed_settings(120)
 @given(manifest=S.manifests(fault_rate=0.4))
-def test_every_line_gets_one_verdict(engine: str, manifest: S.Manifest) -> None:
+def test_every_line_gets_one_verdict(backend: str, manifest: S.Manifest) -> None:
     """valid + invalid + ignored == total; problems are in order; silent lines are valid."""
     data = manifest.to_bytes()
-    result = scan_bytes(engine, data)
+    result = scan_bytes(backend, data)
     assert result.total == S.count_lines(data)
     assert not result.exceeded
     assert sum(result.counts) == result.total
@@ -128,14 +128,14 @@ def _order_free(view: tuple[int, list[Any]]) -> tuple[Any, ...]:
     return verdict, codes, frozenset(places)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("backend", BACKENDS)
 @S.fixed_settings(120)
 @given(manifest=S.manifests(fault_rate=0.5), seed=st.integers(0, 2**32 - 1))
-def test_key_order_does_not_change_verdicts(engine: str, manifest: S.Manifest,
+def test_key_order_does_not_change_verdicts(backend: str, manifest: S.Manifest,
                                             seed: int) -> None:
     """Shuffling the keys of every object of every line changes no verdict and no code."""
-    before = scan_bytes(engine, manifest.to_bytes())
-    after = scan_bytes(engine, manifest.to_bytes(random.Random(seed)))
+    before = scan_bytes(backend, manifest.to_bytes())
+    after = scan_bytes(backend, manifest.to_bytes(random.Random(seed)))
     assert before.total == after.total
     assert before.counts == after.counts
     assert before.dropped == after.dropped
@@ -147,15 +147,15 @@ def test_key_order_does_not_change_verdicts(engine: str, manifest: S.Manifest,
     assert {k: v for k, v in before.labels.items()} == dict(after.labels)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("backend", BACKENDS)
 @S.fixed_settings(120)
 @given(manifest=S.manifests(fault_rate=0.5), new=S.valid_lines(FRESH_REF))
-def test_appending_a_valid_line_changes_no_earlier_verdict(engine: str, manifest: S.Manifest,
+def test_appending_a_valid_line_changes_no_earlier_verdict(backend: str, manifest: S.Manifest,
                                                            new: dict[str, Any]) -> None:
     data = manifest.to_bytes()
     sep = b"\n" if S.split_lines(data) and not data.endswith(b"\n") else b""
     longer = data + sep + S.dumps(new).encode("utf-8") + b"\n"
-    before, after = scan_bytes(engine, data), scan_bytes(engine, longer)
+    before, after = scan_bytes(backend, data), scan_bytes(backend, longer)
     assert after.total == before.total + 1
     lines_before, lines_after = per_line(before), per_line(after)
     for n, view in lines_before.items():
@@ -177,7 +177,7 @@ def test_reader_splits_lines_as_documented(manifest: S.Manifest, chunk: int) -> 
 # --- report properties ------------------------------------------------------------------------
 
 
-def _validate(engine: str, train: bytes, test: bytes | None, tmp: str,
+def _validate(backend: str, train: bytes, test: bytes | None, tmp: str,
               max_lines: int = BIG) -> tuple[dict[str, Any], dict[str, bytes]]:
     paths = {"training": os.path.join(tmp, "train.manifest")}
     Path(paths["training"]).write_bytes(train)
@@ -186,22 +186,22 @@ def _validate(engine: str, train: bytes, test: bytes | None, tmp: str,
         Path(paths["testing"]).write_bytes(test)
     out = os.path.join(tmp, "out")
     report = validate_files(paths["training"], paths.get("testing"), output_dir=out,
-                            max_lines=max_lines, engine=engine)
+                            max_lines=max_lines, backend=backend)
     files = {p.name: p.read_bytes() for p in Path(out).iterdir()} if os.path.isdir(out) else {}
     return report, files
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("backend", BACKENDS)
 @S.fixed_settings(80)
 @given(pair=S.dataset_pairs(fault_rate=0.4))
 def test_report_counts_indices_and_validation_manifests(
-        engine: str, pair: tuple[bytes, bytes | None]) -> None:
+        backend: str, pair: tuple[bytes, bytes | None]) -> None:
     """Counts add up; error_json_line_indices lists exactly the lines with an error; every line
     of a validation manifest is a JSON object and there are exactly total_json_lines of them."""
     train, test = pair
     inputs = {"training": train} if test is None else {"training": train, "testing": test}
     with tempfile.TemporaryDirectory() as tmp:
-        report, files = _validate(engine, train, test, tmp)
+        report, files = _validate(backend, train, test, tmp)
     if any(S.count_lines(data) == 0 for data in inputs.values()):
         assert report["summary"] is None and not files and not report["ok"]
         assert "ERROR_MANIFEST_EMPTY" in {i["code"] for i in report["issues"]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .codes import CODES, Code
-from .validate import validate
+from .validation import validate
 
 __version__ = "0.1.0"
 
@@ -39,7 +39,7 @@ _DATASET_API = {
 
 def __getattr__(name: str) -> Any:
     if name in _REPORT_TYPES:
-        from .validate import report
+        from .validation import report
 
         return getattr(report, name)
     if name in _METRICS_API:

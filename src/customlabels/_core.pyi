@@ -1,13 +1,13 @@
 """Typed stub of the compiled line scanner (``ext/_core.pyx``).
 
-:func:`scan` returns exactly what :func:`customlabels.validate._pyscan.scan` returns, except that
+:func:`scan` returns exactly what :func:`customlabels.validation._pyscan.scan` returns, except that
 ``ScanResult.refs`` is a :class:`RefTable` rather than a dict.
 """
 
 from collections.abc import Mapping
 from typing import BinaryIO, Protocol, TypeVar, overload
 
-from .validate._pyscan import ScanResult
+from .validation._pyscan import ScanResult
 
 _T = TypeVar("_T")
 

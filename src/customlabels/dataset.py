@@ -30,7 +30,7 @@ from .manifest.reader import iter_lines
 from .manifest.records import (Record, attribute_pairs, attribute_type, iter_records,
                                usable_boxes)
 from .manifest.writer import atomic_write, dumps_line
-from .validate._pyscan import CLASSIFICATION, DETECTION, parse_line, source_ref_bucket
+from .validation._pyscan import CLASSIFICATION, DETECTION, parse_line, source_ref_bucket
 
 
 class DatasetError(ValueError):
@@ -52,7 +52,7 @@ def list_entries(manifest: str | os.PathLike[str], *, has_errors: bool | None = 
 
     The line is the manifest's, with the validator's findings attached when it has any.
     """
-    from .validate.engine import annotate
+    from .validation.pipeline import annotate
 
     wanted = set(labels or ())
     for rec in iter_records(manifest):
@@ -216,7 +216,7 @@ def _target(manifest: str | os.PathLike[str], output: str | os.PathLike[str] | N
 
 def _finish(result: ChangeResult, validate: bool) -> ChangeResult:
     if validate:
-        from .validate.engine import validate_files
+        from .validation.pipeline import validate_files
 
         result.validation = validate_files(result.output)
     return result

@@ -374,6 +374,6 @@ def _split_into(source: str, train: Path, test: Path, refusal: str, test_fractio
 
 
 def _validate(result: SplitResult) -> dict[str, Any]:
-    from .validate.engine import validate_files
+    from .validation.pipeline import validate_files
 
     return validate_files(result.train, result.test)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from ._render import issue_text
 
 
 def _name(text: str) -> str:
-    from ..metrics.engine import check_name
+    from ..metrics.evaluation import check_name
 
     try:
         return check_name(text, "project or version")
@@ -50,19 +50,19 @@ def add_parser(sub: Any, name: str) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="text: problems, then a table of the metrics (default); json: the "
                         "whole result")
-    p.add_argument("--engine", choices=("auto", "compiled", "python"), default="auto",
+    p.add_argument("--backend", "--engine", choices=("auto", "compiled", "python"), default="auto",
                    help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Evaluate, print the result, and return the exit status."""
-    from ..metrics.engine import evaluate_files
+    from ..metrics.evaluation import evaluate_files
 
     try:
         result = evaluate_files(args.ground_truth, args.predictions, output_dir=args.output_dir,
                                 project=args.project, version=args.version, train=args.train,
                                 project_version_arn=args.project_version_arn,
-                                engine=args.engine)
+                                backend=args.backend)
     except RuntimeError as exc:
         print(f"customlabels: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..validate.engine import DEFAULT_MAX_LINES, validate_files
+from ..validation.pipeline import DEFAULT_MAX_LINES, validate_files
 from ._render import issue_message, issue_text
 
 
@@ -44,7 +44,7 @@ def add_parser(sub: Any, name: str) -> None:
                    help=f"row limit (default {DEFAULT_MAX_LINES:,}; classification datasets "
                         "may have a quota of up to 500,000)")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
-    p.add_argument("--engine", choices=("auto", "compiled", "python"), default="auto",
+    p.add_argument("--backend", "--engine", choices=("auto", "compiled", "python"), default="auto",
                    help=argparse.SUPPRESS)
 
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             out = str(Path(out, _relative(train)))
         try:
             reports.append(validate_files(train, args.test, output_dir=out,
-                                          max_lines=args.max_lines, engine=args.engine))
+                                          max_lines=args.max_lines, backend=args.backend))
         except RuntimeError as exc:
             print(f"customlabels: {exc}", file=sys.stderr)
             return 2

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from ..manifest.records import iter_records
 from ..manifest.writer import atomic_write
-from ..validate._pyscan import IGNORED, SCALE_SIDE, VALID, _dimension_ok, source_ref_bucket
+from ..validation._pyscan import IGNORED, SCALE_SIDE, VALID, _dimension_ok, source_ref_bucket
 from . import problems as P
 
 #: Where the service accepts at most this many boxes on an image (L17957-17959).
@@ -187,13 +187,13 @@ class Job:
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
         return isinstance(exc, Abort)  # already reported; anything else propagates
 
-    def result(self, validate: bool = True, engine: str = "auto") -> ConversionResult:
+    def result(self, validate: bool = True, backend: str = "auto") -> ConversionResult:
         """Return the result, validating the manifest written (when ``validate``)."""
         report = None
         if self.written and validate:
-            from ..validate.engine import validate_files
+            from ..validation.pipeline import validate_files
 
-            report = validate_files(str(self.output), engine=engine)
+            report = validate_files(str(self.output), backend=backend)
         return ConversionResult(self.format, self.source,
                                 str(self.output) if self.written else None, self.lines,
                                 dict(sorted(self.stats.items())), self.problems, report,

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..manifest.records import attribute_pairs, attribute_type, iter_records, usable_boxes
-from ..validate._pyscan import DETECTION, IGNORED, VALID
+from ..validation._pyscan import DETECTION, IGNORED, VALID
 from . import _common as C
 from ._common import ConversionResult, Job
 

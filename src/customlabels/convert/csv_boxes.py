@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest.records import attribute_pairs, attribute_type, usable_boxes
-from ..validate._pyscan import DETECTION, VALID
+from ..validation._pyscan import DETECTION, VALID
 from . import _common as C
 from ._common import ConversionResult, Job
 from ._imagesize import image_size

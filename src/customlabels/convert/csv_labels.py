@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest.records import usable_classes
-from ..validate._pyscan import CLASSIFICATION, IGNORED, RESERVED_KEYS, VALID
+from ..validation._pyscan import CLASSIFICATION, IGNORED, RESERVED_KEYS, VALID
 from . import _common as C
 from ._common import ConversionResult, Job
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..manifest.reader import is_too_long, iter_lines
 from ..manifest.records import attribute_pairs, attribute_type
-from ..validate._pyscan import CLASSIFICATION, IGNORED, VALID, parse_line
+from ..validation._pyscan import CLASSIFICATION, IGNORED, VALID, parse_line
 from . import _common as C
 from ._common import ConversionResult, Job
 

@@ -2,7 +2,7 @@
 
 Every tool that works on the *content* of a manifest (export, split, the dataset operations)
 reads it through :func:`iter_records`, which runs the validator's own line rules
-(:func:`customlabels.validate._pyscan.check_line`) on each line. So "an image", "a valid line"
+(:func:`customlabels.validation._pyscan.check_line`) on each line. So "an image", "a valid line"
 and "the labels of a line" mean exactly what they mean to ``customlabels validate``: the labels
 of a line are the classification ``class-name``\\ s and the ``class-map`` names of usable boxes on
 a valid line (``docs/decisions.md``, "Dataset rules").
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..validate import _pyscan
-from ..validate._pyscan import (CLASSIFICATION, DETECTION, DROPPED, DUPLICATE_SOURCE_REF,
+from ..validation import _pyscan
+from ..validation._pyscan import (CLASSIFICATION, DETECTION, DROPPED, DUPLICATE_SOURCE_REF,
                                 INVALID, LABEL_NAME_LENGTH, RESERVED_KEYS, VALID, Finding,
                                 check_line, parse_line)
 from .reader import iter_lines

@@ -43,7 +43,7 @@ _MARKED = re.compile(rb'"\\u0000' + _TOKEN.encode() + rb':([-+.eE0-9]+)\\u0000"'
 
 
 def _literal(value: Any) -> str:
-    text = getattr(value, "text", None)  # validate._pyscan.NumberLiteral
+    text = getattr(value, "text", None)  # validation._pyscan.NumberLiteral
     if text is None:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
     return f"{_MARK}{text}\x00"
@@ -52,7 +52,7 @@ def _literal(value: Any) -> str:
 def dumps_line(obj: Any) -> bytes:
     """Serialise one JSON Line as UTF-8 (escaping only what UTF-8 cannot hold).
 
-    Numbers read as :class:`~customlabels.validate._pyscan.NumberLiteral` are written as they
+    Numbers read as :class:`~customlabels.validation._pyscan.NumberLiteral` are written as they
     were read, so a line never gains a non-JSON ``Infinity``.
     """
     text = json.dumps(obj, ensure_ascii=False, allow_nan=False, default=_literal)

@@ -4,14 +4,14 @@ Modules: ``iou`` (boxes and their overlap), ``matching`` (greedy matching by con
 ``thresholds`` (assumed thresholds and the raw precision/recall points), ``classification``
 (per-label outcomes, confusion matrix), ``detection`` (COCO mAP/mAR: evaluate -> accumulate ->
 summarize), ``summary`` and ``snapshot`` (the two output documents), ``inputs`` (reading the test
-manifest and the predictions) and ``engine`` (all of it, in order).
+manifest and the predictions) and ``backend`` (all of it, in order).
 """
 
 from __future__ import annotations
 
 import os
 
-from .engine import DEFAULT_PROJECT, DEFAULT_VERSION, evaluate_files
+from .evaluation import DEFAULT_PROJECT, DEFAULT_VERSION, evaluate_files
 from .result import EvaluationResult, LabelResult
 
 
@@ -19,7 +19,7 @@ def evaluate(ground_truth: str | os.PathLike[str], predictions: str | os.PathLik
              output_dir: str | os.PathLike[str] | None = None, project: str = DEFAULT_PROJECT,
              version: str = DEFAULT_VERSION, train: str | os.PathLike[str] | None = None,
              project_version_arn: str | None = None, timestamp: str | None = None,
-             engine: str = "auto") -> EvaluationResult:
+             backend: str = "auto") -> EvaluationResult:
     """Evaluate predictions against a test manifest, as the service tests a model.
 
     Args:
@@ -32,7 +32,7 @@ def evaluate(ground_truth: str | os.PathLike[str], predictions: str | os.PathLik
         train: a training manifest, to fill NumberOfTrainingImages.
         project_version_arn: ProjectVersionArn for the summary file.
         timestamp: EvaluationEndTimestamp (the current UTC time when None).
-        engine: ``auto`` (the compiled kernels when built), ``compiled`` or ``python``.
+        backend: ``auto`` (the compiled kernels when built), ``compiled`` or ``python``.
 
     Returns:
         The result; problems in the inputs never raise, they are in ``result.issues``.
@@ -44,7 +44,7 @@ def evaluate(ground_truth: str | os.PathLike[str], predictions: str | os.PathLik
     return evaluate_files(os.fspath(ground_truth), os.fspath(predictions),
                           output_dir=path(output_dir), project=project, version=version,
                           train=path(train), project_version_arn=project_version_arn,
-                          timestamp=timestamp, engine=engine)
+                          timestamp=timestamp, backend=backend)
 
 
 __all__ = ["EvaluationResult", "LabelResult", "evaluate"]

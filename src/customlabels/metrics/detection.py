@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kernels import choose_engine, kernels
+from .kernels import choose_backend, kernels
 from .matching import DetectionData, Matches, match
 
 #: COCO's largest area, "1e5 ** 2": every box is inside the "all" range.
@@ -130,11 +130,11 @@ class CocoSummary:
 
 
 def evaluate(data: DetectionData, params: CocoParams | None = None,
-             engine: str = "auto") -> DetectionEvaluation:
+             backend: str = "auto") -> DetectionEvaluation:
     """Match every prediction at every area range and IoU threshold (stage 1)."""
     params = params or CocoParams()
     ranges = np.array(params.area_ranges, dtype=np.float64)
-    matches = match(data, ranges, params.iou_thresholds, engine)
+    matches = match(data, ranges, params.iou_thresholds, backend)
     area = data.gt_area
     n_gt = np.stack([np.bincount(data.gt_label[(area >= low) & (area <= high)],
                                  minlength=len(data.labels)) for low, high in ranges], axis=1)
@@ -142,7 +142,7 @@ def evaluate(data: DetectionData, params: CocoParams | None = None,
         len(data.labels), len(ranges)))
 
 
-def accumulate(evaluation: DetectionEvaluation, engine: str = "auto") -> DetectionAccumulation:
+def accumulate(evaluation: DetectionEvaluation, backend: str = "auto") -> DetectionAccumulation:
     """Compute precision at each recall point and the recall reached (stage 2)."""
     data, params, matches = evaluation.data, evaluation.params, evaluation.matches
     n_labels = len(data.labels)
@@ -152,7 +152,7 @@ def accumulate(evaluation: DetectionEvaluation, engine: str = "auto") -> Detecti
     offsets = np.searchsorted(data.dt_label[order], np.arange(n_labels + 1)).astype(np.int64)
     position = np.empty(n_dt, dtype=np.int64)  # each prediction's place in the matches' order
     position[matches.dt_order] = np.arange(n_dt)
-    precision, recall = kernels(choose_engine(engine)).accumulate(
+    precision, recall = kernels(choose_backend(backend)).accumulate(
         offsets, np.ascontiguousarray(matches.dt_rank[order]),
         np.ascontiguousarray(matches.dt_flags[:, :, position[order]]),
         np.ascontiguousarray(evaluation.n_gt),

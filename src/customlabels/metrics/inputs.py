@@ -35,11 +35,11 @@ import numpy as np
 
 from ..codes import CODE_NAMES, CODES
 from ..manifest.reader import MAX_LINE_BYTES, iter_lines
-from ..validate import _pyscan
-from ..validate._pyscan import CLASSIFICATION, DETECTION, MAX_LABEL_NAME, VALID
-from ..validate.dataset import CLASSIFICATION_USE, DETECTION_USE, use_case_of
-from ..validate.engine import _line_message, choose_engine, render_path
-from .kernels import choose_engine as choose_kernels
+from ..validation import _pyscan
+from ..validation._pyscan import CLASSIFICATION, DETECTION, MAX_LABEL_NAME, VALID
+from ..validation.dataset import CLASSIFICATION_USE, DETECTION_USE, use_case_of
+from ..validation.pipeline import _line_message, choose_backend, render_path
+from .kernels import choose_backend as choose_kernels
 from .kernels import kernels
 
 try:
@@ -179,14 +179,14 @@ def check_file(path: str, role: str, issues: list[Issue]) -> bool:
 
 
 def scan_manifest(path: str, role: str, issues: list[Issue],
-                  engine: str = "auto") -> _pyscan.ScanResult | None:
+                  backend: str = "auto") -> _pyscan.ScanResult | None:
     """Check every line of the manifest at ``path`` with the validator's scanner.
 
     Returns None, with the reason in ``issues``, when the file cannot be read.
     """
     if not check_file(path, role, issues):
         return None
-    scanner = _core.scan if choose_engine(engine) == "compiled" else _pyscan.scan
+    scanner = _core.scan if choose_backend(backend) == "compiled" else _pyscan.scan
     try:
         with open(path, "rb", buffering=0) as stream:
             return scanner(stream, _NO_ROW_LIMIT, None)
@@ -196,12 +196,12 @@ def scan_manifest(path: str, role: str, issues: list[Issue],
         return None
 
 
-def read_ground_truth(path: str, issues: list[Issue], engine: str = "auto") -> TestSet | None:
+def read_ground_truth(path: str, issues: list[Issue], backend: str = "auto") -> TestSet | None:
     """Read the usable testing images of the test manifest at ``path``.
 
     Returns None, with the reason in ``issues``, when there is none.
     """
-    result = scan_manifest(path, "ground truth", issues, engine)
+    result = scan_manifest(path, "ground truth", issues, backend)
     if result is None:
         return None
     problems: dict[int, tuple[int, list[Any]]] = {}
@@ -380,16 +380,16 @@ def _response_paths(n: int) -> list[tuple[str, int, str]]:
 
 
 def read_predictions(path: str, test: TestSet, issues: list[Issue],
-                     engine: str = "auto") -> PredictionSet:
+                     backend: str = "auto") -> PredictionSet:
     """Read the predictions file at ``path`` for the images of ``test``.
 
-    ``engine`` picks the reader of plain DetectCustomLabels arrays (``kernels``); both give the
+    ``backend`` picks the reader of plain DetectCustomLabels arrays (``kernels``); both give the
     same predictions.
     """
     result = PredictionSet(path)
     if not check_file(path, "predictions", issues):
         return result
-    reader = kernels(choose_kernels(engine)).read_response
+    reader = kernels(choose_kernels(backend)).read_response
     seen: dict[str, int] = {}
     scores: list[Any] = []
     boxes: list[Any] = []

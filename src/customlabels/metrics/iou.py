@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import choose_engine, kernels
+from .kernels import choose_backend, kernels
 
 #: A predicted box is correct when its IoU with a ground-truth box is at least 0.5 (L8253-8256).
 IOU_THRESHOLD = 0.5
 
 
-def box_iou(dt: np.ndarray, gt: np.ndarray, engine: str = "auto") -> np.ndarray:
+def box_iou(dt: np.ndarray, gt: np.ndarray, backend: str = "auto") -> np.ndarray:
     """Return the IoU of every predicted box with every ground-truth box.
 
     Args:
         dt: (D, 4) boxes as left, top, width, height.
         gt: (G, 4) boxes, the same way and in the same units.
-        engine: ``auto``, ``compiled`` or ``python`` (identical results).
+        backend: ``auto``, ``compiled`` or ``python`` (identical results).
 
     Returns:
         (D, G) float64 in 0..1, computed term by term as pycocotools computes it.
     """
     dt = np.ascontiguousarray(dt, dtype=np.float64).reshape(-1, 4)
     gt = np.ascontiguousarray(gt, dtype=np.float64).reshape(-1, 4)
-    return kernels(choose_engine(engine)).box_iou(dt, gt)
+    return kernels(choose_backend(backend)).box_iou(dt, gt)
 
 
 def ratios_to_pixels(ratios: np.ndarray, width: float, height: float) -> np.ndarray:

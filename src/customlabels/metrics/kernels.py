@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from .._engines import resolve_engine
+from .._backend import resolve_backend
 from . import _pykernels
 
 try:
@@ -19,11 +19,11 @@ except ImportError:  # the extension is not built: the numpy path gives the same
 COMPILED_AVAILABLE = _metrics is not None
 
 
-def choose_engine(engine: str = "auto") -> str:
+def choose_backend(backend: str = "auto") -> str:
     """Resolve ``auto`` to ``compiled`` or ``python``; CUSTOMLABELS_PURE=1 forces Python."""
-    return resolve_engine(engine, _metrics, "the compiled kernels customlabels._metrics are")
+    return resolve_backend(backend, _metrics, "the compiled kernels customlabels._metrics are")
 
 
-def kernels(engine: str) -> ModuleType:
-    """Return the module with ``box_iou``, ``match`` and ``accumulate`` for a resolved engine."""
-    return _metrics if engine == "compiled" else _pykernels
+def kernels(backend: str) -> ModuleType:
+    """Return the module with ``box_iou``, ``match`` and ``accumulate`` for a resolved backend."""
+    return _metrics if backend == "compiled" else _pykernels

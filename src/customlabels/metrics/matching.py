@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import choose_engine, kernels
+from .kernels import choose_backend, kernels
 
 
 @dataclass
@@ -137,14 +137,14 @@ class Matches:
 
 
 def match(data: DetectionData, area_ranges: np.ndarray, iou_thresholds: np.ndarray,
-          engine: str = "auto") -> Matches:
+          backend: str = "auto") -> Matches:
     """Match every prediction of ``data`` at every area range and IoU threshold.
 
     Args:
         data: the test set.
         area_ranges: (A, 2) closed pixel-area ranges; boxes outside one are ignored there.
         iou_thresholds: (T,) IoU thresholds.
-        engine: ``auto``, ``compiled`` or ``python`` (identical results).
+        backend: ``auto``, ``compiled`` or ``python`` (identical results).
     """
     area_ranges = np.ascontiguousarray(area_ranges, dtype=np.float64).reshape(-1, 2)
     iou_thresholds = np.ascontiguousarray(iou_thresholds, dtype=np.float64).reshape(-1)
@@ -158,7 +158,7 @@ def match(data: DetectionData, area_ranges: np.ndarray, iou_thresholds: np.ndarr
     dt_sorted_keys = dt_key[dt_order]
     dt_offsets = np.append(np.searchsorted(dt_sorted_keys, keys), n_dt).astype(np.int64)
     gt_offsets = np.append(np.searchsorted(gt_key[gt_order], keys), n_gt).astype(np.int64)
-    dt_flags, gt_flags = kernels(choose_engine(engine)).match(
+    dt_flags, gt_flags = kernels(choose_backend(backend)).match(
         np.ascontiguousarray(data.dt_box[dt_order]), np.ascontiguousarray(data.dt_area[dt_order]),
         np.ascontiguousarray(data.gt_box[gt_order]), np.ascontiguousarray(data.gt_area[gt_order]),
         dt_offsets, gt_offsets, area_ranges, iou_thresholds)

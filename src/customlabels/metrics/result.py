@@ -95,7 +95,7 @@ class EvaluationResult:
             on first use).
         issues: every problem found, in the validator's report shape.
         outputs: the files written.
-        engine: the kernels used, ``compiled`` or ``python``.
+        backend: the kernels used, ``compiled`` or ``python``.
         files: the input files.
     """
 
@@ -115,7 +115,7 @@ class EvaluationResult:
     snapshot_factory: Callable[[], list[bytes]] | None = field(default=None, repr=False)
     issues: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
-    engine: str = "python"
+    backend: str = "python"
     files: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -153,7 +153,7 @@ class EvaluationResult:
             coco = {"stats": self.coco.as_dict(),
                     "per_label_ap": dict(zip(self.labels, self.coco.per_label_ap.tolist()))}
         return jsonable({
-            "ok": self.ok, "engine": self.engine, "files": self.files,
+            "ok": self.ok, "backend": self.backend, "files": self.files,
             "use_case": self.use_case, "multi_label": self.multi_label,
             "testing_images": self.testing_images, "labels": self.labels,
             "precision": self.precision, "recall": self.recall, "f1": self.f1,

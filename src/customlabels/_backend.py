@@ -1,4 +1,4 @@
-"""Resolve an ``engine`` argument: the compiled extension or its pure-Python equivalent.
+"""Resolve an ``backend`` argument: the compiled extension or its pure-Python equivalent.
 
 Shared by the validator (``customlabels._core``) and the metric kernels (``customlabels._metrics``);
 standard library only, so that ``customlabels validate`` starts up lean.
@@ -10,20 +10,20 @@ import os
 from types import ModuleType
 
 
-def resolve_engine(engine: str, compiled_module: ModuleType | None, what: str) -> str:
+def resolve_backend(backend: str, compiled_module: ModuleType | None, what: str) -> str:
     """Resolve ``auto`` to ``compiled`` or ``python``; CUSTOMLABELS_PURE=1 forces Python.
 
     ``compiled_module`` is the extension, or None where it is not built; ``what`` names it in
     the error raised when ``compiled`` is asked for without it ("the compiled core
     customlabels._core is").
     """
-    if engine == "auto":
+    if backend == "auto":
         if os.environ.get("CUSTOMLABELS_PURE") == "1" or compiled_module is None:
             return "python"
         return "compiled"
-    if engine == "compiled" and compiled_module is None:
+    if backend == "compiled" and compiled_module is None:
         raise RuntimeError(f"{what} not built; "
-                           "reinstall without CUSTOMLABELS_NO_EXT=1 or use engine='python'")
-    if engine not in ("compiled", "python"):
-        raise ValueError(f"engine must be 'auto', 'compiled' or 'python', not {engine!r}")
-    return engine
+                           "reinstall without CUSTOMLABELS_NO_EXT=1 or use backend='python'")
+    if backend not in ("compiled", "python"):
+        raise ValueError(f"backend must be 'auto', 'compiled' or 'python', not {backend!r}")
+    return backend

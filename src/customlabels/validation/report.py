@@ -1,6 +1,6 @@
 """Typed views of a validation report (pydantic models).
 
-The engine produces the report as plain data; these models give it types for Python callers.
+The backend produces the report as plain data; these models give it types for Python callers.
 ``ValidationReport.model_validate(doc)`` accepts exactly what ``customlabels validate --format json``
 prints.
 """
@@ -93,7 +93,7 @@ class ValidationReport(_Model):
     """What validating a training (and testing) manifest found."""
 
     ok: bool = Field(description="no errors (warnings allowed)")
-    engine: Literal["compiled", "python"]
+    backend: Literal["compiled", "python"]
     files: Files
     summary: ManifestSummary | None = Field(
         description="manifest_summary.json; None after a terminal manifest file error")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from .engine import DEFAULT_MAX_LINES, validate_files
+from .pipeline import DEFAULT_MAX_LINES, validate_files
 
 if TYPE_CHECKING:
     from .report import ValidationReport
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def validate(train: str | os.PathLike[str], test: str | os.PathLike[str] | None = None, *,
              output_dir: str | os.PathLike[str] | None = None,
-             max_lines: int = DEFAULT_MAX_LINES, engine: str = "auto") -> "ValidationReport":
+             max_lines: int = DEFAULT_MAX_LINES, backend: str = "auto") -> "ValidationReport":
     """Validate a training manifest, and a testing one if given, as the service would.
 
     Args:
@@ -22,7 +22,7 @@ def validate(train: str | os.PathLike[str], test: str | os.PathLike[str] | None 
         output_dir: where to write ``manifest_summary.json`` and the validation manifests;
             nothing is written when None or after a terminal manifest file error.
         max_lines: the row limit (250,000; up to 500,000 for classification with a raised quota).
-        engine: ``auto`` (the compiled core when built), ``compiled`` or ``python``.
+        backend: ``auto`` (the compiled core when built), ``compiled`` or ``python``.
 
     Returns:
         The report; problems in the data never raise, see ``raise_for_issues``.
@@ -31,7 +31,7 @@ def validate(train: str | os.PathLike[str], test: str | os.PathLike[str] | None 
 
     doc = validate_files(os.fspath(train), None if test is None else os.fspath(test),
                          output_dir=None if output_dir is None else os.fspath(output_dir),
-                         max_lines=max_lines, engine=engine)
+                         max_lines=max_lines, backend=backend)
     return ValidationReport.model_validate(doc)
 
 

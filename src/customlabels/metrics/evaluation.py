@@ -17,11 +17,11 @@ from typing import Any, Callable
 import numpy as np
 
 from ..manifest.writer import atomic_write
-from ..validate.engine import choose_engine as choose_scanner
+from ..validation.pipeline import choose_backend as choose_scanner
 from . import classification, detection, inputs, snapshot, summary
 from .inputs import Issue, PredictionSet, TestSet, make_issue
 from .iou import IOU_THRESHOLD
-from .kernels import choose_engine, kernels
+from .kernels import choose_backend, kernels
 from .matching import DetectionData
 from .result import EvaluationResult, LabelResult
 from .thresholds import assumed_threshold, mean_over_labels, threshold_curve
@@ -41,7 +41,7 @@ def check_name(value: str, what: str) -> str:
 def evaluate_files(ground_truth: str, predictions: str, *, output_dir: str | None = None,
                    project: str = DEFAULT_PROJECT, version: str = DEFAULT_VERSION,
                    train: str | None = None, project_version_arn: str | None = None,
-                   timestamp: str | None = None, engine: str = "auto") -> EvaluationResult:
+                   timestamp: str | None = None, backend: str = "auto") -> EvaluationResult:
     """Evaluate the predictions file against the test manifest; return the result.
 
     Args:
@@ -52,20 +52,20 @@ def evaluate_files(ground_truth: str, predictions: str, *, output_dir: str | Non
         train: a training manifest whose valid lines are counted as NumberOfTrainingImages.
         project_version_arn: ProjectVersionArn for the summary (null when None).
         timestamp: EvaluationEndTimestamp and the snapshot's creation-date (now when None).
-        engine: kernels and scanner, ``auto``, ``compiled`` or ``python`` (same results).
+        backend: kernels and scanner, ``auto``, ``compiled`` or ``python`` (same results).
     """
     check_name(project, "project")
     check_name(version, "version")
-    engine = choose_engine(engine)
-    scanner_engine = "python" if engine == "python" else choose_scanner("auto")
-    result = EvaluationResult(engine=engine, files={"ground_truth": ground_truth,
+    backend = choose_backend(backend)
+    scanner_backend = "python" if backend == "python" else choose_scanner("auto")
+    result = EvaluationResult(backend=backend, files={"ground_truth": ground_truth,
                                                     "predictions": predictions, "train": train})
     issues = result.issues
-    test = inputs.read_ground_truth(ground_truth, issues, scanner_engine)
+    test = inputs.read_ground_truth(ground_truth, issues, scanner_backend)
     if test is None:
         return result
-    preds = inputs.read_predictions(predictions, test, issues, engine)
-    training_images = None if train is None else _count_training(train, issues, scanner_engine)
+    preds = inputs.read_predictions(predictions, test, issues, backend)
+    training_images = None if train is None else _count_training(train, issues, scanner_backend)
     _report_coverage(test, preds, issues)
     when = timestamp or datetime.now(timezone.utc).replace(tzinfo=None).isoformat(
         timespec="microseconds")
@@ -76,7 +76,7 @@ def evaluate_files(ground_truth: str, predictions: str, *, output_dir: str | Non
     extra = sorted(set(preds.names) - set(test.labels))
     class_ids = {name: i for i, name in enumerate([*test.labels, *extra])}
     if test.detection:
-        factory, aggregate = _detection(test, preds, result, class_ids, when, engine)
+        factory, aggregate = _detection(test, preds, result, class_ids, when, backend)
     else:
         factory, aggregate = _classification(test, preds, result, class_ids, extra, when)
     result.snapshot_factory = factory
@@ -94,9 +94,9 @@ def evaluate_files(ground_truth: str, predictions: str, *, output_dir: str | Non
     return result
 
 
-def _count_training(path: str, issues: list[Issue], scanner_engine: str) -> int | None:
+def _count_training(path: str, issues: list[Issue], scanner_backend: str) -> int | None:
     """Return the valid lines of a training manifest: its training images."""
-    scan = inputs.scan_manifest(path, "training manifest", issues, scanner_engine)
+    scan = inputs.scan_manifest(path, "training manifest", issues, scanner_backend)
     return None if scan is None else int(scan.counts[0])
 
 
@@ -132,7 +132,7 @@ def _label_result(name: str, images: int, n_gt: int, n_pred: int, curve: Any,
 
 def _detection(test: TestSet, preds: PredictionSet, result: EvaluationResult,
                class_ids: dict[str, int], when: str,
-               engine: str) -> tuple[Callable[[], list[bytes]], dict[str, Any]]:
+               backend: str) -> tuple[Callable[[], list[bytes]], dict[str, Any]]:
     """Score an object-detection test set; return the snapshot's maker and the aggregates."""
     n_labels, images = len(test.labels), test.images
     gt_image = [i for i, image in enumerate(images) for _ in image.boxes]
@@ -144,8 +144,8 @@ def _detection(test: TestSet, preds: PredictionSet, result: EvaluationResult,
     data = DetectionData(test.labels, len(images), gt_image, gt_label, gt_box,
                          pred_image[known], pred_class[known], preds.boxes[known],
                          preds.scores[known])
-    evaluation = detection.evaluate(data, engine=engine)
-    accumulation = detection.accumulate(evaluation, engine=engine)
+    evaluation = detection.evaluate(data, backend=backend)
+    accumulation = detection.accumulate(evaluation, backend=backend)
     coco = detection.summarize(accumulation)
     result.coco, result.accumulation = coco, accumulation
     params = evaluation.params
@@ -178,7 +178,7 @@ def _detection(test: TestSet, preds: PredictionSet, result: EvaluationResult,
         """Return the snapshot's lines, one a testing image."""
         order = np.argsort(pred_image, kind="stable")  # image by image, each as listed
         offsets = np.searchsorted(pred_image[order], np.arange(len(images) + 1)).astype(np.int64)
-        annotations, objects = kernels(engine).format_detections(
+        annotations, objects = kernels(backend).format_detections(
             pred_class[order], preds.scores[order], np.ascontiguousarray(preds.boxes[order]),
             outcome[order], [snapshot.details_texts(tuple(image.jobs)) for image in images],
             offsets)

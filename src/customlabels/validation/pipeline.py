@@ -5,7 +5,7 @@ no result is written, L6064-6085), then every JSON Line (the scanners), then the
 the rules spanning both datasets, and last the three result files (L6560-6575).
 
 The result is a plain ``dict`` (the report document) so that the command line can render it
-without importing pydantic; :class:`customlabels.validate.report.ValidationReport` gives it types.
+without importing pydantic; :class:`customlabels.validation.report.ValidationReport` gives it types.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .._engines import resolve_engine
+from .._backend import resolve_backend
 from ..codes import CODE_NAMES, CODES
 from ..manifest.reader import iter_line_blocks
 from ..manifest.writer import atomic_write, attach, dumps_line
@@ -38,9 +38,9 @@ except ImportError:  # the extension is not built: the pure-Python path gives th
 COMPILED_AVAILABLE = _core is not None
 
 
-def choose_engine(engine: str = "auto") -> str:
+def choose_backend(backend: str = "auto") -> str:
     """Resolve ``auto`` to ``compiled`` or ``python``; CUSTOMLABELS_PURE=1 forces Python."""
-    return resolve_engine(engine, _core, "the compiled core customlabels._core is")
+    return resolve_backend(backend, _core, "the compiled core customlabels._core is")
 
 
 @lru_cache(maxsize=4096)  # faulty manifests repeat the same few paths thousands of times
@@ -103,8 +103,8 @@ def _check_file(path: str) -> None:
                         f"{info.st_size:,} bytes; the maximum is {MAX_MANIFEST_BYTES:,}")
 
 
-def _scan(path: str, engine: str, max_lines: int, other: Any) -> ScanResult:
-    scanner = _core.scan if engine == "compiled" else _pyscan.scan
+def _scan(path: str, backend: str, max_lines: int, other: Any) -> ScanResult:
+    scanner = _core.scan if backend == "compiled" else _pyscan.scan
     try:
         with open(path, "rb", buffering=0) as stream:
             result = scanner(stream, max_lines, other)
@@ -120,15 +120,15 @@ def _scan(path: str, engine: str, max_lines: int, other: Any) -> ScanResult:
 
 
 def validate_files(train: str, test: str | None = None, *, output_dir: str | None = None,
-                   max_lines: int = DEFAULT_MAX_LINES, engine: str = "auto") -> dict[str, Any]:
+                   max_lines: int = DEFAULT_MAX_LINES, backend: str = "auto") -> dict[str, Any]:
     """Validate ``train`` (and ``test``); return the report document.
 
     With ``output_dir``, also write ``manifest_summary.json`` and the validation manifests there,
     each atomically, unless a terminal manifest file error occurred.
     """
-    engine = choose_engine(engine)
+    backend = choose_backend(backend)
     roles = {"training": train} if test is None else {"training": train, "testing": test}
-    report: dict[str, Any] = {"ok": False, "engine": engine,
+    report: dict[str, Any] = {"ok": False, "backend": backend,
                               "files": {"training": train, "testing": test},
                               "summary": None, "issues": [], "outputs": []}
     issues: list[dict[str, Any]] = report["issues"]
@@ -147,7 +147,7 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
     for role, path in roles.items():
         other = scans["training"].refs if role == "testing" else None
         try:
-            scans[role] = result = _scan(path, engine, max_lines, other)
+            scans[role] = result = _scan(path, backend, max_lines, other)
         except _Terminal as exc:
             issues.append(_issue(exc.code, path, None, None, CODES[exc.code].message, exc.detail))
             terminal.append(exc)
