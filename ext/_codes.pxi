@@ -1,4 +1,4 @@
-# Generated from src/customlabels/codes.py by `python -m customlabels.codes`.
+# Generated from src/customlabels/codes.py by `python -m customlabels.codes`; do not edit.
 
 cdef enum:
     C_ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT = 0
@@ -56,3 +56,54 @@ cdef enum:
     C_WARNING_PREDICTED_LABEL_NOT_IN_TEST_DATASET = 52
     C_WARNING_TEST_IMAGE_NOT_EVALUATED = 53
     C_ERROR_EVALUATION_OUTPUT_NOT_WRITABLE = 54
+    N_TIER1 = 8
+
+
+cdef inline bint is_line_error(int code) noexcept nogil:
+    """The code makes its whole line invalid (effect dropped or invalidates)."""
+    return (code == C_ERROR_LINE_TOO_LONG
+            or code == C_ERROR_DUPLICATE_SOURCE_REF
+            or code == C_ERROR_MISSING_SOURCE_REF
+            or code == C_ERROR_INVALID_SOURCE_REF_FORMAT
+            or code == C_ERROR_NO_LABEL_ATTRIBUTES
+            or code == C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT
+            or code == C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT
+            or code == C_ERROR_MISSING_BOUNDING_BOX_CONFIDENCE
+            or code == C_ERROR_MISSING_CLASS_MAP_ID
+            or code == C_ERROR_INVALID_JSON_LINE
+            or code == C_ERROR_NO_VALID_LABEL_ATTRIBUTES
+            or code == C_ERROR_TOO_MANY_BOUNDING_BOXES
+            or code == C_ERROR_INVALID_IMAGE
+            or code == C_ERROR_INVALID_IMAGE_DIMENSION
+            or code == C_ERROR_TOO_MANY_LABELS_PER_IMAGE)
+
+
+cdef inline bint is_dropped(int code) noexcept nogil:
+    """The code's line is dropped at import (effect dropped, L5403-5420)."""
+    return (code == C_ERROR_LINE_TOO_LONG
+            or code == C_ERROR_DUPLICATE_SOURCE_REF
+            or code == C_ERROR_MISSING_SOURCE_REF
+            or code == C_ERROR_INVALID_SOURCE_REF_FORMAT
+            or code == C_ERROR_INVALID_JSON_LINE
+            or code == C_ERROR_INVALID_IMAGE)
+
+
+cdef inline int tier1_code(int rank) noexcept nogil:
+    """The first-tier code of that rank in the guide's order (L6732-6746), or -1."""
+    if rank == 0:
+        return C_ERROR_MISSING_SOURCE_REF
+    elif rank == 1:
+        return C_ERROR_INVALID_SOURCE_REF_FORMAT
+    elif rank == 2:
+        return C_ERROR_NO_LABEL_ATTRIBUTES
+    elif rank == 3:
+        return C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT
+    elif rank == 4:
+        return C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT
+    elif rank == 5:
+        return C_ERROR_MISSING_BOUNDING_BOX_CONFIDENCE
+    elif rank == 6:
+        return C_ERROR_MISSING_CLASS_MAP_ID
+    elif rank == 7:
+        return C_ERROR_INVALID_JSON_LINE
+    return -1

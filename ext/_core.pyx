@@ -87,19 +87,11 @@ cdef extern from *:
     const uint64_t CL_GOLD
     const uint64_t CL_SEED2
 
-# --- limits: the same values as the reference (checked against it by _reference()) ----------
+# --- limits: generated from customlabels.limits (ext/_limits.pxi) -----------------------------
+
+include "_limits.pxi"
 
 cdef enum:
-    MAX_LINE_CHARS = 100000   # L5411-5412 (reader.MAX_LINE_CHARS)
-    MAX_LINE_BYTES = 400000   # 4 bytes a character at most (reader.MAX_LINE_BYTES)
-    MAX_DEPTH = 64            # _pyscan.MAX_DEPTH
-    MAX_BOXES = 50            # L17957-17959
-    MAX_LABELS_PER_IMAGE = 50 # L17944
-    MAX_LABEL_NAME = 256      # L8162-8174
-    MIN_SIDE = 64             # L17961-17967
-    MAX_SIDE = 4096
-    MAX_ASPECT = 20
-    SCALE_SIDE = 1280         # L7743-7760
     DEFAULT_CHUNK = 1 << 20   # bytes asked of each readinto
 
 cdef enum:
@@ -187,8 +179,6 @@ cdef double POW10[23]
 cdef unsigned char BUCKET[256]
 # MASK8[k]: a word whose first k bytes (in memory order) are 0xFF, the rest 0.
 cdef uint64_t MASK8[9]
-# The first-tier codes in the guide's order (L6732-6746): findings are grouped in this order.
-cdef int TIER1[8]
 
 
 cdef inline uint64_t load8(const unsigned char *s) noexcept nogil:
@@ -219,11 +209,6 @@ cdef void _init_tables() noexcept:
     for c in range(6):
         HEXV[65 + c] = 10 + c
         HEXV[97 + c] = 10 + c
-    TIER1[:] = [C_ERROR_MISSING_SOURCE_REF, C_ERROR_INVALID_SOURCE_REF_FORMAT,
-                C_ERROR_NO_LABEL_ATTRIBUTES, C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT,
-                C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT,
-                C_ERROR_MISSING_BOUNDING_BOX_CONFIDENCE, C_ERROR_MISSING_CLASS_MAP_ID,
-                C_ERROR_INVALID_JSON_LINE]
     POW10[0] = 1.0
     for k in range(1, 23):
         POW10[k] = POW10[k - 1] * 10.0
@@ -1281,21 +1266,6 @@ cdef inline bint dimension_ok(double width, double height) noexcept nogil:
     longest = height if height > width else width
     shortest = height if height < width else width
     return longest <= MAX_ASPECT * shortest
-
-
-cdef inline bint is_line_error(int code) noexcept nogil:
-    """_pyscan.LINE_ERRORS: codes that make the whole line invalid (besides first-tier ones)."""
-    return (code == C_ERROR_LINE_TOO_LONG or code == C_ERROR_DUPLICATE_SOURCE_REF
-            or code == C_ERROR_INVALID_IMAGE_DIMENSION or code == C_ERROR_TOO_MANY_BOUNDING_BOXES
-            or code == C_ERROR_TOO_MANY_LABELS_PER_IMAGE
-            or code == C_ERROR_NO_VALID_LABEL_ATTRIBUTES)
-
-
-cdef inline bint is_dropped(int code) noexcept nogil:
-    """_pyscan.DROPPED: terminal content errors, the line is dropped at import (L5403-5420)."""
-    return (code == C_ERROR_LINE_TOO_LONG or code == C_ERROR_INVALID_JSON_LINE
-            or code == C_ERROR_MISSING_SOURCE_REF or code == C_ERROR_INVALID_SOURCE_REF_FORMAT
-            or code == C_ERROR_DUPLICATE_SOURCE_REF)
 
 
 cdef inline bint bucket_char(unsigned char c) noexcept nogil:
@@ -2540,7 +2510,7 @@ cdef class _Scanner:
     cdef list problems
     cdef dict buckets
     cdef list overlaps
-    cdef object parse_line_py
+    cdef object reason_py
 
     def __cinit__(self):
         self.sh = <Shared *>calloc(1, sizeof(Shared))
@@ -2977,9 +2947,9 @@ cdef class _Scanner:
         cdef int t
         cdef Parser *p = self.tape(pc, rec) if rec.keys else NULL
         if rec.tier1:
-            for t in range(8):
+            for t in range(N_TIER1):
                 for r in range(rec.nf):
-                    if f[r].code == TIER1[t]:
+                    if f[r].code == tier1_code(t):
                         out.append(self.finding_tuple(p, &f[r]))
         else:
             for r in range(rec.nf):
@@ -2987,14 +2957,8 @@ cdef class _Scanner:
         return out
 
     cdef str reason(self, const unsigned char *s, Py_ssize_t n):
-        """The reference's reason text for a line the parser rejected."""
-        raw = PyBytes_FromStringAndSize(<const char *>s, n)
-        try:
-            self.parse_line_py(raw)
-        except ValueError as exc:
-            return str(exc)
-        raise RuntimeError(f"line {self.lineno}: the compiled parser rejects a line that "
-                           f"_pyscan.parse_line accepts (please report): {raw!r}")
+        """The reason text for a line the parser rejected, from the caller's ``reason``."""
+        return self.reason_py(PyBytes_FromStringAndSize(<const char *>s, n))
 
     # --- the scan ------------------------------------------------------------------------------
 
@@ -3047,16 +3011,14 @@ cdef class _Scanner:
                 cl_wait_done(&sh.sync)
             cl_unlock(&sh.sync)
 
-    def run(self, stream, max_lines, other, Py_ssize_t chunk, threads, block, piece,
+    def run(self, stream, max_lines, other, reason, Py_ssize_t chunk, threads, block, piece,
             bint static):
         cdef Shared *sh = self.sh
         cdef int y, n
         cdef int64_t mid
         import os
         import sys
-        from customlabels.validation._pyscan import ScanResult, parse_line
-
-        self.parse_line_py = parse_line
+        self.reason_py = reason
         mid = sys.get_int_max_str_digits()
         self.limit = max(-1, min(int(max_lines), 1 << 62))
         expected = 0
@@ -3128,7 +3090,7 @@ cdef class _Scanner:
             y = 1
             while True:
                 if self.merge_ready():
-                    return self.result(ScanResult, True)
+                    return self.result(True)
                 if not self.eof and self.unmerged[y] == 0:
                     self.fill(y)
                     y ^= 1
@@ -3137,7 +3099,7 @@ cdef class _Scanner:
                     continue
                 if self.nmerged == sh.npub:
                     if self.eof:
-                        return self.result(ScanResult, False)
+                        return self.result(False)
                     continue
                 self.wait_next()
         finally:
@@ -3147,7 +3109,7 @@ cdef class _Scanner:
             if self.view1 is not None:
                 self.view1.release()
 
-    cdef object result(self, ScanResult, bint exceeded):
+    cdef tuple result(self, bint exceeded):
         cdef dict labels = {}
         cdef Label *lab
         cdef Py_ssize_t k
@@ -3156,90 +3118,20 @@ cdef class _Scanner:
             labels[PyUnicode_DecodeUTF8(<const char *>self.glob.arena + lab.off, lab.len,
                                         "surrogatepass")] = [lab.counts[0], lab.counts[1],
                                                              lab.counts[2]]
-        return ScanResult(total=self.lineno, exceeded=exceeded,
-                          counts=[self.counts[0], self.counts[1], self.counts[2]],
-                          dropped=self.dropped, problems=self.problems, labels=labels,
-                          kind_lines=[self.kind_lines[0], self.kind_lines[1]],
-                          buckets=self.buckets, overlaps=self.overlaps, refs=self.refs)
+        # the fields of customlabels.validation.scan.ScanResult, in its order
+        return (self.lineno, exceeded, [self.counts[0], self.counts[1], self.counts[2]],
+                self.dropped, self.problems, labels, [self.kind_lines[0], self.kind_lines[1]],
+                self.buckets, self.overlaps, self.refs)
 
 
-_checked = False
-
-
-
-def _reference():
-    """Check once that the limits and code numbers compiled in agree with the reference."""
-    global _checked
-    if _checked:
-        return
-    from customlabels.codes import CODE_NAMES, TIER1_ORDER
-    from customlabels.manifest import reader
-    from customlabels.validation import _pyscan as ref
-
-    expected = {
-        "MAX_LINE_CHARS": (reader.MAX_LINE_CHARS, MAX_LINE_CHARS),
-        "MAX_LINE_BYTES": (reader.MAX_LINE_BYTES, MAX_LINE_BYTES),
-        "MAX_DEPTH": (ref.MAX_DEPTH, MAX_DEPTH),
-        "MAX_BOXES": (ref.MAX_BOXES, MAX_BOXES),
-        "MAX_LABELS_PER_IMAGE": (ref.MAX_LABELS_PER_IMAGE, MAX_LABELS_PER_IMAGE),
-        "MAX_LABEL_NAME": (ref.MAX_LABEL_NAME, MAX_LABEL_NAME),
-        "sides": ((ref.MIN_SIDE, ref.MAX_SIDE, ref.MAX_ASPECT), (MIN_SIDE, MAX_SIDE, MAX_ASPECT)),
-        "SCALE_SIDE": (ref.SCALE_SIDE, SCALE_SIDE),
-        "CLASSIFICATION": (ref.CLASSIFICATION, _LITS[N_CLS_TYPE]),
-        "DETECTION": (ref.DETECTION, _LITS[N_DET_TYPE]),
-        "RESERVED_KEYS": (ref.RESERVED_KEYS, frozenset(_LITS[k] for k in (N_SOURCE_REF, N_ERRORS,
-                                                                          N_WARNINGS))),
-        "_BOX_FIELDS": (ref._BOX_FIELDS, tuple(_LITS[k] for k in (N_CLASS_ID, N_TOP, N_LEFT,
-                                                                  N_WIDTH, N_HEIGHT))),
-        "_SIZE_FIELDS": (ref._SIZE_FIELDS, tuple(_LITS[k] for k in (N_WIDTH, N_HEIGHT,
-                                                                    N_DEPTH))),
-        "TIER1": (TIER1_ORDER, tuple(CODE_NAMES[TIER1[t]] for t in range(8))),
-        "LINE_ERRORS": (ref.LINE_ERRORS, frozenset(c for c in range(len(CODE_NAMES))
-                                                   if is_line_error(c))),
-        "DROPPED": (ref.DROPPED, frozenset(c for c in range(len(CODE_NAMES)) if is_dropped(c))),
-        "VERDICTS": ((ref.VALID, ref.INVALID, ref.IGNORED), (VALID, INVALID, IGNORED)),
-    }
-    for name, (theirs, ours) in expected.items():
-        if theirs != ours:
-            raise RuntimeError(f"customlabels._core is out of date: {name} is {theirs!r} in the "
-                               f"reference, {ours!r} here; rebuild the extension")
-    for code, name in (
-            (C_ERROR_LINE_TOO_LONG, "ERROR_LINE_TOO_LONG"),
-            (C_ERROR_DUPLICATE_SOURCE_REF, "ERROR_DUPLICATE_SOURCE_REF"),
-            (C_ERROR_MISSING_SOURCE_REF, "ERROR_MISSING_SOURCE_REF"),
-            (C_ERROR_INVALID_SOURCE_REF_FORMAT, "ERROR_INVALID_SOURCE_REF_FORMAT"),
-            (C_ERROR_NO_LABEL_ATTRIBUTES, "ERROR_NO_LABEL_ATTRIBUTES"),
-            (C_ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT, "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT"),
-            (C_ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT,
-             "ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT"),
-            (C_ERROR_MISSING_BOUNDING_BOX_CONFIDENCE, "ERROR_MISSING_BOUNDING_BOX_CONFIDENCE"),
-            (C_ERROR_MISSING_CLASS_MAP_ID, "ERROR_MISSING_CLASS_MAP_ID"),
-            (C_ERROR_INVALID_JSON_LINE, "ERROR_INVALID_JSON_LINE"),
-            (C_ERROR_NO_VALID_LABEL_ATTRIBUTES, "ERROR_NO_VALID_LABEL_ATTRIBUTES"),
-            (C_ERROR_INVALID_BOUNDING_BOX, "ERROR_INVALID_BOUNDING_BOX"),
-            (C_ERROR_BOUNDING_BOX_TOO_SMALL, "ERROR_BOUNDING_BOX_TOO_SMALL"),
-            (C_ERROR_NO_VALID_ANNOTATIONS, "ERROR_NO_VALID_ANNOTATIONS"),
-            (C_ERROR_TOO_MANY_BOUNDING_BOXES, "ERROR_TOO_MANY_BOUNDING_BOXES"),
-            (C_ERROR_INVALID_IMAGE_DIMENSION, "ERROR_INVALID_IMAGE_DIMENSION"),
-            (C_ERROR_UNSUPPORTED_USE_CASE_TYPE, "ERROR_UNSUPPORTED_USE_CASE_TYPE"),
-            (C_ERROR_INVALID_LABEL_NAME_LENGTH, "ERROR_INVALID_LABEL_NAME_LENGTH"),
-            (C_ERROR_TOO_MANY_LABELS_PER_IMAGE, "ERROR_TOO_MANY_LABELS_PER_IMAGE"),
-            (C_WARNING_UNANNOTATED_RECORD, "WARNING_UNANNOTATED_RECORD"),
-            (C_WARNING_NO_ANNOTATIONS, "WARNING_NO_ANNOTATIONS"),
-            (C_WARNING_NO_ATTRIBUTE_ANNOTATIONS, "WARNING_NO_ATTRIBUTE_ANNOTATIONS")):
-        if CODE_NAMES[code] != name:
-            raise RuntimeError("customlabels._core is out of date: ext/_codes.pxi does not "
-                               "match customlabels.codes; regenerate it and rebuild")
-    _checked = True
-
-
-def scan(stream, max_lines, other=None, *, chunk_size=DEFAULT_CHUNK, _threads=None,
+def scan(stream, max_lines, other=None, *, reason, chunk_size=DEFAULT_CHUNK, _threads=None,
          _block=None, _piece=None, _static=False):
     """Scan ``stream`` line by line; ``other`` is the ``refs`` of an earlier scan, if any.
 
-    The same contract and result as ``customlabels.validation._pyscan.scan``; ``refs`` in the
-    result is a :class:`RefTable`. ``other`` may be a RefTable or any mapping of source-ref to
-    line (the reference's dict). ``chunk_size`` is how many bytes each read asks for.
+    Returns the fields of ``customlabels.validation.scan.ScanResult`` as a tuple, in its order;
+    ``refs`` is a :class:`RefTable`. ``other`` may be a RefTable or any mapping of source-ref to
+    line. ``reason(raw)`` gives the detail text of a line that is not a strict JSON object (the
+    core computes no prose). ``chunk_size`` is how many bytes each read asks for.
 
     Lines are checked by min(2, CPUs) threads once the input passes 2 MiB (the environment
     variable ``CUSTOMLABELS_THREADS``, read once a scan, sets another count: 1 for one thread);
@@ -3247,6 +3139,5 @@ def scan(stream, max_lines, other=None, *, chunk_size=DEFAULT_CHUNK, _threads=No
     whatever the input's size, ``_block`` and ``_piece`` set the bytes a buffer and a piece
     hold, ``_static`` hands piece i to thread i % threads.
     """
-    _reference()
-    return _Scanner().run(stream, max_lines, other, chunk_size, _threads, _block, _piece,
+    return _Scanner().run(stream, max_lines, other, reason, chunk_size, _threads, _block, _piece,
                           _static)

@@ -47,6 +47,7 @@ _INSTRUMENT = (atheris.instrument_imports(include=["customlabels"])
 with _INSTRUMENT:
     from customlabels.codes import CODE_NAMES, CODES
     from customlabels.validation import _pyscan, pipeline
+    from customlabels.validation.scan import scan_compiled
 
     try:
         from customlabels import _core
@@ -58,7 +59,7 @@ BOM = b"\xef\xbb\xbf"
 _CORE_CHUNKS = False
 if _core is not None:
     try:
-        _core.scan(io.BytesIO(b""), 1, chunk_size=1)
+        scan_compiled(io.BytesIO(b""), 1, chunk_size=1)
         _CORE_CHUNKS = True
     except TypeError:
         pass
@@ -227,12 +228,12 @@ def test_one_input(data: bytes) -> None:
     check(comparable(_pyscan.scan(Trickle(data, step), max_lines)) == expected,
           f"reading {step} bytes at a time differs")
     if _core is not None:
-        check(comparable(scan_file(_core.scan, train, max_lines)) == expected,
+        check(comparable(scan_file(scan_compiled, train, max_lines)) == expected,
               "the compiled scanner differs from the Python one")
-        check(comparable(_core.scan(Trickle(data, step), max_lines)) == expected,
+        check(comparable(scan_compiled(Trickle(data, step), max_lines)) == expected,
               f"the compiled scanner reading {step} bytes at a time differs")
         if _CORE_CHUNKS:
-            check(comparable(_core.scan(io.BytesIO(data), max_lines, chunk_size=step))
+            check(comparable(scan_compiled(io.BytesIO(data), max_lines, chunk_size=step))
                   == expected, f"the compiled scanner with chunk_size={step} differs")
 
     # The whole validation, sometimes with the second half as a testing manifest.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from customlabels.validation.pipeline import COMPILED_AVAILABLE
+from customlabels.validation.scan import COMPILED_AVAILABLE
 
 BACKENDS = ["python", "compiled"] if COMPILED_AVAILABLE else ["python"]
 

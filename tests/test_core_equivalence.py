@@ -1,7 +1,7 @@
 """The compiled core (``customlabels._core``) must give exactly what the reference gives.
 
 Every test scans the same bytes with ``customlabels.validation._pyscan.scan`` (the reference) and
-``customlabels._core.scan`` and compares every field of the two :class:`ScanResult` objects:
+``customlabels.scan_compiled`` and compares every field of the two :class:`ScanResult` objects:
 values, types, order (the ``repr`` of each field), and ``refs`` by membership and value.
 The lines below exercise every rule of ``_pyscan.check_line``, every finding code it can
 produce, the reader's rules (BOM, CRLF, final newline, over-long lines) and reads that split
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from customlabels.validation.scan import scan_compiled
 from customlabels.codes import CODE_NAMES
 from customlabels.validation import _pyscan
 
@@ -102,7 +103,7 @@ def same_in_every_mode(ref, make_stream, max_lines: int = 1_000_000, other=None,
     """Scan ``make_stream()`` with the core in each of MODES; each must equal ``ref``."""
     results = []
     for mode in MODES:
-        ours = core.scan(make_stream(), max_lines, other, **kw, **mode)
+        ours = scan_compiled(make_stream(), max_lines, other, **kw, **mode)
         assert_same(ours, ref)
         results.append(ours)
     return results[0]
@@ -631,8 +632,8 @@ def test_long_lines():
     same_in_every_mode(ref_, lambda: ReadOnly(data, 100_000), 10**6)
     # buffers smaller than a line: whole too-long lines are dropped within one buffer
     for kw in ({"_block": 1 << 16, "_piece": 1 << 16}, {"_block": 400_003, "_piece": 64}):
-        assert_same(core.scan(io.BytesIO(data), 10**6, _threads=2, **kw), ref_)
-        assert_same(core.scan(Trickle(data, 65536), 10**6, _threads=2, _static=True, **kw), ref_)
+        assert_same(scan_compiled(io.BytesIO(data), 10**6, _threads=2, **kw), ref_)
+        assert_same(scan_compiled(Trickle(data, 65536), 10**6, _threads=2, _static=True, **kw), ref_)
 
 
 # --- several manifests: the overlap --------------------------------------------------------
@@ -772,13 +773,13 @@ def test_threads_duplicates_labels_overlaps_across_threads():
     test = lines_to_bytes([line(cls(), sref=s) for s in reversed(srefs)] + [line(cls())] * 3)
     ref_test = _pyscan.scan(io.BytesIO(test), 100, ref_.refs)
     assert ref_test.overlaps
-    assert_same(core.scan(io.BytesIO(data), 10**6, _static=True, _piece=16), ref_)  # 2 threads
+    assert_same(scan_compiled(io.BytesIO(data), 10**6, _static=True, _piece=16), ref_)  # 2 threads
     for n in (2, 3, 4):
-        got = core.scan(io.BytesIO(data), 10**6, **turns(n))
+        got = scan_compiled(io.BytesIO(data), 10**6, **turns(n))
         assert_same(got, ref_)
-        assert_same(core.scan(io.BytesIO(test), 100, got.refs, **turns(n)), ref_test)
-        assert_same(core.scan(io.BytesIO(test), 100, ref_.refs, **turns(n)), ref_test)
-        assert_same(core.scan(io.BytesIO(test), 100, ours.refs, _threads=n, _piece=64), ref_test)
+        assert_same(scan_compiled(io.BytesIO(test), 100, got.refs, **turns(n)), ref_test)
+        assert_same(scan_compiled(io.BytesIO(test), 100, ref_.refs, **turns(n)), ref_test)
+        assert_same(scan_compiled(io.BytesIO(test), 100, ours.refs, _threads=n, _piece=64), ref_test)
 
 
 def test_threads_max_lines_everywhere():
@@ -790,7 +791,7 @@ def test_threads_max_lines_everywhere():
     for max_lines in range(0, len(lines) + 2):
         ref_ = _pyscan.scan(io.BytesIO(data), max_lines)
         for kw in (turns(2), turns(3, _block=64), {"_threads": 2, "_block": 4096, "_piece": 64}):
-            assert_same(core.scan(io.BytesIO(data), max_lines, **kw), ref_)
+            assert_same(scan_compiled(io.BytesIO(data), max_lines, **kw), ref_)
 
 
 def test_threads_deferred_numbers():
@@ -808,7 +809,7 @@ def test_threads_deferred_numbers():
     data = lines_to_bytes(lines)
     ours, ref_ = both(data)
     for n in (2, 3):
-        assert_same(core.scan(io.BytesIO(data), 10**6, **turns(n)), ref_)
+        assert_same(scan_compiled(io.BytesIO(data), 10**6, **turns(n)), ref_)
 
 
 def test_threads_caps_of_a_piece():
@@ -821,8 +822,8 @@ def test_threads_caps_of_a_piece():
         for kw in ({"_threads": 2, "_block": 1 << 22, "_piece": 1 << 22},
                    {"_threads": 2, "_block": 1 << 22, "_piece": 1 << 16, "_static": True},
                    {"_threads": 1, "_block": 1 << 22, "_piece": 1 << 22}):
-            assert_same(core.scan(io.BytesIO(data), 10**6, **kw), ref_)
-        assert_same(core.scan(io.BytesIO(data), 20_000, _threads=2, _block=1 << 22,
+            assert_same(scan_compiled(io.BytesIO(data), 10**6, **kw), ref_)
+        assert_same(scan_compiled(io.BytesIO(data), 20_000, _threads=2, _block=1 << 22,
                               _piece=1 << 22), _pyscan.scan(io.BytesIO(data), 20_000))
 
 
@@ -850,11 +851,11 @@ def test_threads_environment(monkeypatch, big, threads):
     past 2 MiB starts the threads by itself. Files, any read size: the same result."""
     data, ref_ = big
     monkeypatch.setenv("CUSTOMLABELS_THREADS", threads)
-    assert_same(core.scan(io.BytesIO(data), 10**6), ref_)
-    assert_same(core.scan(Trickle(data, 100_000), 10**6), ref_)
-    assert_same(core.scan(io.BytesIO(data), 10**6, chunk_size=70_001), ref_)
+    assert_same(scan_compiled(io.BytesIO(data), 10**6), ref_)
+    assert_same(scan_compiled(Trickle(data, 100_000), 10**6), ref_)
+    assert_same(scan_compiled(io.BytesIO(data), 10**6, chunk_size=70_001), ref_)
     for max_lines in (0, 5000):
-        assert_same(core.scan(io.BytesIO(data), max_lines),
+        assert_same(scan_compiled(io.BytesIO(data), max_lines),
                     _pyscan.scan(io.BytesIO(data), max_lines))
 
 
@@ -865,7 +866,7 @@ def test_threads_big_input_small_buffers(big, tmp_path):
     for kw in ({"_block": 1 << 16}, {"_block": 1 << 20, "_piece": 4096}, turns(2, _block=1 << 18),
                {"_threads": 4, "_block": 100_000, "_piece": 1000}):
         with open(path, "rb", buffering=0) as stream:
-            assert_same(core.scan(stream, 10**6, **kw), ref_)
+            assert_same(scan_compiled(stream, 10**6, **kw), ref_)
 
 
 class Failing(io.RawIOBase):
@@ -906,14 +907,14 @@ def test_threads_errors_stop_the_scan(big):
     data, ref_ = big
     for kw in ({}, {"_threads": 2, "_piece": 4096}, turns(3, _block=1 << 16)):
         with pytest.raises(OSError, match="on fire"):
-            core.scan(Failing(data, len(data) // 2), 10**6, **kw)
+            scan_compiled(Failing(data, len(data) // 2), 10**6, **kw)
         with pytest.raises(LookupError, match="boom"):
-            core.scan(io.BytesIO(data), 10**6, Exploding(3000), **kw)
+            scan_compiled(io.BytesIO(data), 10**6, Exploding(3000), **kw)
         with pytest.raises(ValueError):
-            core.scan(io.BytesIO(data), 10**6, chunk_size=0, **kw)
+            scan_compiled(io.BytesIO(data), 10**6, chunk_size=0, **kw)
     with pytest.raises(ValueError):
-        core.scan(io.BytesIO(data), 10**6, _threads=0)
-    assert_same(core.scan(io.BytesIO(data), 10**6, _threads=2), ref_)
+        scan_compiled(io.BytesIO(data), 10**6, _threads=0)
+    assert_same(scan_compiled(io.BytesIO(data), 10**6, _threads=2), ref_)
 
 
 # --- hypothesis ------------------------------------------------------------------------------
@@ -958,4 +959,4 @@ def test_benchmark_manifest():
     # the default (threads on an input this size), one thread, threads taking turns
     for kw in ({}, {"_threads": 1}, {"_threads": 2, "_static": True}):
         with open(path, "rb", buffering=0) as stream:
-            assert_same(core.scan(stream, 10**7, **kw), ref_)
+            assert_same(scan_compiled(stream, 10**7, **kw), ref_)

@@ -23,6 +23,7 @@ try:
 except ImportError:  # tests/ is not a package: pytest put it on sys.path
     import strategies as S
 
+from customlabels.validation.scan import scan_compiled
 from customlabels.validation import _pyscan
 from customlabels.validation.pipeline import validate_files
 
@@ -77,13 +78,13 @@ def run_both(train: bytes, test: bytes | None, max_lines: int) -> None:
 
         # The scanners themselves, training then testing with the training refs.
         py_train = scan_file(_pyscan.scan, train_path, max_lines)
-        c_train = scan_file(_core.scan, train_path, max_lines)
+        c_train = scan_file(scan_compiled, train_path, max_lines)
         assert_same_scan(py_train, c_train)
         if test_path is not None:
             py_test = scan_file(_pyscan.scan, test_path, max_lines, py_train.refs)
-            assert_same_scan(py_test, scan_file(_core.scan, test_path, max_lines, c_train.refs))
+            assert_same_scan(py_test, scan_file(scan_compiled, test_path, max_lines, c_train.refs))
             # The compiled scanner also takes the reference's refs (a dict) as ``other``.
-            assert_same_scan(py_test, scan_file(_core.scan, test_path, max_lines, py_train.refs))
+            assert_same_scan(py_test, scan_file(scan_compiled, test_path, max_lines, py_train.refs))
 
         # The whole report and the files, into the same output folder one after the other, so
         # that the paths in the report are the same too.
@@ -164,9 +165,9 @@ def test_compiled_reader_agrees_on_short_reads(manifest: S.Manifest, step: int, 
     if mutate:
         raw = data.draw(S.raw_mutations(raw), label="mutated")
     expected = _pyscan.scan(io.BytesIO(raw), BIG)
-    assert_same_scan(expected, _core.scan(Trickle(raw, step), BIG))
+    assert_same_scan(expected, scan_compiled(Trickle(raw, step), BIG))
     try:
-        chunked = _core.scan(io.BytesIO(raw), BIG, chunk_size=step)
+        chunked = scan_compiled(io.BytesIO(raw), BIG, chunk_size=step)
     except TypeError:  # pragma: no cover - a core without the chunk_size option
         return
     assert_same_scan(expected, chunked)

@@ -25,6 +25,7 @@ try:
 except ImportError:  # tests/ is not a package: pytest put it on sys.path
     import strategies as S
 
+from customlabels.validation.scan import scan_compiled
 from customlabels.codes import CODE_NAMES, CODES
 from customlabels.manifest.reader import MAX_LINE_BYTES, iter_lines
 from customlabels.validation import _pyscan
@@ -44,7 +45,7 @@ FRESH_REF = f"s3://{S.BUCKET}/appended/fresh-image.jpg"
 
 
 def scanner(backend: str) -> Any:
-    return _pyscan.scan if backend == "python" else _core.scan
+    return _pyscan.scan if backend == "python" else scan_compiled
 
 
 def scan_bytes(backend: str, data: bytes, max_lines: int = BIG, other: Any = None) -> Any:

@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from .manifest.reader import iter_lines
-from .manifest.records import (Record, attribute_pairs, attribute_type, iter_records,
-                               usable_boxes)
+from .manifest.jsonline import parse_line
+from .manifest.records import Record, iter_records
+from .manifest.schema import (CLASSIFICATION, DETECTION, attribute_pairs, attribute_type,
+                              source_ref_bucket, usable_boxes)
 from .manifest.writer import atomic_write, dumps_line
-from .validation._pyscan import CLASSIFICATION, DETECTION, parse_line, source_ref_bucket
 
 
 class DatasetError(ValueError):

@@ -31,18 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from .codes import CODES
+from .limits import DEFAULT_TEST_FRACTION, MAX_TEST_IMAGES_PER_LABEL, MIN_IMAGES_PER_LABEL
 from .manifest.reader import iter_lines
 from .manifest.records import iter_records
 from .manifest.writer import atomic_write
 
-#: The share of images the service moves to the testing dataset (L2479-2481, L13848-13849).
-DEFAULT_TEST_FRACTION = 0.2
-#: A label needs one image for training and one for testing: fewer and it cannot be on both
-#: sides (``docs/decisions.md``, "Conversion and splitting").
-MIN_IMAGES_PER_LABEL = 2
-#: A testing dataset has at most 1000 images a label (L17981-17983; the validator's
-#: ERROR_TOO_MANY_IMAGES_PER_LABEL), so large labels give less than ``test_fraction``.
-MAX_TEST_IMAGES_PER_LABEL = 1000
+#: The split's limits are in customlabels.limits: the test share, MIN_IMAGES_PER_LABEL (one image
+#: for training and one for testing), and MAX_TEST_IMAGES_PER_LABEL (the validator's
+#: ERROR_TOO_MANY_IMAGES_PER_LABEL), which makes large labels give less than ``test_fraction``.
 AUTOSPLIT = "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT"
 DISTRIBUTE = "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE"
 

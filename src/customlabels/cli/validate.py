@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..validation.pipeline import DEFAULT_MAX_LINES, validate_files
+from ..limits import DEFAULT_MAX_LINES, MAX_LINES_WITH_QUOTA
+from ..validation.pipeline import validate_files
 from ._render import issue_message, issue_text
 
 
@@ -42,7 +43,7 @@ def add_parser(sub: Any, name: str) -> None:
                         "github: workflow annotations")
     p.add_argument("--max-lines", type=_positive, default=DEFAULT_MAX_LINES, metavar="N",
                    help=f"row limit (default {DEFAULT_MAX_LINES:,}; classification datasets "
-                        "may have a quota of up to 500,000)")
+                        f"may have a quota of up to {MAX_LINES_WITH_QUOTA:,})")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--backend", "--engine", choices=("auto", "compiled", "python"), default="auto",
                    help=argparse.SUPPRESS)

@@ -20,15 +20,15 @@ from typing import Any, BinaryIO
 
 from ..manifest.records import iter_records
 from ..manifest.writer import atomic_write
-from ..validation._pyscan import IGNORED, SCALE_SIDE, VALID, _dimension_ok, source_ref_bucket
+from ..limits import MAX_BOXES, MAX_LABELS_PER_IMAGE
+from ..manifest.schema import (IGNORED, VALID, box_scale, dimension_ok, label_name_ok,
+                               source_ref_bucket)
 from . import problems as P
 
-#: Where the service accepts at most this many boxes on an image (L17957-17959).
-MAX_BOXES = 50
-#: ... and at most this many labels on an image (L17944).
-MAX_LABELS = 50
-#: Label names have 1 to 256 characters (L8162-8174).
-MAX_LABEL_NAME = 256
+#: The limits and line semantics the converters apply, re-exported for them (one definition
+#: each, in customlabels.limits and customlabels.manifest.schema).
+__all__ = ["MAX_BOXES", "MAX_LABELS_PER_IMAGE", "box_scale", "dimension_ok", "label_name_ok",
+           "source_ref_bucket"]
 #: ``image_size`` needs a depth; the service does not use it and the guide's scripts write 3
 #: (L3951, L4230).
 DEPTH = 3
@@ -262,27 +262,6 @@ def pixel_box(x: float, y: float, w: float, h: float, width: int,
     right = min(max(math.floor(x + w + 0.5), 0), width)
     bottom = min(max(math.floor(y + h + 0.5), 0), height)
     return left, top, right - left, bottom - top
-
-
-def box_scale(width: float, height: float) -> float:
-    """Return the factor that scales the image to at most 1280 px a side (L7743-7760)."""
-    longest = max(width, height)
-    return 1.0 if longest <= SCALE_SIDE else SCALE_SIDE / longest
-
-
-def too_small(w: float, h: float, scale: float) -> bool:
-    """Tell whether the service drops the box as too small (spec decision 7, L7743-7793)."""
-    return w * scale <= 1 or h * scale <= 1
-
-
-def image_size_ok(width: float, height: float) -> bool:
-    """Tell whether an image size is within 64..4096 px a side and 20:1 (L17961-17967)."""
-    return _dimension_ok(width, height)
-
-
-def label_name_ok(name: str) -> bool:
-    """Tell whether a label name has 1 to 256 characters (L8162-8174)."""
-    return 1 <= len(name) <= MAX_LABEL_NAME
 
 
 def is_number(value: Any) -> bool:

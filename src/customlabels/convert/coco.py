@@ -26,8 +26,9 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..manifest.records import attribute_pairs, attribute_type, iter_records, usable_boxes
-from ..validation._pyscan import DETECTION, IGNORED, VALID
+from ..manifest.records import iter_records
+from ..manifest.schema import (DETECTION, IGNORED, VALID, attribute_pairs, attribute_type,
+                               box_too_small, usable_boxes)
 from . import _common as C
 from ._common import ConversionResult, Job
 
@@ -209,7 +210,7 @@ def _images(job: Job, images: list[Any], folder: str | None
                     detail=f"image id {image_id}: {sref} is also $.images[{first}]")
             continue
         seen_refs[sref] = i
-        if not C.image_size_ok(width, height):
+        if not C.dimension_ok(width, height):
             job.add("IMAGE_DIMENSION", path=where, detail=f"image id {image_id}: {width}x{height}")
             continue
         index[image_id] = len(kept)
@@ -329,7 +330,7 @@ def _write(job: Job, out: BinaryIO, kept: list[_Image], groups: list[list[dict[s
                     vanished += 1
                     report("BOX_VANISHED", ann, f"bbox {ann['bbox']} in a {width}x{height} image")
                     continue
-                if w * scale <= 1 or h * scale <= 1:  # C.too_small (spec decision 7)
+                if box_too_small(w, h, scale):  # spec decision 7
                     small += 1
                     report("BOX_TOO_SMALL", ann, f"{w}x{h} px in a {width}x{height} image")
                     continue

@@ -19,8 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..manifest.records import attribute_pairs, attribute_type, usable_boxes
-from ..validation._pyscan import DETECTION, VALID
+from ..manifest.schema import (DETECTION, VALID, attribute_pairs, attribute_type, box_too_small,
+                               usable_boxes)
 from . import _common as C
 from ._common import ConversionResult, Job
 from ._imagesize import image_size
@@ -120,7 +120,7 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
                 if size is None:
                     continue
                 width, height = int(size[0]), int(size[1])
-                if not C.image_size_ok(width, height):
+                if not C.dimension_ok(width, height):
                     job.add("IMAGE_DIMENSION", line=image.line, detail=f"{width}x{height}")
                     continue
                 scale = C.box_scale(width, height)
@@ -131,7 +131,7 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
                         job.add("BOX_VANISHED", line=line,
                                 detail=f"{x:g},{y:g},{w:g},{h:g} in a {width}x{height} image")
                         continue
-                    if C.too_small(bw, bh, scale):
+                    if box_too_small(bw, bh, scale):
                         job.add("BOX_TOO_SMALL", line=line,
                                 detail=f"{bw}x{bh} px in a {width}x{height} image")
                         continue

@@ -24,8 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..manifest.records import usable_classes
-from ..validation._pyscan import CLASSIFICATION, IGNORED, RESERVED_KEYS, VALID
+from ..manifest.schema import CLASSIFICATION, IGNORED, RESERVED_KEYS, VALID, usable_classes
 from . import _common as C
 from ._common import ConversionResult, Job
 
@@ -238,7 +237,7 @@ def _line(job: Job, line: int, row: list[str], folder: str, date: str
         obj[attr + "-metadata"] = {"confidence": 1, "job-name": JOB_PREFIX + label,
                                    "class-name": label, "human-annotated": "yes",
                                    "creation-date": date, "type": CLASSIFICATION}
-    if len(names) > C.MAX_LABELS:
+    if len(names) > C.MAX_LABELS_PER_IMAGE:
         job.add("TOO_MANY_LABELS", line=line, detail=f"{len(names)} labels")
         return None
     return obj

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest.reader import is_too_long, iter_lines
-from ..manifest.records import attribute_pairs, attribute_type
-from ..validation._pyscan import CLASSIFICATION, IGNORED, VALID, parse_line
+from ..manifest.jsonline import parse_line
+from ..manifest.schema import CLASSIFICATION, IGNORED, VALID, attribute_pairs, attribute_type
 from . import _common as C
 from ._common import ConversionResult, Job
 
@@ -192,7 +192,7 @@ def _convert_line(job: Job, lineno: int, obj: dict[str, Any], fallback: str
             metadata["creation-date"] = date
             new[name_key] = index
             new[name_key + "-metadata"] = metadata
-    if len(names) > C.MAX_LABELS:
+    if len(names) > C.MAX_LABELS_PER_IMAGE:
         job.add("TOO_MANY_LABELS", line=lineno, detail=f"{len(names)} labels")
         return None, 0
     return new, missing_dates
@@ -241,7 +241,7 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
 
 def _classes(obj: dict[str, Any], rec: Any) -> list[tuple[str, dict[str, Any]]]:
     """Return (label, metadata) for the usable image-level labels of a valid line, distinct."""
-    from ..manifest.records import usable_classes
+    from ..manifest.schema import usable_classes
 
     out: dict[str, dict[str, Any]] = {}
     for attr, name in usable_classes(obj, rec.findings):

@@ -15,11 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from ..limits import MAX_LINE_BYTES, MAX_LINE_CHARS
+
 BOM = b"\xef\xbb\xbf"
-#: The guide's limit on a JSON Line, in characters (L5411-5412).
-MAX_LINE_CHARS = 100_000
-#: A UTF-8 character takes at most 4 bytes, so a longer line is too long whatever it holds.
-MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
 CHUNK_SIZE = 1 << 20
 _CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes
 

@@ -15,14 +15,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..validation import _pyscan
-from ..validation._pyscan import (CLASSIFICATION, DETECTION, DROPPED, DUPLICATE_SOURCE_REF,
-                                INVALID, LABEL_NAME_LENGTH, RESERVED_KEYS, VALID, Finding,
-                                check_line, parse_line)
+from ..codes import CODE_NAMES, CODES, DROPPED_CODES
+from ..validation._pyscan import check_line
+from .jsonline import parse_line
 from .reader import iter_lines
+from .schema import INVALID, VALID, Finding, attribute_pairs, usable_boxes, usable_classes
 
-_ERROR_CODES = frozenset(i for i, name in enumerate(_pyscan.CODE_NAMES)
-                         if name.startswith("ERROR_"))
+_ERROR_CODES = frozenset(i for i, name in enumerate(CODE_NAMES) if CODES[name].severity == "error")
+_DROPPED = frozenset(CODE_NAMES.index(name) for name in DROPPED_CODES)
+_DUPLICATE_SOURCE_REF = CODE_NAMES.index("ERROR_DUPLICATE_SOURCE_REF")
+#: Re-exported: what the tools that read records derive from a line and its findings.
+__all__ = ["Record", "attribute_pairs", "iter_records", "usable_boxes", "usable_classes"]
 
 
 @dataclass(slots=True)
@@ -55,7 +58,7 @@ class Record:
     @property
     def dropped(self) -> bool:
         """Tell whether the service drops the line at import (L5403-5420)."""
-        return any(code in DROPPED for code, _, _ in self.findings)
+        return any(code in _DROPPED for code, _, _ in self.findings)
 
     @property
     def has_errors(self) -> bool:
@@ -66,7 +69,7 @@ class Record:
     def duplicate_of(self) -> int | None:
         """Return the first line of this line's source-ref when this line repeats it."""
         for code, _, arg in self.findings:
-            if code == DUPLICATE_SOURCE_REF:
+            if code == _DUPLICATE_SOURCE_REF:
                 return arg
         return None
 
@@ -95,52 +98,6 @@ def iter_records(path: str | os.PathLike[str]) -> Iterator[Record]:
                 yield Record(lineno, raw, verdict, findings, sref, labels)
                 continue
             sref = None
-            if verdict == INVALID and findings and findings[0][0] == DUPLICATE_SOURCE_REF:
+            if verdict == INVALID and findings and findings[0][0] == _DUPLICATE_SOURCE_REF:
                 sref = parse_line(raw)["source-ref"]  # type: ignore[arg-type]
             yield Record(lineno, raw, verdict, findings, sref, ())
-
-
-def attribute_pairs(obj: dict[str, Any]) -> list[tuple[str, str]]:
-    """Return the line's ``(attribute, metadata)`` key pairs, as the validator pairs them.
-
-    A key is a label attribute when it is not reserved, does not end in ``-metadata`` and
-    ``KEY-metadata`` exists (``docs/decisions.md``, "Label attributes").
-    """
-    return [(k, k + "-metadata") for k in obj
-            if k not in RESERVED_KEYS and not k.endswith("-metadata") and k + "-metadata" in obj]
-
-
-def attribute_type(obj: dict[str, Any], meta: str) -> str | None:
-    """Return the ``type`` of a metadata object, or None."""
-    metadata = obj.get(meta)
-    return metadata.get("type") if isinstance(metadata, dict) else None
-
-
-def usable_boxes(obj: dict[str, Any], findings: list[Finding]
-                 ) -> Iterator[tuple[str, int, dict[str, Any], str]]:
-    """Yield ``(attribute, index, box, label)`` for each box the service trains on.
-
-    Only meaningful on a valid line: a box is usable when no finding points at it and its
-    class-map name has a valid length (the rules of ``_pyscan._check_boxes``).
-    """
-    flagged = {(path[0], path[2]) for _, path, _ in findings
-               if len(path) >= 3 and path[1] == "annotations"}
-    bad_names = {(path[0], path[2]) for code, path, _ in findings
-                 if code == LABEL_NAME_LENGTH and len(path) == 3 and path[1] == "class-map"}
-    for attr, meta in attribute_pairs(obj):
-        if attribute_type(obj, meta) != DETECTION:
-            continue
-        class_map = obj[meta]["class-map"]
-        for i, box in enumerate(obj[attr].get("annotations") or ()):
-            key = str(box["class_id"])
-            if (attr, i) in flagged or (meta, key) in bad_names:
-                continue
-            yield attr, i, box, class_map[key]
-
-
-def usable_classes(obj: dict[str, Any], findings: list[Finding]) -> Iterator[tuple[str, str]]:
-    """Yield ``(attribute, label)`` for each usable image-level label of a valid line."""
-    bad = {path[0] for code, path, _ in findings if code == LABEL_NAME_LENGTH}
-    for attr, meta in attribute_pairs(obj):
-        if attribute_type(obj, meta) == CLASSIFICATION and meta not in bad:
-            yield attr, obj[meta]["class-name"]

@@ -34,18 +34,14 @@ from typing import Any
 import numpy as np
 
 from ..codes import CODE_NAMES, CODES
-from ..manifest.reader import MAX_LINE_BYTES, iter_lines
-from ..validation import _pyscan
-from ..validation._pyscan import CLASSIFICATION, DETECTION, MAX_LABEL_NAME, VALID
+from ..limits import MAX_LABEL_NAME, MAX_LINE_BYTES
+from ..manifest.reader import iter_lines
+from ..manifest.schema import CLASSIFICATION, DETECTION, RESERVED_KEYS, VALID, label_name_ok
 from ..validation.dataset import CLASSIFICATION_USE, DETECTION_USE, use_case_of
-from ..validation.pipeline import _line_message, choose_backend, render_path
+from ..validation.pipeline import _line_message, render_path
+from ..validation.scan import ScanResult, choose_backend, scan
 from .kernels import choose_backend as choose_kernels
 from .kernels import kernels
-
-try:
-    from .. import _core
-except ImportError:  # the validator's pure-Python scanner gives the same results
-    _core = None  # type: ignore[assignment]
 
 #: Label attributes of an evaluation, as the guide's snapshot names them (L8568, L8626).
 EVALUATION_PREFIX = "rekognition-custom-labels-evaluation"
@@ -53,7 +49,8 @@ EVALUATION_PREFIX = "rekognition-custom-labels-evaluation"
 PERCENT = 100.0
 #: A test manifest is read whole: the row limit of a dataset (L3687-3690) is the validator's.
 _NO_ROW_LIMIT = 1 << 62
-_BOX_FAULTS = frozenset((_pyscan.INVALID_BOUNDING_BOX, _pyscan.BOX_TOO_SMALL))
+_BOX_FAULTS = frozenset((CODE_NAMES.index("ERROR_INVALID_BOUNDING_BOX"),
+                         CODE_NAMES.index("ERROR_BOUNDING_BOX_TOO_SMALL")))
 _BOX_KEYS = ("Left", "Top", "Width", "Height")
 _PIXEL_KEYS = ("left", "top", "width", "height")
 
@@ -179,17 +176,16 @@ def check_file(path: str, role: str, issues: list[Issue]) -> bool:
 
 
 def scan_manifest(path: str, role: str, issues: list[Issue],
-                  backend: str = "auto") -> _pyscan.ScanResult | None:
+                  backend: str = "auto") -> ScanResult | None:
     """Check every line of the manifest at ``path`` with the validator's scanner.
 
     Returns None, with the reason in ``issues``, when the file cannot be read.
     """
     if not check_file(path, role, issues):
         return None
-    scanner = _core.scan if choose_backend(backend) == "compiled" else _pyscan.scan
     try:
         with open(path, "rb", buffering=0) as stream:
-            return scanner(stream, _NO_ROW_LIMIT, None)
+            return scan(stream, _NO_ROW_LIMIT, None, choose_backend(backend))
     except OSError as exc:
         issues.append(make_issue("ERROR_EVALUATION_FILE_INACCESSIBLE", path, arg=role,
                                  detail=exc.strerror or str(exc)))
@@ -242,7 +238,7 @@ def read_ground_truth(path: str, issues: list[Issue], backend: str = "auto") -> 
 
 
 def _name_ok(name: Any) -> bool:
-    return isinstance(name, str) and 1 <= len(name) <= MAX_LABEL_NAME  # L8162-8174
+    return isinstance(name, str) and label_name_ok(name)
 
 
 def _test_image(obj: dict[str, Any], lineno: int, raw: bytes, findings: Any) -> TestImage:
@@ -256,7 +252,7 @@ def _test_image(obj: dict[str, Any], lineno: int, raw: bytes, findings: Any) -> 
     has_evaluation = False
     for attr, value in obj.items():
         meta = obj.get(attr + "-metadata")
-        if attr in _pyscan.RESERVED_KEYS or attr.endswith("-metadata") or meta is None:
+        if attr in RESERVED_KEYS or attr.endswith("-metadata") or meta is None:
             continue
         if attr.startswith(EVALUATION_PREFIX):
             has_evaluation = True

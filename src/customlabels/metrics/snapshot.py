@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..manifest.writer import dumps_line
-from ..validation._pyscan import CLASSIFICATION, DETECTION
+from ..manifest.schema import CLASSIFICATION, DETECTION
 from .inputs import EVALUATION_PREFIX, TestImage
 
 #: The details' format version (L8529, L8538-8539).

@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..codes import CODES
-from ._pyscan import ScanResult
+from ..limits import (INVALID_SHARE, MAX_LABELS, MAX_TEST_IMAGES_PER_LABEL,
+                      MIN_LABELS_CLASSIFICATION, MIN_LABELS_DETECTION, MIN_OVERLAP)
+from .scan import ScanResult
 
 CLASSIFICATION_USE, DETECTION_USE, UNDETERMINED = (
     "IMAGE_LEVEL_LABELS", "OBJECT_LOCALIZATION", "NOT_DETERMINED")
-INVALID_SHARE = 0.20  # L3663-3672: more than 20% invalid lines fails the import
-MIN_LABELS = {CLASSIFICATION_USE: 2, DETECTION_USE: 1, UNDETERMINED: 1}  # spec decision 1
-MAX_LABELS = 250  # L17930
-MAX_TEST_IMAGES_PER_LABEL = 1000  # L17981-17983
-MIN_OVERLAP = 0.5  # L3670-3671, spec decision 11
+#: Labels a dataset needs, by use case (spec decision 1).
+MIN_LABELS = {CLASSIFICATION_USE: MIN_LABELS_CLASSIFICATION, DETECTION_USE: MIN_LABELS_DETECTION,
+              UNDETERMINED: MIN_LABELS_DETECTION}
 
 #: A dataset-level problem: (code, argument of its message, detail, line or None).
 Problem = tuple[str, Any, str, "int | None"]

@@ -16,32 +16,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .._backend import resolve_backend
 from ..codes import CODE_NAMES, CODES
+from ..limits import DEFAULT_MAX_LINES, MAX_MANIFEST_BYTES
+from ..manifest.jsonline import parse_line
 from ..manifest.reader import iter_line_blocks
 from ..manifest.writer import atomic_write, attach, dumps_line
-from . import _pyscan
-from ._pyscan import INVALID_JSON_LINE, LINE_TOO_LONG, ScanResult, parse_line
 from .dataset import dataset_rules, pair_rules, statistics
+from .scan import ScanResult, choose_backend, scan
 
-MAX_MANIFEST_BYTES = 1 << 30  # 1 GB, L3685 and L17924
-DEFAULT_MAX_LINES = 250_000  # L3687-3690
+INVALID_JSON_LINE = CODE_NAMES.index("ERROR_INVALID_JSON_LINE")
+LINE_TOO_LONG = CODE_NAMES.index("ERROR_LINE_TOO_LONG")
 SUMMARY_NAME = "manifest_summary.json"
 RESULT_NAMES = {"training": "training_manifest_with_validation.json",
                 "testing": "testing_manifest_with_validation.json"}
-
-try:
-    from .. import _core
-except ImportError:  # the extension is not built: the pure-Python path gives the same results
-    _core = None  # type: ignore[assignment]
-
-COMPILED_AVAILABLE = _core is not None
-
-
-def choose_backend(backend: str = "auto") -> str:
-    """Resolve ``auto`` to ``compiled`` or ``python``; CUSTOMLABELS_PURE=1 forces Python."""
-    return resolve_backend(backend, _core, "the compiled core customlabels._core is")
-
 
 @lru_cache(maxsize=4096)  # faulty manifests repeat the same few paths thousands of times
 def render_path(path: tuple[str | int, ...]) -> str:
@@ -104,10 +91,9 @@ def _check_file(path: str) -> None:
 
 
 def _scan(path: str, backend: str, max_lines: int, other: Any) -> ScanResult:
-    scanner = _core.scan if backend == "compiled" else _pyscan.scan
     try:
         with open(path, "rb", buffering=0) as stream:
-            result = scanner(stream, max_lines, other)
+            result = scan(stream, max_lines, other, backend)
     except PermissionError:
         raise _Terminal("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",
                         "permission denied") from None

@@ -1,0 +1,114 @@
+"""Parse one JSON Line strictly, as the service reads it.
+
+UTF-8, one JSON object, no NaN or Infinity, no duplicate keys, at most
+:data:`customlabels.limits.MAX_DEPTH` levels of nesting (``docs/decisions.md``, "Reading").
+Every tool that reads a manifest line as an object uses :func:`parse_line`; the compiled core has
+its own parser with the same verdicts, and returns lines it rejects as raw bytes, whose reason
+:func:`invalid_reason` gives in the same words.
+
+Standard library only: ``customlabels validate`` imports this at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ..limits import MAX_DEPTH
+
+
+class BadJSON(ValueError):
+    """The line is not one strict JSON object; the message is a short reason."""
+
+
+def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(items)
+    if len(obj) != len(items):
+        seen: set[str] = set()
+        dup = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise BadJSON(f"duplicate key {dup!r}")
+    return obj
+
+
+def _constant(name: str) -> Any:
+    raise BadJSON(f"{name} is not a JSON value")
+
+
+class NumberLiteral:
+    """A number too large for a float, kept as written so that output can reproduce it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _float_or_literal(text: str) -> float | NumberLiteral:
+    value = float(text)
+    return NumberLiteral(text) if math.isinf(value) else value
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+#: For rewriting lines: like _DECODER, but numbers that overflow a float stay as written.
+_KEEPING_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant,
+                                    parse_float=_float_or_literal)
+
+
+def _depth(text: str) -> int:
+    """Return the deepest nesting of arrays and objects in ``text``, strings skipped."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_line(raw: bytes, keep_literals: bool = False) -> dict[str, Any]:
+    """Parse one line strictly: UTF-8, one JSON object, no NaN/Infinity, no duplicate keys.
+
+    With ``keep_literals``, a number that overflows a float (``1e400``) becomes a
+    :class:`NumberLiteral` instead of an infinity. Raises :class:`BadJSON` (a ValueError) with a
+    short reason when the line is not such an object.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadJSON(f"invalid UTF-8 at byte {exc.start + 1}") from None
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
+        raise BadJSON(f"nested more than {MAX_DEPTH} levels deep")
+    stripped = text.strip(" \t\r\n")
+    if not stripped:
+        raise BadJSON("blank line")
+    try:
+        obj, end = (_KEEPING_DECODER if keep_literals else _DECODER).raw_decode(stripped)
+    except json.JSONDecodeError as exc:
+        raise BadJSON(f"{exc.msg} at column {exc.colno}") from None
+    if end != len(stripped):
+        raise BadJSON(f"extra data at column {end + 1}")
+    if not isinstance(obj, dict):
+        raise BadJSON("the line is not a JSON object")
+    return obj
+
+
+def invalid_reason(raw: bytes) -> str:
+    """Return why ``raw`` is not a strict JSON object (it must not be one)."""
+    try:
+        parse_line(raw)
+    except ValueError as exc:  # BadJSON, or Python's own limit on integer digits
+        return str(exc)
+    raise RuntimeError(f"the compiled parser rejects a line that parse_line accepts (please "
+                       f"report): {raw[:200]!r}")
