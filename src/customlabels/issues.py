@@ -1,0 +1,76 @@
+"""The one problem shape every command and API reports, built by :func:`make_issue`.
+
+An issue is plain data first: :func:`make_issue` returns a ``dict`` with exactly the fields of
+:class:`Issue`, so that the validator, run as a pre-commit hook, builds and prints thousands of
+them without importing pydantic; ``customlabels.Issue`` (a pydantic model) gives the same
+data types for Python callers (``Issue.model_validate(d)``). Every issue has:
+
+* ``code``: a catalogue code (:data:`customlabels.codes.CODES`), the API tests assert on;
+* ``severity`` and ``scope``: from the catalogue, never chosen by the caller (except where a
+  command's option turns a catalogued warning into an error, ``severity=``);
+* ``file``, ``line`` (1-based, or None), ``path`` (a JSONPath rooted at the line, or None): where;
+* ``message``: the catalogue's text, ``detail``: what exactly was found, in our words;
+* ``context``: the values behind the message and the detail (a duplicate's first line, the
+  labels a split could not place, the limit that was passed...), as JSON-ready data, so that
+  tests and programs read values instead of parsing prose.
+
+Standard library only, nothing imported at module level beyond the catalogue.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from .codes import CODES
+
+#: The keys of an issue, in the order they are printed in JSON.
+FIELDS = ("code", "severity", "scope", "file", "line", "path", "message", "detail", "context")
+
+
+@lru_cache(maxsize=4096)  # faulty manifests repeat the same few paths thousands of times
+def render_path(path: tuple[str | int, ...]) -> str:
+    """Render a path as JSONPath: ``$['bounding-box'].annotations[3].width``."""
+    out = ["$"]
+    for step in path:
+        if isinstance(step, int):
+            out.append(f"[{step}]")
+        elif step.isidentifier():
+            out.append(f".{step}")
+        else:
+            out.append("['" + step.replace("\\", "\\\\").replace("'", "\\'") + "']")
+    return "".join(out)
+
+
+def make_issue(code: str, file: str, line: int | None = None,
+               path: str | tuple[str | int, ...] | None = None, *, arg: object = None,
+               message: str | None = None, detail: str | None = None,
+               severity: str | None = None, context: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+    """Return one issue as plain data (the fields of :class:`Issue`).
+
+    Args:
+        code: a code of :data:`customlabels.codes.CODES`; severity and scope come from it.
+        file: the file the issue is about.
+        line: its 1-based line, or None for file, dataset and pair issues.
+        path: where in the line: a JSONPath string or a tuple of keys and indexes.
+        arg: fills the ``{}`` of the catalogue's message (when ``message`` is not given).
+        message: the message, already rendered (the validator renders its own).
+        detail: what exactly was found, in our words.
+        severity: only for an option that raises a catalogued warning to an error.
+        context: the values behind message and detail (JSON-ready).
+    """
+    row = CODES[code]
+    if isinstance(path, tuple):
+        path = render_path(path)
+    return {"code": code, "severity": severity or row.severity, "scope": row.scope,
+            "file": file, "line": line, "path": path,
+            "message": row.format(arg) if message is None else message, "detail": detail,
+            "context": {} if context is None else context}
+
+
+def issue_counts(issues: list[dict[str, Any]]) -> tuple[int, int]:
+    """Return ``(errors, warnings)`` among plain-data issues."""
+    errors = sum(1 for i in issues if i["severity"] == "error")
+    return errors, len(issues) - errors
+
