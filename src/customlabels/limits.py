@@ -64,6 +64,11 @@ DEFAULT_TEST_FRACTION = 0.2
 #: "Conversion and splitting").
 MIN_IMAGES_PER_LABEL = 2
 
+# --- evaluation ---------------------------------------------------------------------------------
+#: A predicted box is correct when its IoU with a ground-truth box is at least this
+#: (L8253-8256).
+IOU_THRESHOLD = 0.5
+
 #: The integer limits the compiled core is built with (``ext/_limits.pxi``).
 COMPILED = ("MAX_LINE_CHARS", "MAX_LINE_BYTES", "MAX_DEPTH", "MAX_BOXES", "MAX_LABELS_PER_IMAGE",
             "MIN_LABEL_NAME", "MAX_LABEL_NAME", "MIN_SIDE", "MAX_SIDE", "MAX_ASPECT",

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..limits import IOU_THRESHOLD
 from .kernels import choose_backend, kernels
 
-#: A predicted box is correct when its IoU with a ground-truth box is at least 0.5 (L8253-8256).
-IOU_THRESHOLD = 0.5
+__all__ = ["IOU_THRESHOLD", "box_iou"]
 
 
 def box_iou(dt: np.ndarray, gt: np.ndarray, backend: str = "auto") -> np.ndarray:
