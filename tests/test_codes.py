@@ -30,9 +30,32 @@ def test_codes_are_well_formed() -> None:
     guide = (ROOT.parent / "shared" / "seed" / "rekognition-custom-labels-guide.txt")
     guide_text = guide.read_text(encoding="utf-8") if guide.exists() else None
     for name, code in CODES.items():
+        assert code.message and code.hint
+        if code.raised_by == "convert":  # a converter's problem: ours, no prefix, no line effect
+            assert re.fullmatch(r"[A-Z][A-Z0-9_]+", name) and not name.startswith(
+                ("ERROR_", "WARNING_")), name
+            assert code.project and code.severity in ("error", "warning")
+            assert code.scope in ("file", "item") and not code.tier and not code.effect
+            continue
         assert re.fullmatch(r"(ERROR|WARNING)_[A-Z0-9_]+", name)
         assert code.severity == ("warning" if name.startswith("WARNING_") else "error")
-        assert code.message and code.hint and code.guide
+        assert code.guide
         if guide_text is not None and not code.project:
             # codes are spelled exactly as the guide spells them
             assert name in guide_text, name
+
+
+def test_converter_codes_come_after_the_others() -> None:
+    """Codes are append-only: the converters' rows joined the table at its end."""
+    from customlabels.codes import CODE_NAMES, CONVERTER_CODES
+
+    assert CODE_NAMES[-len(CONVERTER_CODES):] == CONVERTER_CODES
+    assert CODE_NAMES.index("ERROR_EVALUATION_OUTPUT_NOT_WRITABLE") == 54
+
+
+def test_convert_md_table_is_current() -> None:
+    from customlabels.codes import generated_part, render_convert_md
+
+    text = (ROOT / "docs" / "convert.md").read_text(encoding="utf-8")
+    assert generated_part(text) == render_convert_md(), (
+        "docs/convert.md is stale: run `python -m customlabels.codes .`")

@@ -11,7 +11,9 @@ Fields:
         ``file`` (terminal manifest file error: nothing is validated or written), ``dataset`` (a
         manifest content error, in ``manifest_summary.json``), ``pair`` (spans the training and the
         testing manifest), ``line`` (the JSON Line), ``attribute`` (a label attribute), ``annotation``
-        (one bounding box) or ``metadata`` (a label attribute's ``-metadata`` object).
+        (one bounding box) or ``metadata`` (a label attribute's ``-metadata`` object); for a
+        converter's problems, ``file`` (its input or output as a whole) or ``item`` (one record of
+        its input: a COCO record, a CSV row, a Ground Truth or manifest line).
     tier: for line codes, ``first`` (detected first; when any occurs no further line check runs,
         L6726-6746) or ``second`` (the rest). Empty for other scopes, and for the two line codes
         found before any tier: an over-long line and a duplicate source-ref are reported alone.
@@ -22,9 +24,13 @@ Fields:
     message: the guide's message text; ``{}`` is filled from the problem's place, ``{NAME}``
         (and ``{NAME:SPEC}``, a format spec) from :mod:`customlabels.limits` when the table is built.
     hint: how to fix it, in our words; ``{NAME}`` fields as in ``message``.
-    guide: the guide lines that define it.
+    guide: the guide lines that define it (for a converter's problem, the lines of the rule it
+        applies, when there is one).
     raised_by: the command that reports it; ``None`` for codes of checks this version does not run
         (image and S3 checks, splitting); they are catalogued so that the table stays complete.
+        ``convert``: a problem of a converter's (or an exporter's) input; these are ours
+        (``project``), named without the ``ERROR_``/``WARNING_`` prefix, and documented in
+        ``docs/convert.md`` too (:func:`render_convert_md`).
 """
 
 from __future__ import annotations
@@ -67,6 +73,13 @@ def _with_limits(text: str) -> str:
         return format(getattr(limits, match.group(1)), match.group(2) or "")
 
     return _LIMIT_FIELD.sub(fill, text)
+
+
+def _converter(name: str, severity: str, scope: str, message: str, hint: str,
+               guide: str = "") -> Code:
+    """Return a row of a converter's problem (ours: ``project``; no tier, no line effect)."""
+    return Code(name, severity, scope, "", message, hint, guide, project=True,
+                raised_by="convert")
 
 
 _ROWS: tuple[Code, ...] = (
@@ -292,6 +305,177 @@ _ROWS: tuple[Code, ...] = (
          "Unable to write the evaluation results.",
          "Choose an output directory you can write to, with free space.", "L8673-8700",
          project=True, raised_by="evaluate"),
+
+    # --- conversion: problems of a converter's or an exporter's input (docs/convert.md) ----------
+    # Not the service's codes: they describe a COCO file, a CSV file, a Ground Truth output (or,
+    # for an export, a manifest) before any manifest exists. error: the input is wrong; warning:
+    # the input is fine but does not fit the service and the converter adapted it by a stated rule
+    # (docs/decisions.md, "Conversion and splitting"). Scope ``item``: one record of the input.
+    _converter("INPUT_UNREADABLE", "error", "file", "The input file cannot be read.",
+               "Check the path and the file's permissions."),
+    _converter("INPUT_EMPTY", "error", "file", "The input file holds no data.",
+               "Give the file that holds the dataset."),
+    _converter("INPUT_NOT_JSON", "error", "file", "The input file is not valid JSON.",
+               "Check that the file is complete (not truncated) and is a COCO JSON document."),
+    _converter("NOTHING_TO_WRITE", "error", "file",
+               "No line could be converted; nothing is written.",
+               "Fix the problems reported above; an empty manifest is refused by the service.",
+               "L6078"),
+    _converter("OUTPUT_IS_INPUT", "error", "file", "The output would overwrite an input file.",
+               "Choose another output path; inputs are never overwritten."),
+    _converter("OUTPUT_NOT_WRITABLE", "error", "file", "The output cannot be written.",
+               "Choose an output directory you can write to, with free space."),
+    _converter("S3_PREFIX_INVALID", "error", "file",
+               "The S3 prefix is not of the form s3://bucket/path/.",
+               "Give an S3 URL with a valid bucket name, for example s3://my-bucket/images/."),
+    _converter("COCO_MISSING_SECTION", "error", "file", "The COCO file has no {} list.",
+               "A COCO detection file needs images, annotations and categories lists (guide "
+               "L3781).", "L3781"),
+    _converter("COCO_NO_S3_LOCATION", "error", "file",
+               "The images have no S3 location.",
+               "Give --s3-prefix s3://bucket/path/ (file_name is appended), or coco_url values "
+               "that are s3:// URLs.", "L3935-3937"),
+    _converter("COCO_BAD_IMAGE", "error", "item",
+               "The image record is invalid; the image is skipped.",
+               "Give each image an id, a file_name and positive integer width and height."),
+    _converter("COCO_DUPLICATE_IMAGE_ID", "error", "item",
+               "The image id is used by an earlier image; this image is skipped.",
+               "Give every image its own id."),
+    _converter("COCO_DUPLICATE_FILE_NAME", "error", "item",
+               "The file_name is used by an earlier image; this image is skipped.",
+               "Reference each image file once: one source-ref may appear only once in a "
+               "manifest.", "L5420"),
+    _converter("COCO_BAD_CATEGORY", "error", "item",
+               "The category record is invalid; its annotations are skipped.",
+               "Give each category an integer id and a name."),
+    _converter("COCO_DUPLICATE_CATEGORY_ID", "error", "item",
+               "The category id is used by an earlier category; the earlier one is kept.",
+               "Give every category its own id."),
+    _converter("COCO_BAD_ANNOTATION", "error", "item",
+               "The annotation record is invalid; it is skipped.",
+               "Give each annotation an image_id, a category_id and a bbox [x, y, width, height] "
+               "of finite numbers with width and height >= 0."),
+    _converter("COCO_UNKNOWN_IMAGE", "error", "item",
+               "The annotation refers to an image id that no image has; it is skipped.",
+               "Add the image to the images list, or remove the annotation."),
+    _converter("COCO_UNKNOWN_CATEGORY", "error", "item",
+               "The annotation refers to a category id that no category has; it is skipped.",
+               "Add the category to the categories list, or remove the annotation."),
+    _converter("COCO_NO_ANNOTATIONS", "warning", "item",
+               "The image has no annotation; its line has no bounding box and the service "
+               "ignores it.",
+               "Label the image, or leave it: it is not used for training or testing.",
+               "L7929-7991"),
+    _converter("CSV_BAD_ROW", "error", "item", "The CSV row is invalid; it is skipped.",
+               "Check the number of fields and the quoting of the row."),
+    _converter("CSV_EMPTY_IMAGE", "error", "item", "The row has no image; it is skipped.",
+               "Put the image file name or S3 path in the first field."),
+    _converter("CSV_MIXED_PATHS", "error", "file",
+               "Some rows give S3 paths and others bare file names.",
+               "Use S3 paths on every row, or bare file names on every row with --s3-path "
+               "(guide L4607-4609).", "L4607-4609"),
+    _converter("CSV_NO_S3_PATH", "error", "file",
+               "The rows give bare file names and no --s3-path.",
+               "Give --s3-path s3://bucket/folder/ so that each file name becomes an S3 "
+               "location."),
+    _converter("CSV_S3_PATH_NOT_NEEDED", "error", "file",
+               "--s3-path is given but the rows already give S3 paths.",
+               "Drop --s3-path, or give bare file names in the first field."),
+    _converter("CSV_DUPLICATE_IMAGE", "error", "item",
+               "The image is also on an earlier row, which is kept.",
+               "Merge the labels into the first row (see the -deduplicated.csv file) and "
+               "convert that file, or pass --keep-first."),
+    _converter("CSV_DUPLICATES_FOUND", "error", "file",
+               "Duplicate images were found; no manifest is written.",
+               "Review the -duplicates.csv file, fix the -deduplicated.csv file and convert it, "
+               "or pass --keep-first to keep the first row of each image."),
+    _converter("CSV_LABEL_WHITESPACE", "warning", "item",
+               "The label {} has spaces at its start or end, which are kept in its name.",
+               "Remove the spaces (after a comma, say) unless they belong to the label's name."),
+    _converter("CSV_BAD_NUMBER", "error", "item",
+               "The {} field is not a valid number; the row is skipped.",
+               "Give left, top, width and height (and image_width, image_height) as finite, "
+               "non-negative numbers of pixels; image sizes are positive integers."),
+    _converter("CSV_IMAGE_SIZE_MISSING", "error", "item",
+               "The image size is unknown; the image is skipped.",
+               "Add image_width and image_height columns, or give --images-dir with the image "
+               "files."),
+    _converter("CSV_IMAGE_SIZE_CONFLICT", "error", "item",
+               "The row gives another image size than an earlier row of the same image; the row "
+               "is skipped.",
+               "Give every row of an image the same image_width and image_height."),
+    _converter("CSV_DUPLICATE_BOX", "warning", "item",
+               "The row repeats an earlier row's box and label; it is skipped.",
+               "Remove the repeated row."),
+    _converter("IMAGE_UNREADABLE", "error", "item",
+               "The image file cannot be read as a PNG or JPEG; the image is skipped.",
+               "Check that the file exists in --images-dir and is a PNG or JPEG image (guide "
+               "L17920).", "L17920"),
+    _converter("INPUT_INVALID_JSON_LINE", "error", "item",
+               "The line is not a JSON object; it is skipped.",
+               "Make the line one JSON object."),
+    _converter("GT_NO_MULTILABEL_ATTRIBUTE", "error", "item",
+               "The line has no multi-label attribute; it is skipped.",
+               'Give the line a label attribute with a "-metadata" object whose type is '
+               '"groundtruth/image-classification-multilabel".', "L4352-4528"),
+    _converter("GT_MISSING_KEY", "error", "item", "The line has no {} key; it is skipped.",
+               "Add the key, as in a Ground Truth multi-label output line (guide L4352-4528).",
+               "L4352-4528"),
+    _converter("GT_BAD_VALUE", "error", "item",
+               "The value of {} is invalid; the line is skipped.",
+               "Give the labels as a list of class ids, with class-map names and confidence-map "
+               "numbers in 0..1.", "L4352-4528"),
+    _converter("MANIFEST_LINE_INVALID", "error", "item",
+               "The manifest line is invalid; it is not exported.",
+               "Run customlabels validate on the manifest and fix the line."),
+    _converter("MANIFEST_LINE_NOT_EXPORTED", "warning", "item",
+               "The manifest has lines without labels of this format's kind; they are not "
+               "exported.",
+               "Nothing to do if those lines belong to another use case (image-level labels vs "
+               "bounding boxes)."),
+    _converter("CONVERSION_FAILED", "error", "file",
+               "The conversion stopped on an unexpected error.",
+               "Report it with the input file: this is a defect of customlabels. The other "
+               "files of the batch are converted."),
+    _converter("SOURCE_REF_INVALID", "error", "item",
+               "The image's S3 location is not a valid source-ref; the image is skipped.",
+               "Use s3://bucket/key with a valid bucket name and a non-empty key.", "L7228-7249"),
+    _converter("SOURCE_REF_DUPLICATE", "error", "item",
+               "The image is also on an earlier line, which is kept; this one is skipped.",
+               "Reference each image once (guide L5420).", "L5420"),
+    _converter("LABEL_NAME_LENGTH", "error", "item",
+               "The label name has {} characters; names have {MIN_LABEL_NAME} to "
+               "{MAX_LABEL_NAME}. It is skipped.",
+               "Use label names of {MIN_LABEL_NAME} to {MAX_LABEL_NAME} characters (guide "
+               "L8162-8174).", "L8162-8174"),
+    _converter("LABEL_ATTRIBUTE_RENAMED", "warning", "item",
+               "The label {} cannot be a label attribute name; the attribute is named "
+               "differently.",
+               "Nothing to do: class-name keeps the label. Rename the label to avoid it."),
+    _converter("TOO_MANY_LABELS", "warning", "item",
+               "The image has more than {MAX_LABELS_PER_IMAGE} labels; it is skipped.",
+               "Keep at most {MAX_LABELS_PER_IMAGE} labels an image (guide L17944).", "L17944"),
+    _converter("TOO_MANY_BOXES", "warning", "item",
+               "The image has more than {MAX_BOXES} bounding boxes; {}.",
+               "Keep at most {MAX_BOXES} boxes an image (guide L17957-17959), or pass "
+               "--too-many-boxes largest.", "L17957-17959"),
+    _converter("IMAGE_DIMENSION", "warning", "item",
+               "The image size is outside {MIN_SIDE}..{MAX_SIDE} px a side or {MAX_ASPECT}:1; "
+               "the image is skipped.",
+               "Resize the image (guide L17961-17967) and give its new size.", "L17961-17967"),
+    _converter("BOX_VANISHED", "warning", "item",
+               "The bounding box is empty once rounded to whole pixels and clipped to the "
+               "image; it is dropped.",
+               "Check the box: it lies outside the image or is thinner than half a pixel."),
+    _converter("BOX_TOO_SMALL", "warning", "item",
+               "The bounding box is 1 px or less once the image is scaled to {SCALE_SIDE} px; "
+               "it is dropped.",
+               "The service drops such boxes (guide L7743-7793); enlarge the box or accept the "
+               "drop.", "L7743-7793"),
+    _converter("DATE_FALLBACK", "warning", "item",
+               "The date is missing or malformed; the conversion time is used as "
+               "creation-date.",
+               "Give dates as YYYY-MM-DD HH:MM:SS, or pass --creation-date.", "L4004"),
 )
 
 #: Every code, by name, in catalogue order.
@@ -306,6 +490,8 @@ DROPPED_CODES: frozenset[str] = frozenset(c.name for c in _ROWS if c.effect == "
 #: Codes whose line is invalid wherever they are attached (dropped ones included).
 INVALIDATING_CODES: frozenset[str] = frozenset(
     c.name for c in _ROWS if c.effect in ("dropped", "invalidates"))
+#: The converters' problem codes (``raised_by="convert"``), in catalogue order.
+CONVERTER_CODES: tuple[str, ...] = tuple(c.name for c in _ROWS if c.raised_by == "convert")
 
 
 def render_errors_md() -> str:
@@ -319,11 +505,18 @@ def render_errors_md() -> str:
         "",
     ]
     for c in _ROWS:
+        if c.name == CONVERTER_CODES[0]:
+            out += ["# Conversion problems", "",
+                    "Reported by `customlabels convert` and `customlabels export` about their "
+                    "input, before any manifest exists; see [convert.md](convert.md#problems). "
+                    "**error**: the input is wrong; **warning**: the input is fine but does not "
+                    "fit the service, and the converter adapted it by the rule stated.", ""]
         out += [f'<a id="{c.name.lower()}"></a>', f"## {c.name}", ""]
         facts = [f"severity: {c.severity}", f"scope: {c.scope}"]
         if c.tier:
             facts.append(f"tier: {c.tier}")
-        facts.append(f"guide: {c.guide}")
+        if c.guide:
+            facts.append(f"guide: {c.guide}")
         if c.project:
             facts.append("project code")
         out += ["; ".join(facts), "", f"> {c.message}", "", f"Fix: {c.hint}", ""]
@@ -331,6 +524,17 @@ def render_errors_md() -> str:
             out += ["Not reported by this version: it needs image, S3 or split checks that "
                     "customlabels does not run yet.", ""]
     return "\n".join(out)
+
+
+def render_convert_md() -> str:
+    """Return the table of the converters' problems in ``docs/convert.md`` (generated part)."""
+    out = ["| code | severity | message | fix |", "|---|---|---|---|"]
+    for name in CONVERTER_CODES:
+        c = CODES[name]
+        message = c.message.replace("{}", "…").replace("|", "\\|")
+        out.append(f'| <a id="{name.lower()}"></a>`{name}` | {c.severity} | {message} | '
+                   f"{c.hint.replace('|', chr(92) + '|')} |")
+    return "\n".join(out) + "\n"
 
 
 def render_codes_pxi() -> str:
@@ -369,13 +573,39 @@ def render_limits_pxi() -> str:
 #: Generated files: path under the repository root -> the function that renders it.
 GENERATED = {"docs/errors.md": render_errors_md, "ext/_codes.pxi": render_codes_pxi,
              "ext/_limits.pxi": render_limits_pxi}
+#: Generated parts of written files: path -> the function that renders what lies between the
+#: file's :data:`PART_BEGIN` and :data:`PART_END` lines.
+GENERATED_PARTS = {"docs/convert.md": render_convert_md}
+PART_BEGIN = ("<!-- generated from src/customlabels/codes.py by "
+              "`python -m customlabels.codes`: begin -->")
+PART_END = "<!-- generated: end -->"
+
+
+def generated_part(text: str) -> str:
+    """Return the generated part of ``text`` (between the marker lines); ValueError if none."""
+    head, begin, rest = text.partition(PART_BEGIN + "\n")
+    part, end, _ = rest.partition(PART_END + "\n")
+    if not begin or not end:
+        raise ValueError("no generated part (marker lines missing)")
+    return part
+
+
+def splice_part(text: str, part: str) -> str:
+    """Return ``text`` with its generated part replaced by ``part``."""
+    old = generated_part(text)
+    start = text.index(PART_BEGIN + "\n") + len(PART_BEGIN) + 1
+    return text[:start] + part + text[start + len(old):]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Regenerate docs/errors.md, ext/_codes.pxi and ext/_limits.pxi in a repository root."""
+    """Regenerate docs/errors.md, ext/_codes.pxi, ext/_limits.pxi and docs/convert.md's table."""
     root = Path(argv[0] if argv else ".")
     for path, render in GENERATED.items():
         (root / path).write_text(render(), encoding="utf-8")
+    for path, render in GENERATED_PARTS.items():
+        target = root / path
+        target.write_text(splice_part(target.read_text(encoding="utf-8"), render()),
+                          encoding="utf-8")
     return 0
 
 

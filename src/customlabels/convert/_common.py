@@ -18,12 +18,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..issues import make_issue
+from ..limits import (MAX_ASPECT, MAX_BOXES, MAX_LABEL_NAME, MAX_LABELS_PER_IMAGE, MAX_SIDE,
+                      MIN_LABEL_NAME, MIN_SIDE, SCALE_SIDE)
 from ..manifest.records import iter_records
-from ..manifest.writer import atomic_write
-from ..limits import MAX_BOXES, MAX_LABELS_PER_IMAGE
 from ..manifest.schema import (IGNORED, VALID, box_scale, dimension_ok, label_name_ok,
                                source_ref_bucket)
-from . import problems as P
+from ..manifest.writer import atomic_write
 
 #: The limits and line semantics the converters apply, re-exported for them (one definition
 #: each, in customlabels.limits and customlabels.manifest.schema).
@@ -111,15 +112,20 @@ class Job:
 
     def add(self, code: str, line: int | None = None, path: str | None = None,
             detail: str | None = None, arg: Any = None, severity: str | None = None,
-            file: str | None = None) -> None:
-        """Report a problem of the input (``file`` defaults to the input)."""
-        self.problems.append(P.make(code, file or self.source, line, path, detail, arg,
-                                    severity))
+            file: str | None = None, context: dict[str, Any] | None = None) -> None:
+        """Report a problem of the input (``file`` defaults to the input).
+
+        ``arg`` fills the message's ``{}``; ``context`` holds the values behind the message and
+        the detail (see :func:`customlabels.issues.make_issue`).
+        """
+        self.problems.append(make_issue(code, file or self.source, line, path, arg=arg,
+                                        detail=detail, severity=severity, context=context))
 
     def fatal(self, code: str, detail: str | None = None, arg: Any = None,
-              file: str | None = None, line: int | None = None) -> Abort:
+              file: str | None = None, line: int | None = None,
+              context: dict[str, Any] | None = None) -> Abort:
         """Report a problem that leaves nothing to write; return the exception to raise."""
-        self.add(code, line=line, detail=detail, arg=arg, file=file)
+        self.add(code, line=line, detail=detail, arg=arg, file=file, context=context)
         return Abort(code)
 
     def count(self, key: str, n: int = 1) -> None:
@@ -133,7 +139,8 @@ class Job:
         try:
             data = Path(self.source).read_bytes()
         except OSError as exc:
-            raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+            raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
+                             context=os_error(exc)) from None
         if not data.strip():
             raise self.fatal("INPUT_EMPTY")
         return data
@@ -143,14 +150,16 @@ class Job:
         for item in self.inputs:
             if _same_file(target, Path(item)):
                 raise self.fatal("OUTPUT_IS_INPUT", f"{target} is the input {item}",
-                                 file=str(target))
+                                 file=str(target),
+                                 context={"output": str(target), "input": item})
 
     def check_input(self) -> None:
         """Abort when the input cannot be read or holds no byte."""
         try:
             size = os.stat(self.source).st_size
         except OSError as exc:
-            raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+            raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
+                             context=os_error(exc)) from None
         if size == 0:
             raise self.fatal("INPUT_EMPTY")
 
@@ -173,9 +182,11 @@ class Job:
         except OSError as exc:
             if exc.filename is not None and any(
                     _same_file(Path(exc.filename), Path(i)) for i in self.inputs):
-                raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+                raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
+                                 context=os_error(exc)) from None
             raise self.fatal("OUTPUT_NOT_WRITABLE", f"{target}: {exc.strerror or exc}",
-                             file=str(target)) from None
+                             file=str(target),
+                             context={"output": str(target), **os_error(exc)}) from None
         if target == self.output:
             self.written = True
         else:
@@ -202,10 +213,50 @@ class Job:
 
 def error_codes(rec: Any) -> str:
     """Return the error codes of a record, for a problem's detail."""
+    return ", ".join(error_code_list(rec))
+
+
+def error_code_list(rec: Any) -> list[str]:
+    """Return the error codes of a record, sorted (a problem's context)."""
     from ..codes import CODE_NAMES
 
-    return ", ".join(sorted({CODE_NAMES[code] for code, _, _ in rec.findings
-                             if CODE_NAMES[code].startswith("ERROR_")}))
+    return sorted({CODE_NAMES[code] for code, _, _ in rec.findings
+                   if CODE_NAMES[code].startswith("ERROR_")})
+
+
+def json_type(value: Any) -> str | None:
+    """Return the JSON type of a parsed value (``object``, ``array``...); None for None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    for kind, name in ((dict, "object"), (list, "array"), (str, "string"),
+                       ((int, float), "number")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def os_error(exc: OSError) -> dict[str, Any]:
+    """Return the context of a problem caused by ``exc``: the system's error text and number."""
+    return {"error": exc.strerror or str(exc), "errno": exc.errno}
+
+
+def name_length(length: int) -> dict[str, Any]:
+    """Return the context of a LABEL_NAME_LENGTH problem: the length and the limits passed."""
+    return {"length": length, "minimum": MIN_LABEL_NAME, "maximum": MAX_LABEL_NAME}
+
+
+def dimension(width: Any, height: Any) -> dict[str, Any]:
+    """Return the context of an IMAGE_DIMENSION problem: the size and the limits passed."""
+    return {"width": width, "height": height, "min_side": MIN_SIDE, "max_side": MAX_SIDE,
+            "max_aspect": MAX_ASPECT}
+
+
+def too_small(width: int, height: int, image_width: int, image_height: int) -> dict[str, Any]:
+    """Return the context of a BOX_TOO_SMALL problem."""
+    return {"width": width, "height": height, "image_width": image_width,
+            "image_height": image_height, "scale_side": SCALE_SIDE}
 
 
 def exportable_records(job: Job) -> Iterator[tuple[Any, dict[str, Any]]]:
@@ -217,11 +268,14 @@ def exportable_records(job: Job) -> Iterator[tuple[Any, dict[str, Any]]]:
     try:
         for rec in iter_records(job.source):
             if rec.verdict not in (VALID, IGNORED):
-                job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=error_codes(rec))
+                codes = error_code_list(rec)
+                job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=", ".join(codes),
+                        context={"codes": codes})
                 continue
             yield rec, rec.object()
     except OSError as exc:
-        raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+        raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
+                        context=os_error(exc)) from None
 
 
 def finish_export(job: Job, other: list[int], without: str, data: bytes, lines: int) -> None:
@@ -232,7 +286,8 @@ def finish_export(job: Job, other: list[int], without: str, data: bytes, lines: 
     """
     if other:
         job.add("MANIFEST_LINE_NOT_EXPORTED", line=other[0],
-                detail=f"{len(other)} lines {without}, the first line {other[0]}")
+                detail=f"{len(other)} lines {without}, the first line {other[0]}",
+                context={"lines": len(other), "first_line": other[0], "without": without})
     with job.open_output() as out:
         out.write(data)
     job.lines = lines

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..issues import make_issue
 from . import get_format
-from . import problems as P
 from ._common import ConversionResult, Progress
 
 _GLOB_CHARS = frozenset("*?[")
@@ -54,8 +54,14 @@ def _one(fmt: str, source: str, output: str, options: dict[str, Any]) -> Convers
     try:
         return get_format(fmt).convert(source, output, progress=False, **options)
     except Exception as exc:  # noqa: BLE001 - isolate one file's defect from the batch (issue 3)
-        return ConversionResult(fmt, source, None, problems=[P.make(
-            "CONVERSION_FAILED", source, detail=f"{type(exc).__name__}: {exc}")])
+        return _failed(fmt, source, exc)
+
+
+def _failed(fmt: str, source: str, exc: BaseException) -> ConversionResult:
+    """Return the result of a file whose conversion raised ``exc``."""
+    return ConversionResult(fmt, source, None, problems=[make_issue(
+        "CONVERSION_FAILED", source, detail=f"{type(exc).__name__}: {exc}",
+        context={"exception": type(exc).__name__, "error": str(exc)})])
 
 
 def convert_many(fmt: str, inputs: list[str], output_dir: str | os.PathLike[str], *,
@@ -87,9 +93,7 @@ def convert_many(fmt: str, inputs: list[str], output_dir: str | os.PathLike[str]
                     try:
                         results[k] = future.result()
                     except Exception as exc:  # noqa: BLE001 - a worker process died
-                        results[k] = ConversionResult(fmt, inputs[k], None, problems=[P.make(
-                            "CONVERSION_FAILED", inputs[k],
-                            detail=f"{type(exc).__name__}: {exc}")])
+                        results[k] = _failed(fmt, inputs[k], exc)
                     bar.update(1)
     finally:
         bar.close()

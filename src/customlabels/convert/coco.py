@@ -92,7 +92,8 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
         if s3_prefix is not None:
             folder = C.s3_folder(s3_prefix)
             if folder is None:
-                raise job.fatal("S3_PREFIX_INVALID", repr(s3_prefix))
+                raise job.fatal("S3_PREFIX_INVALID", repr(s3_prefix),
+                                context={"s3_prefix": s3_prefix})
         images, annotations, categories = _sections(job, _load(job))
         cats = _categories(job, categories)
         kept, index = _images(job, images, folder)
@@ -121,18 +122,21 @@ def _load(job: Job) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise job.fatal("INPUT_NOT_JSON", str(exc)) from None
+        raise job.fatal("INPUT_NOT_JSON", str(exc),
+                        context={"error": exc.msg, "position": exc.pos}) from None
 
 
 def _sections(job: Job, doc: Any) -> tuple[list[Any], list[Any], list[Any]]:
     if not isinstance(doc, dict):
-        raise job.fatal("COCO_MISSING_SECTION", "the document is not a JSON object", "images")
+        raise job.fatal("COCO_MISSING_SECTION", "the document is not a JSON object", "images",
+                        context={"section": "images", "document": C.json_type(doc)})
     found = []
     for key in ("images", "annotations", "categories"):
         value = doc.get(key)
         if not isinstance(value, list):
             raise job.fatal("COCO_MISSING_SECTION",
-                            None if value is None else f"{key} is not a list", key)
+                            None if value is None else f"{key} is not a list", key,
+                            context={"section": key, "found": C.json_type(value)})
         found.append(value)
     return found[0], found[1], found[2]
 
@@ -144,19 +148,22 @@ def _categories(job: Job, categories: list[Any]) -> dict[int, tuple[str, str] | 
         where = f"$.categories[{i}]"
         cid = cat.get("id") if isinstance(cat, dict) else None
         if type(cid) is not int:
-            job.add("COCO_BAD_CATEGORY", path=where, detail="id is not an integer")
+            job.add("COCO_BAD_CATEGORY", path=where, detail="id is not an integer",
+                    context={"index": i, "field": "id"})
             continue
         if cid in cats:
-            job.add("COCO_DUPLICATE_CATEGORY_ID", path=where, detail=f"category id {cid}")
+            job.add("COCO_DUPLICATE_CATEGORY_ID", path=where, detail=f"category id {cid}",
+                    context={"index": i, "category_id": cid})
             continue
         name = cat.get("name")
         if not isinstance(name, str):
             job.add("COCO_BAD_CATEGORY", path=where, detail=f"category id {cid}: name is not a "
-                    "string")
+                    "string", context={"index": i, "category_id": cid, "field": "name"})
             cats[cid] = None
         elif not C.label_name_ok(name):
             job.add("LABEL_NAME_LENGTH", path=f"{where}.name", arg=len(name),
-                    detail=f"category id {cid}")
+                    detail=f"category id {cid}",
+                    context={"index": i, "category_id": cid, **C.name_length(len(name))})
             cats[cid] = None
         else:
             cats[cid] = (str(cid), name)
@@ -177,26 +184,33 @@ def _images(job: Job, images: list[Any], folder: str | None
     for i, img in enumerate(images):
         where = f"$.images[{i}]"
         if not isinstance(img, dict):
-            job.add("COCO_BAD_IMAGE", path=where, detail="not an object")
+            job.add("COCO_BAD_IMAGE", path=where, detail="not an object",
+                    context={"index": i, "field": None})
             continue
         image_id = img.get("id")
         if type(image_id) not in (int, str):
-            job.add("COCO_BAD_IMAGE", path=f"{where}.id", detail="id is not an integer")
+            job.add("COCO_BAD_IMAGE", path=f"{where}.id", detail="id is not an integer",
+                    context={"index": i, "field": "id"})
             continue
         if image_id in index:
-            job.add("COCO_DUPLICATE_IMAGE_ID", path=f"{where}.id", detail=f"image id {image_id}")
+            job.add("COCO_DUPLICATE_IMAGE_ID", path=f"{where}.id", detail=f"image id {image_id}",
+                    context={"index": i, "image_id": image_id})
             continue
         index[image_id] = -1  # until kept: its annotations are dropped silently
         width, height = _size(img.get("width")), _size(img.get("height"))
         if width is None or height is None:
             job.add("COCO_BAD_IMAGE", path=where,
-                    detail=f"image id {image_id}: width and height must be positive integers")
+                    detail=f"image id {image_id}: width and height must be positive integers",
+                    context={"index": i, "image_id": image_id,
+                             "field": "width" if width is None else "height",
+                             "width": img.get("width"), "height": img.get("height")})
             continue
         if folder is not None:
             name = img.get("file_name")
             if not isinstance(name, str) or not name:
                 job.add("COCO_BAD_IMAGE", path=f"{where}.file_name",
-                        detail=f"image id {image_id}: file_name is not a non-empty string")
+                        detail=f"image id {image_id}: file_name is not a non-empty string",
+                        context={"index": i, "image_id": image_id, "field": "file_name"})
                 continue
             sref = folder + name.lstrip("/")
         else:
@@ -207,17 +221,22 @@ def _images(job: Job, images: list[Any], folder: str | None
         first = seen_refs.get(sref)
         if first is not None:
             job.add("COCO_DUPLICATE_FILE_NAME", path=where,
-                    detail=f"image id {image_id}: {sref} is also $.images[{first}]")
+                    detail=f"image id {image_id}: {sref} is also $.images[{first}]",
+                    context={"index": i, "image_id": image_id, "source_ref": sref,
+                             "first_index": first})
             continue
         seen_refs[sref] = i
         if not C.dimension_ok(width, height):
-            job.add("IMAGE_DIMENSION", path=where, detail=f"image id {image_id}: {width}x{height}")
+            job.add("IMAGE_DIMENSION", path=where, detail=f"image id {image_id}: {width}x{height}",
+                    context={"index": i, "image_id": image_id, **C.dimension(width, height)})
             continue
         index[image_id] = len(kept)
         kept.append((img, sref, width, height))
     if no_location:
         raise job.fatal("COCO_NO_S3_LOCATION", f"{len(no_location)} of {len(images)} images, "
-                        f"the first $.images[{no_location[0]}]")
+                        f"the first $.images[{no_location[0]}]",
+                        context={"images_without": len(no_location), "images": len(images),
+                                 "first_index": no_location[0]})
     job.count("images", len(images))
     job.count("images_skipped", len(images) - len(kept))
     return kept, index
@@ -241,7 +260,8 @@ def _group(job: Job, annotations: list[Any], index: dict[Any, int],
         chunk = annotations[start:start + _PROGRESS_STEP]
         for j, ann in enumerate(chunk, start):
             if type(ann) is not dict:
-                job.add("COCO_BAD_ANNOTATION", path=f"$.annotations[{j}]", detail="not an object")
+                job.add("COCO_BAD_ANNOTATION", path=f"$.annotations[{j}]", detail="not an object",
+                        context={"index": j, "field": None})
                 continue
             if not include_crowd and ann.get("iscrowd"):
                 crowd += 1
@@ -250,13 +270,13 @@ def _group(job: Job, annotations: list[Any], index: dict[Any, int],
             pos = position(image_id)
             if pos is None or type(image_id) is bool:
                 job.add("COCO_UNKNOWN_IMAGE", path=f"$.annotations[{j}].image_id",
-                        detail=_ann_detail(ann))
+                        detail=_ann_detail(ann), context=_ann_context(ann, j))
                 continue
             cid = ann.get("category_id")
             cat = category(cid, False) if type(cid) is int else False
             if cat is False:
                 job.add("COCO_UNKNOWN_CATEGORY", path=f"$.annotations[{j}].category_id",
-                        detail=_ann_detail(ann))
+                        detail=_ann_detail(ann), context=_ann_context(ann, j))
                 continue
             if pos < 0 or cat is None:  # its image or category is skipped, and reported
                 skipped += 1
@@ -274,6 +294,12 @@ def _ann_detail(ann: dict[str, Any]) -> str:
             f"category_id {ann.get('category_id')!r}")
 
 
+def _ann_context(ann: dict[str, Any], index: int) -> dict[str, Any]:
+    """Return the context of a problem of the annotation at ``index``."""
+    return {"index": index, "annotation_id": ann.get("id"), "image_id": ann.get("image_id"),
+            "category_id": ann.get("category_id")}
+
+
 def _write(job: Job, out: BinaryIO, kept: list[_Image], groups: list[list[dict[str, Any]]],
            annotations: list[Any], cats: dict[int, tuple[str, str] | None], attr: str,
            job_name: str, policy: str, fallback: str, bar: C.Progress) -> None:
@@ -289,11 +315,11 @@ def _write(job: Job, out: BinaryIO, kept: list[_Image], groups: list[list[dict[s
     F, I = float, int  # noqa: E741  (the only number types orjson makes)
     meta = attr + "-metadata"
     # problems of single annotations wait here until their index in the file is known
-    pending: dict[int, list[tuple[str, str]]] = {}
+    pending: dict[int, list[tuple[str, str, dict[str, Any]]]] = {}
 
-    def report(code: str, ann: dict[str, Any], detail: str) -> None:
+    def report(code: str, ann: dict[str, Any], detail: str, context: dict[str, Any]) -> None:
         """Keep a problem of ``ann`` until its index is known."""
-        pending.setdefault(id(ann), []).append((code, detail))
+        pending.setdefault(id(ann), []).append((code, detail, context))
 
     boxes_out = vanished = small = bad_dates = clipped = 0
     first_bad_date = None
@@ -317,7 +343,8 @@ def _write(job: Job, out: BinaryIO, kept: list[_Image], groups: list[list[dict[s
                     left, top = floor(x + 0.5), floor(y + 0.5)
                     right, bottom = floor(x + w + 0.5), floor(y + h + 0.5)
                 except (KeyError, TypeError, ValueError, OverflowError):  # not 4 finite numbers
-                    report("COCO_BAD_ANNOTATION", ann, f"bbox {ann.get('bbox')!r}")
+                    report("COCO_BAD_ANNOTATION", ann, f"bbox {ann.get('bbox')!r}",
+                           {"field": "bbox", "bbox": ann.get("bbox")})
                     continue
                 if left < 0 or top < 0 or right > width or bottom > height:
                     clipped += 1
@@ -328,11 +355,13 @@ def _write(job: Job, out: BinaryIO, kept: list[_Image], groups: list[list[dict[s
                 w, h = right - left, bottom - top
                 if w <= 0 or h <= 0:
                     vanished += 1
-                    report("BOX_VANISHED", ann, f"bbox {ann['bbox']} in a {width}x{height} image")
+                    report("BOX_VANISHED", ann, f"bbox {ann['bbox']} in a {width}x{height} image",
+                           {"bbox": ann["bbox"], "image_width": width, "image_height": height})
                     continue
                 if box_too_small(w, h, scale):  # spec decision 7
                     small += 1
-                    report("BOX_TOO_SMALL", ann, f"{w}x{h} px in a {width}x{height} image")
+                    report("BOX_TOO_SMALL", ann, f"{w}x{h} px in a {width}x{height} image",
+                           C.too_small(w, h, width, height))
                     continue
                 cid = ann["category_id"]
                 key, name = cats[cid]  # type: ignore[misc]
@@ -344,17 +373,22 @@ def _write(job: Job, out: BinaryIO, kept: list[_Image], groups: list[list[dict[s
                 if policy == "skip":
                     job.add("TOO_MANY_BOXES", path=f"$.images[?(@.id=={image_id!r})]",
                             arg="the image is skipped",
-                            detail=f"image id {image_id!r}: {len(boxes)} boxes")
+                            detail=f"image id {image_id!r}: {len(boxes)} boxes",
+                            context={"image_id": image_id, "boxes": len(boxes),
+                                     "maximum": C.MAX_BOXES, "policy": policy})
                     continue
                 job.add("TOO_MANY_BOXES", path=f"$.images[?(@.id=={image_id!r})]",
                         arg=f"its {C.MAX_BOXES} largest boxes are kept",
-                        detail=f"image id {image_id!r}: {len(boxes)} boxes")
+                        detail=f"image id {image_id!r}: {len(boxes)} boxes",
+                        context={"image_id": image_id, "boxes": len(boxes),
+                                 "maximum": C.MAX_BOXES, "policy": policy})
                 boxes = _largest(boxes, C.MAX_BOXES)
                 class_map = {str(b["class_id"]): cats[b["class_id"]][1]  # type: ignore[index]
                              for b in boxes}
             elif not anns:
                 job.add("COCO_NO_ANNOTATIONS", path=f"$.images[?(@.id=={image_id!r})]",
-                        detail=f"image id {image_id!r}, {sref}")
+                        detail=f"image id {image_id!r}, {sref}",
+                        context={"image_id": image_id, "source_ref": sref})
             date = C.parse_date(img.get("date_captured"))
             if date is None:
                 bad_dates += 1
@@ -376,13 +410,16 @@ def _write(job: Job, out: BinaryIO, kept: list[_Image], groups: list[list[dict[s
         bar.update(min(_PROGRESS_STEP, len(kept) - start))
     if pending:
         for j, ann in enumerate(annotations):
-            for code, detail in pending.get(id(ann), ()):
+            for code, detail, context in pending.get(id(ann), ()):
                 job.add(code, path=f"$.annotations[{j}].bbox",
-                        detail=f"{_ann_detail(ann)}: {detail}")
+                        detail=f"{_ann_detail(ann)}: {detail}",
+                        context={**_ann_context(ann, j), **context})
     if bad_dates:
         job.add("DATE_FALLBACK", path="$.images[*].date_captured",
                 detail=f"{bad_dates} images, the first image id {first_bad_date!r}; "
-                       f"creation-date {fallback} is used")
+                       f"creation-date {fallback} is used",
+                context={"images": bad_dates, "first_image_id": first_bad_date,
+                         "creation_date": fallback})
     job.count("boxes", boxes_out)
     job.count("boxes_clipped", clipped)
     job.count("boxes_vanished", vanished)

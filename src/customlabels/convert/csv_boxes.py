@@ -114,14 +114,16 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
             for image in images.values():
                 sref = folder + image.name
                 if not C.is_source_ref(sref):
-                    job.add("SOURCE_REF_INVALID", line=image.line, path="image", detail=repr(sref))
+                    job.add("SOURCE_REF_INVALID", line=image.line, path="image", detail=repr(sref),
+                            context={"source_ref": sref})
                     continue
                 size = image.size or _size_from_file(job, image, images_dir)
                 if size is None:
                     continue
                 width, height = int(size[0]), int(size[1])
                 if not C.dimension_ok(width, height):
-                    job.add("IMAGE_DIMENSION", line=image.line, detail=f"{width}x{height}")
+                    job.add("IMAGE_DIMENSION", line=image.line, detail=f"{width}x{height}",
+                            context=C.dimension(width, height))
                     continue
                 scale = C.box_scale(width, height)
                 boxes = []
@@ -129,11 +131,14 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
                     left, top, bw, bh = C.pixel_box(x, y, w, h, width, height)
                     if bw <= 0 or bh <= 0:
                         job.add("BOX_VANISHED", line=line,
-                                detail=f"{x:g},{y:g},{w:g},{h:g} in a {width}x{height} image")
+                                detail=f"{x:g},{y:g},{w:g},{h:g} in a {width}x{height} image",
+                                context={"box": [x, y, w, h], "image_width": width,
+                                         "image_height": height})
                         continue
                     if box_too_small(bw, bh, scale):
                         job.add("BOX_TOO_SMALL", line=line,
-                                detail=f"{bw}x{bh} px in a {width}x{height} image")
+                                detail=f"{bw}x{bh} px in a {width}x{height} image",
+                                context=C.too_small(bw, bh, width, height))
                         continue
                     cid = class_ids.setdefault(label, len(class_ids))
                     boxes.append({"left": left, "top": top, "width": bw, "height": bh,
@@ -141,11 +146,15 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
                 if len(boxes) > C.MAX_BOXES:
                     if too_many_boxes == "skip":
                         job.add("TOO_MANY_BOXES", line=image.line, arg="the image is skipped",
-                                detail=f"{len(boxes)} boxes")
+                                detail=f"{len(boxes)} boxes",
+                                context={"boxes": len(boxes), "maximum": C.MAX_BOXES,
+                                         "policy": too_many_boxes})
                         continue
                     job.add("TOO_MANY_BOXES", line=image.line,
                             arg=f"its {C.MAX_BOXES} largest boxes are kept",
-                            detail=f"{len(boxes)} boxes")
+                            detail=f"{len(boxes)} boxes",
+                            context={"boxes": len(boxes), "maximum": C.MAX_BOXES,
+                                     "policy": too_many_boxes})
                     boxes = _largest(boxes, C.MAX_BOXES)
                 names = {cid: name for name, cid in class_ids.items()}
                 class_map = {str(b["class_id"]): names[b["class_id"]] for b in boxes}
@@ -172,24 +181,29 @@ def _collect(job: Job, rows: list[tuple[int, list[str]]]) -> dict[str, _Image]:
         if len(row) not in (6, 8):
             job.add("CSV_BAD_ROW", line=line,
                     detail=f"{len(row)} fields; a row has 6 ({','.join(COLUMNS[:6])}) or 8 "
-                           "(with image_width,image_height)")
+                           "(with image_width,image_height)",
+                    context={"fields": len(row), "expected": [6, 8]})
             continue
         values = []
         for field, text in zip(COLUMNS[2:], row[2:]):
             number = _numbers([text])
             if number is None:
-                job.add("CSV_BAD_NUMBER", line=line, path=field, arg=field, detail=repr(text))
+                job.add("CSV_BAD_NUMBER", line=line, path=field, arg=field, detail=repr(text),
+                        context={"field": field, "value": text})
                 break
             values.append(number[0])
         else:
             label = row[1]
             if not C.label_name_ok(label):
-                job.add("LABEL_NAME_LENGTH", line=line, path="label", arg=len(label))
+                job.add("LABEL_NAME_LENGTH", line=line, path="label", arg=len(label),
+                        context={"field": "label", **C.name_length(len(label))})
                 continue
             x, y, w, h = values[:4]
             if w < 0 or h < 0:
                 job.add("CSV_BAD_NUMBER", line=line, path="width" if w < 0 else "height",
-                        arg="width" if w < 0 else "height", detail="negative")
+                        arg="width" if w < 0 else "height", detail="negative",
+                        context={"field": "width" if w < 0 else "height",
+                                 "value": row[4] if w < 0 else row[5]})
                 continue
             sref = row[0]
             image = images.get(sref)
@@ -200,18 +214,23 @@ def _collect(job: Job, rows: list[tuple[int, list[str]]]) -> dict[str, _Image]:
                 if size[0] <= 0 or size[1] <= 0 or not size[0].is_integer() \
                         or not size[1].is_integer():
                     job.add("CSV_BAD_NUMBER", line=line, path="image_width",
-                            arg="image_width", detail="image sizes are positive integers")
+                            arg="image_width", detail="image sizes are positive integers",
+                            context={"field": "image_width", "value": row[6],
+                                     "image_height": row[7]})
                     continue
                 if image.size is None:
                     image.size = size
                 elif image.size != size:
                     job.add("CSV_IMAGE_SIZE_CONFLICT", line=line,
                             detail=f"{size[0]:g}x{size[1]:g}; line {image.line} says "
-                                   f"{image.size[0]:g}x{image.size[1]:g}")
+                                   f"{image.size[0]:g}x{image.size[1]:g}",
+                            context={"size": list(size), "first_line": image.line,
+                                     "first_size": list(image.size)})
                     continue
             key = (label, x, y, w, h)
             if key in image.seen:
-                job.add("CSV_DUPLICATE_BOX", line=line)
+                job.add("CSV_DUPLICATE_BOX", line=line,
+                        context={"image": sref, "label": label, "box": [x, y, w, h]})
                 continue
             image.seen.add(key)
             image.boxes.append((line, label, x, y, w, h))
@@ -221,16 +240,19 @@ def _collect(job: Job, rows: list[tuple[int, list[str]]]) -> dict[str, _Image]:
 def _size_from_file(job: Job, image: _Image, images_dir: str | os.PathLike[str] | None
                     ) -> tuple[int, int] | None:
     if images_dir is None:
-        job.add("CSV_IMAGE_SIZE_MISSING", line=image.line, detail=image.name)
+        job.add("CSV_IMAGE_SIZE_MISSING", line=image.line, detail=image.name,
+                context={"image": image.name})
         return None
     path = Path(images_dir) / image.name.rsplit("/", 1)[-1]
     try:
         size = image_size(path)
     except OSError as exc:
-        job.add("IMAGE_UNREADABLE", line=image.line, detail=f"{path}: {exc.strerror or exc}")
+        job.add("IMAGE_UNREADABLE", line=image.line, detail=f"{path}: {exc.strerror or exc}",
+                context={"image_file": str(path), **C.os_error(exc)})
         return None
     if size is None:
-        job.add("IMAGE_UNREADABLE", line=image.line, detail=f"{path}: not a PNG or JPEG")
+        job.add("IMAGE_UNREADABLE", line=image.line, detail=f"{path}: not a PNG or JPEG",
+                context={"image_file": str(path), "error": "not a PNG or JPEG"})
     return size
 
 

@@ -66,7 +66,8 @@ def read_rows(job: Job) -> Iterator[tuple[int, list[str]]]:
                 except StopIteration:
                     break
                 except csv.Error as exc:  # the reader goes on with the next line
-                    job.add("CSV_BAD_ROW", line=start, detail=str(exc))
+                    job.add("CSV_BAD_ROW", line=start, detail=str(exc),
+                            context={"error": str(exc)})
                     start = reader.line_num + 1
                     continue
                 if "".join(row).strip():  # blank rows are skipped, as by the script (L4692)
@@ -74,9 +75,11 @@ def read_rows(job: Job) -> Iterator[tuple[int, list[str]]]:
                 start = reader.line_num + 1
     except UnicodeDecodeError as exc:
         raise job.fatal("INPUT_UNREADABLE", f"not UTF-8 text (byte {exc.start + 1} of a "
-                        "block)") from None
+                        "block)", context={"error": "not UTF-8 text",
+                                           "encoding": exc.encoding}) from None
     except OSError as exc:
-        raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+        raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
+                        context=C.os_error(exc)) from None
 
 
 def image_locations(job: Job, rows: list[tuple[int, list[str]]], s3_path: str | None
@@ -89,7 +92,7 @@ def image_locations(job: Job, rows: list[tuple[int, list[str]]], s3_path: str | 
     kept = []
     for line, row in rows:
         if not row[0]:
-            job.add("CSV_EMPTY_IMAGE", line=line, path="field 1")
+            job.add("CSV_EMPTY_IMAGE", line=line, path="field 1", context={"field": 1})
             continue
         kept.append((line, row))
         if row[0].startswith("s3://"):
@@ -99,18 +102,22 @@ def image_locations(job: Job, rows: list[tuple[int, list[str]]], s3_path: str | 
     rows[:] = kept
     if first_s3 and first_bare:
         raise job.fatal("CSV_MIXED_PATHS", f"an S3 path on line {first_s3}, a bare name on "
-                        f"line {first_bare}", line=max(first_s3, first_bare))
+                        f"line {first_bare}", line=max(first_s3, first_bare),
+                        context={"first_s3_line": first_s3, "first_bare_line": first_bare})
     if s3_path is not None:
         if first_s3:
             raise job.fatal("CSV_S3_PATH_NOT_NEEDED", f"line {first_s3}: {rows_s3(rows)}",
-                            line=first_s3)
+                            line=first_s3, context={"s3_path": s3_path,
+                                                    "first_s3_line": first_s3,
+                                                    "image": rows_s3(rows)})
         folder = C.s3_folder(s3_path)
         if folder is None:
-            raise job.fatal("S3_PREFIX_INVALID", repr(s3_path))
+            raise job.fatal("S3_PREFIX_INVALID", repr(s3_path), context={"s3_prefix": s3_path})
         return folder
     if first_bare:
         raise job.fatal("CSV_NO_S3_PATH", f"line {first_bare}: {rows[0][1][0]!r}",
-                        line=first_bare)
+                        line=first_bare,
+                        context={"first_bare_line": first_bare, "image": rows[0][1][0]})
     return ""
 
 
@@ -188,7 +195,8 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
                 duplicates.append((line, row))
                 job.add("CSV_DUPLICATE_IMAGE", line=line, path="field 1",
                         detail=f"{row[0]} is on line {first[row[0]]}",
-                        severity="warning" if keep_first else None)
+                        severity="warning" if keep_first else None,
+                        context={"image": row[0], "first_line": first[row[0]]})
             else:
                 first[row[0]] = line
                 kept.append((line, row))
@@ -198,7 +206,9 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
             write_duplicates(job, kept, duplicates)
             if not keep_first:
                 raise job.fatal("CSV_DUPLICATES_FOUND", f"{len(duplicates)} rows repeat an "
-                                f"image; see {job.extra_outputs[-1]}")
+                                f"image; see {job.extra_outputs[-1]}",
+                                context={"duplicate_rows": len(duplicates),
+                                         "files": job.extra_outputs[-2:]})
         with job.open_output(lines_needed=True) as out:
             labels = 0
             for line, row in kept:
@@ -215,7 +225,8 @@ def _line(job: Job, line: int, row: list[str], folder: str, date: str
           ) -> dict[str, Any] | None:
     sref = folder + row[0]
     if not C.is_source_ref(sref):
-        job.add("SOURCE_REF_INVALID", line=line, path="field 1", detail=repr(sref))
+        job.add("SOURCE_REF_INVALID", line=line, path="field 1", detail=repr(sref),
+                context={"source_ref": sref})
         return None
     obj: dict[str, Any] = {"source-ref": sref}
     names: dict[str, None] = {}
@@ -223,22 +234,26 @@ def _line(job: Job, line: int, row: list[str], folder: str, date: str
         if label == "" or label in names:  # empty columns skipped (L4744), repeats merged
             continue
         if label != label.strip():
-            job.add("CSV_LABEL_WHITESPACE", line=line, path=f"field {field}", arg=repr(label))
+            job.add("CSV_LABEL_WHITESPACE", line=line, path=f"field {field}", arg=repr(label),
+                    context={"field": field, "label": label})
         if not C.label_name_ok(label):
-            job.add("LABEL_NAME_LENGTH", line=line, path=f"field {field}", arg=len(label))
+            job.add("LABEL_NAME_LENGTH", line=line, path=f"field {field}", arg=len(label),
+                    context={"field": field, **C.name_length(len(label))})
             continue
         names[label] = None
         attr = attribute_name(label, obj)
         if attr != label:
             job.add("LABEL_ATTRIBUTE_RENAMED", line=line, path=f"field {field}", arg=repr(label),
-                    detail=f"attribute {attr!r}")
+                    detail=f"attribute {attr!r}",
+                    context={"field": field, "label": label, "attribute": attr})
         # keys in the order of the guide's script (L4748-4759)
         obj[attr] = 1
         obj[attr + "-metadata"] = {"confidence": 1, "job-name": JOB_PREFIX + label,
                                    "class-name": label, "human-annotated": "yes",
                                    "creation-date": date, "type": CLASSIFICATION}
     if len(names) > C.MAX_LABELS_PER_IMAGE:
-        job.add("TOO_MANY_LABELS", line=line, detail=f"{len(names)} labels")
+        job.add("TOO_MANY_LABELS", line=line, detail=f"{len(names)} labels",
+                context={"labels": len(names), "maximum": C.MAX_LABELS_PER_IMAGE})
         return None
     return obj
 

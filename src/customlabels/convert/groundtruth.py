@@ -21,8 +21,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..manifest.reader import is_too_long, iter_lines
+from ..limits import MAX_LINE_CHARS
 from ..manifest.jsonline import parse_line
+from ..manifest.reader import is_too_long, iter_lines
 from ..manifest.schema import CLASSIFICATION, IGNORED, VALID, attribute_pairs, attribute_type
 from . import _common as C
 from ._common import ConversionResult, Job
@@ -74,7 +75,8 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
             stream = open(job.source, "rb")
             empty = os.fstat(stream.fileno()).st_size == 0
         except OSError as exc:
-            raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
+            raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
+                            context=C.os_error(exc)) from None
         if empty:
             stream.close()
             raise job.fatal("INPUT_EMPTY")
@@ -98,7 +100,8 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
         job.count("input_lines", lineno)
         if dates:
             job.add("DATE_FALLBACK", path="$.JOB-metadata['creation-date']",
-                    detail=f"{dates} labels; creation-date {fallback} is used")
+                    detail=f"{dates} labels; creation-date {fallback} is used",
+                    context={"labels": dates, "creation_date": fallback})
         job.count("labels", labels)
     return job.result(validate)
 
@@ -107,23 +110,29 @@ def _line(job: Job, lineno: int, raw: bytes | None, seen: dict[str, int]
           ) -> dict[str, Any] | None:
     """Parse one input line and check its source-ref; report and return None when unusable."""
     if raw is None or is_too_long(raw):
-        job.add("INPUT_INVALID_JSON_LINE", line=lineno, detail="longer than 100,000 characters")
+        job.add("INPUT_INVALID_JSON_LINE", line=lineno,
+                detail=f"longer than {MAX_LINE_CHARS:,} characters",
+                context={"error": "too long", "maximum": MAX_LINE_CHARS})
         return None
     try:
         obj = parse_line(raw)
     except ValueError as exc:
-        job.add("INPUT_INVALID_JSON_LINE", line=lineno, detail=str(exc))
+        job.add("INPUT_INVALID_JSON_LINE", line=lineno, detail=str(exc),
+                context={"error": str(exc)})
         return None
     sref = obj.get("source-ref")
     if sref is None:
-        job.add("GT_MISSING_KEY", line=lineno, arg="source-ref", path="$")
+        job.add("GT_MISSING_KEY", line=lineno, arg="source-ref", path="$",
+                context={"key": "source-ref"})
         return None
     if not isinstance(sref, str) or not C.is_source_ref(sref):
-        job.add("SOURCE_REF_INVALID", line=lineno, path="$['source-ref']", detail=repr(sref))
+        job.add("SOURCE_REF_INVALID", line=lineno, path="$['source-ref']", detail=repr(sref),
+                context={"source_ref": sref})
         return None
     if sref in seen:
         job.add("SOURCE_REF_DUPLICATE", line=lineno, path="$['source-ref']",
-                detail=f"{sref} is on line {seen[sref]}")
+                detail=f"{sref} is on line {seen[sref]}",
+                context={"source_ref": sref, "first_line": seen[sref]})
         return None
     seen[sref] = lineno
     return obj
@@ -135,7 +144,8 @@ def _convert_line(job: Job, lineno: int, obj: dict[str, Any], fallback: str
     attributes = _multilabel_attributes(obj)
     if not attributes:
         job.add("GT_NO_MULTILABEL_ATTRIBUTE", line=lineno,
-                detail="keys: " + ", ".join(repr(k) for k in list(obj)[:6]))
+                detail="keys: " + ", ".join(repr(k) for k in list(obj)[:6]),
+                context={"keys": list(obj)})
         return None, 0
     new: dict[str, Any] = {"source-ref": obj["source-ref"]}
     missing_dates = 0
@@ -146,19 +156,23 @@ def _convert_line(job: Job, lineno: int, obj: dict[str, Any], fallback: str
         ids = obj[attr]
         if not isinstance(ids, list) or not all(type(i) is int for i in ids):
             job.add("GT_BAD_VALUE", line=lineno, path=f"$[{attr!r}]", arg=repr(attr),
-                    detail="not a list of class ids")
+                    detail="not a list of class ids", context={"key": attr, "value": ids})
             return None, 0
         class_map, confidences = meta.get("class-map"), meta.get("confidence-map")
         for key, value in (("class-map", class_map), ("confidence-map", confidences)):
             if not isinstance(value, dict):
                 job.add("GT_MISSING_KEY" if value is None else "GT_BAD_VALUE", line=lineno,
-                        path=f"{where}[{key!r}]", arg=key)
+                        path=f"{where}[{key!r}]", arg=key,
+                        context={"key": key} if value is None else {"key": key,
+                                                                     "value": value})
                 return None, 0
         human = meta.get("human-annotated")
         if human not in ("yes", "no"):
             job.add("GT_MISSING_KEY" if human is None else "GT_BAD_VALUE", line=lineno,
                     path=f"{where}['human-annotated']", arg="human-annotated",
-                    detail=None if human is None else f"{human!r}: yes or no")
+                    detail=None if human is None else f"{human!r}: yes or no",
+                    context={"key": "human-annotated"} if human is None else {
+                        "key": "human-annotated", "value": human, "allowed": ["yes", "no"]})
             return None, 0
         date = meta.get("creation-date")
         if not isinstance(date, str):
@@ -169,17 +183,21 @@ def _convert_line(job: Job, lineno: int, obj: dict[str, Any], fallback: str
             if key not in class_map or key not in confidences:
                 missing = "class-map" if key not in class_map else "confidence-map"
                 job.add("GT_MISSING_KEY", line=lineno, path=f"{where}[{missing!r}][{key!r}]",
-                        arg=f"{missing} {key!r}")
+                        arg=f"{missing} {key!r}", context={"key": missing, "class_id": key})
                 return None, 0
             name, confidence = class_map[key], confidences[key]
             if not isinstance(name, str) or not C.label_name_ok(name):
                 job.add("LABEL_NAME_LENGTH" if isinstance(name, str) else "GT_BAD_VALUE",
                         line=lineno, path=f"{where}['class-map'][{key!r}]",
-                        arg=len(name) if isinstance(name, str) else f"class-map {key!r}")
+                        arg=len(name) if isinstance(name, str) else f"class-map {key!r}",
+                        context={"class_id": key, **C.name_length(len(name))}
+                        if isinstance(name, str) else {"key": "class-map", "class_id": key,
+                                                       "value": name})
                 return None, 0
             if not C.is_number(confidence) or not 0 <= confidence <= 1:
                 job.add("GT_BAD_VALUE", line=lineno, path=f"{where}['confidence-map'][{key!r}]",
-                        arg=f"confidence-map {key!r}", detail=f"{confidence!r}: a number in 0..1")
+                        arg=f"confidence-map {key!r}", detail=f"{confidence!r}: a number in 0..1",
+                        context={"key": "confidence-map", "class_id": key, "value": confidence})
                 return None, 0
             names.add(name)
             name_key = f"{attr}{index}"
@@ -193,7 +211,8 @@ def _convert_line(job: Job, lineno: int, obj: dict[str, Any], fallback: str
             new[name_key] = index
             new[name_key + "-metadata"] = metadata
     if len(names) > C.MAX_LABELS_PER_IMAGE:
-        job.add("TOO_MANY_LABELS", line=lineno, detail=f"{len(names)} labels")
+        job.add("TOO_MANY_LABELS", line=lineno, detail=f"{len(names)} labels",
+                context={"labels": len(names), "maximum": C.MAX_LABELS_PER_IMAGE})
         return None, 0
     return new, missing_dates
 
