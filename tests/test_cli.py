@@ -84,7 +84,7 @@ def test_usage_errors_exit_two(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_file_errors_go_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(tmp_path / "missing.manifest")]) == 1
+    assert main(["validate", str(tmp_path / "missing.manifest")]) == 2  # unusable input
     captured = capsys.readouterr()
     assert "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT" in captured.err
     assert "Traceback" not in captured.err

@@ -70,7 +70,7 @@ def test_batch_json_and_unmatched_glob(tmp_path: Path, capsys: pytest.CaptureFix
                    str(tmp_path / "none*.csv"), "--s3-path", "s3://my-bucket/f/",
                    "--output-dir", str(tmp_path), "--format", "json"])
     captured = capsys.readouterr()
-    assert status == 1 and "none*.csv: no file matches" in captured.err
+    assert status == 2 and "none*.csv: no file matches" in captured.err  # unusable input
     doc = json.loads(captured.out)
     assert doc["results"][0]["ok"] and doc["results"][0]["lines"] == 15
 

@@ -68,7 +68,7 @@ def test_missing_file_is_reported_on_stderr(tmp_path: Path,
     status = main(["evaluate", "--ground-truth", str(tmp_path / "no.manifest"),
                    "--predictions", str(tmp_path / "no.jsonl")])
     captured = capsys.readouterr()
-    assert status == 1
+    assert status == 2  # unusable input
     assert captured.err == (f"customlabels: {tmp_path / 'no.manifest'}: "
                             "ERROR_EVALUATION_FILE_INACCESSIBLE The ground truth file cannot be "
                             "read. (No such file or directory)\n")

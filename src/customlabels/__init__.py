@@ -1,32 +1,58 @@
 """customlabels: Amazon Rekognition Custom Labels datasets and models, offline.
 
-The public API is re-exported here; report types load on first use so that the command line
-starts fast.
+The public API is re-exported here. What ``customlabels validate`` needs (the validator, the code
+catalogue, the exceptions) is imported at once; the rest loads on first use, so that the command
+line starts fast (the report types import pydantic, the converters orjson and tqdm, evaluation
+numpy). Type checkers see every name through the ``TYPE_CHECKING`` imports, which mirror
+:data:`_LAZY` one for one (``tests/test_api.py`` holds them to it).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ._version import __version__
 from .codes import CODES, Code
+from .errors import (BackendNotBuiltError, CustomLabelsError, DatasetError, SplitError,
+                     UsageError, ValidationFailed)
 from .validation import validate
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from .convert import ConversionResult
+    from .convert import convert as convert_file
+    from .convert import detect as detect_format
+    from .convert import export as export_manifest
+    from .convert.batch import convert_many
+    from .dataset import ChangeResult, DatasetStats, LabelStats
+    from .dataset import describe as describe_dataset
+    from .dataset import list_entries, list_labels, remove_label, update_entries
+    from .dataset import merge as merge_manifests
+    from .manifest.records import Record
+    from .metrics import EvaluationResult, LabelResult, evaluate
+    from .split import SplitResult
+    from .split import distribute as distribute_entries
+    from .split import split as split_manifest
+    from .validation.report import Issue, ManifestSummary, ValidationReport
 
-_REPORT_TYPES = ("Issue", "ManifestSummary", "ValidationFailed", "ValidationReport")
-#: Model evaluation, loaded on first use: it imports numpy, which `customlabels validate` does
-#: not need.
-_METRICS_API = ("EvaluationResult", "evaluate")
-#: Conversion, splitting and dataset operations: name -> (module, attribute), loaded on first
-#: use (the converters import orjson and tqdm, which `customlabels validate` does not need).
-_DATASET_API = {
-    "ConversionResult": ("convert._common", "ConversionResult"),
+#: Public name -> (module under customlabels, attribute), imported on first use.
+_LAZY: dict[str, tuple[str, str]] = {
+    "ChangeResult": ("dataset", "ChangeResult"),
+    "ConversionResult": ("convert", "ConversionResult"),
+    "DatasetStats": ("dataset", "DatasetStats"),
+    "EvaluationResult": ("metrics", "EvaluationResult"),
+    "Issue": ("validation.report", "Issue"),
+    "LabelResult": ("metrics", "LabelResult"),
+    "LabelStats": ("dataset", "LabelStats"),
+    "ManifestSummary": ("validation.report", "ManifestSummary"),
+    "Record": ("manifest.records", "Record"),
     "SplitResult": ("split", "SplitResult"),
+    "ValidationReport": ("validation.report", "ValidationReport"),
     "convert_file": ("convert", "convert"),
     "convert_many": ("convert.batch", "convert_many"),
     "describe_dataset": ("dataset", "describe"),
     "detect_format": ("convert", "detect"),
     "distribute_entries": ("split", "distribute"),
+    "evaluate": ("metrics", "evaluate"),
     "export_manifest": ("convert", "export"),
     "list_entries": ("dataset", "list_entries"),
     "list_labels": ("dataset", "list_labels"),
@@ -37,22 +63,55 @@ _DATASET_API = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _REPORT_TYPES:
-        from .validation import report
+def __getattr__(name: str) -> object:
+    import importlib
 
-        return getattr(report, name)
-    if name in _METRICS_API:
-        from . import metrics
-
-        return getattr(metrics, name)
-    if name in _DATASET_API:
-        import importlib
-
-        module, attribute = _DATASET_API[name]
-        return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
-    raise AttributeError(f"module 'customlabels' has no attribute {name!r}")
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
 
 
-__all__ = sorted(["CODES", "Code", "validate", *_REPORT_TYPES, *_DATASET_API,
-                  *_METRICS_API])
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+__all__ = [
+    "BackendNotBuiltError",
+    "CODES",
+    "ChangeResult",
+    "Code",
+    "ConversionResult",
+    "CustomLabelsError",
+    "DatasetError",
+    "DatasetStats",
+    "EvaluationResult",
+    "Issue",
+    "LabelResult",
+    "LabelStats",
+    "ManifestSummary",
+    "Record",
+    "SplitError",
+    "SplitResult",
+    "UsageError",
+    "ValidationFailed",
+    "ValidationReport",
+    "__version__",
+    "convert_file",
+    "convert_many",
+    "describe_dataset",
+    "detect_format",
+    "distribute_entries",
+    "evaluate",
+    "export_manifest",
+    "list_entries",
+    "list_labels",
+    "merge_manifests",
+    "remove_label",
+    "split_manifest",
+    "update_entries",
+    "validate",
+]

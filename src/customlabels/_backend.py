@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
+from .errors import BackendNotBuiltError, UsageError
+
 
 def resolve_backend(backend: str, compiled_module: ModuleType | None, what: str) -> str:
     """Resolve ``auto`` to ``compiled`` or ``python``; CUSTOMLABELS_PURE=1 forces Python.
@@ -22,8 +24,8 @@ def resolve_backend(backend: str, compiled_module: ModuleType | None, what: str)
             return "python"
         return "compiled"
     if backend == "compiled" and compiled_module is None:
-        raise RuntimeError(f"{what} not built; "
-                           "reinstall without CUSTOMLABELS_NO_EXT=1 or use backend='python'")
+        raise BackendNotBuiltError(f"{what} not built; reinstall without "
+                                   "CUSTOMLABELS_NO_EXT=1 or use backend='python'")
     if backend not in ("compiled", "python"):
-        raise ValueError(f"backend must be 'auto', 'compiled' or 'python', not {backend!r}")
+        raise UsageError(f"backend must be 'auto', 'compiled' or 'python', not {backend!r}")
     return backend

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .codes import CODES
+from .errors import SplitError
 from .limits import DEFAULT_TEST_FRACTION, MAX_TEST_IMAGES_PER_LABEL, MIN_IMAGES_PER_LABEL
 from .manifest.reader import iter_lines
 from .manifest.records import iter_records
@@ -75,10 +76,6 @@ class SplitResult:
         return {"ok": self.ok, "source": self.source, "train": self.train, "test": self.test,
                 "train_lines": self.train_lines, "test_lines": self.test_lines,
                 "labels": self.labels, "issues": self.issues, "validation": self.validation}
-
-
-class SplitError(ValueError):
-    """A split cannot be made as asked (misuse: a bad fraction, a line that cannot be copied)."""
 
 
 # --- the assignment ---------------------------------------------------------------------------

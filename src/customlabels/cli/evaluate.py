@@ -12,6 +12,7 @@ import math
 import sys
 from typing import Any
 
+from ..errors import BackendNotBuiltError
 from ._render import issue_text
 
 
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                                 project=args.project, version=args.version, train=args.train,
                                 project_version_arn=args.project_version_arn,
                                 backend=args.backend)
-    except RuntimeError as exc:
+    except BackendNotBuiltError as exc:
         print(f"customlabels: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":

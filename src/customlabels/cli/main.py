@@ -2,14 +2,29 @@
 
 Subcommand modules are imported on demand: ``customlabels validate`` runs as a pre-commit hook on
 every commit, so it must not pay for the converters' or the metrics' imports.
+
+The exit status means the same in every command (:data:`EXIT_STATUS`). Each subcommand's ``run``
+returns 0 (clean) or 1 (problems found) and reports what it found in its own words and codes
+(``validate`` reports a manifest that does not exist as
+ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT, ``convert`` as INPUT_UNREADABLE, ``evaluate``
+as ERROR_EVALUATION_FILE_INACCESSIBLE). Whether a failure is rather an unusable input (a file
+that cannot be read, an output that cannot be written: 2), and what a raised exception means (2
+for customlabels' own exceptions and for I/O errors, 3 for anything else), is decided here, once
+for all of them.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
+
+from .. import __version__
+from ..errors import CustomLabelsError
 
 #: subcommand -> module of customlabels.cli that implements it
 SUBCOMMANDS = {"validate": "validate", "evaluate": "evaluate",
@@ -17,9 +32,62 @@ SUBCOMMANDS = {"validate": "validate", "evaluate": "evaluate",
                "entries": "dataset", "labels": "dataset", "update": "dataset",
                "describe": "dataset", "remove-label": "dataset", "merge": "dataset"}
 
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_UNUSABLE = 2
+EXIT_INTERNAL = 3
+#: 128 + SIGINT and 128 + SIGPIPE, what a shell reports for a command those signals stop.
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+#: Set to 1 to print the traceback of an internal error.
+DEBUG_VARIABLE = "CUSTOMLABELS_DEBUG"
+
+EXIT_STATUS = f"""\
+exit status, the same in every command:
+  {EXIT_OK:>3}  clean: nothing wrong (warnings alone pass, unless --strict)
+  {EXIT_PROBLEMS:>3}  problems found: errors in the data (or warnings with --strict),
+       a result that does not validate, a split that cannot be made
+  {EXIT_UNUSABLE:>3}  usage error or unusable input: a bad argument, an input that does
+       not exist or cannot be read, an output that cannot be written,
+       an operation refused as asked
+  {EXIT_INTERNAL:>3}  internal error, a bug: please report it with the traceback that
+       {DEBUG_VARIABLE}=1 prints
+  {EXIT_INTERRUPTED:>3}  interrupted (Ctrl-C)
+  {EXIT_BROKEN_PIPE:>3}  the output pipe closed early (as when piped into head)"""
+
+#: subcommand -> its arguments that name input files (each a path, a list of paths or None)
+INPUT_ARGUMENTS = {
+    "validate": ("train", "test"), "evaluate": ("ground_truth", "predictions", "train"),
+    "convert": ("inputs",), "export": ("manifest",), "split": ("train",),
+    "distribute": ("train",),  # TEST may be missing: entries move into it
+    "entries": ("manifest",), "labels": ("manifest",), "update": ("manifest", "changes"),
+    "describe": ("manifest",), "remove-label": ("manifest",), "merge": ("manifests",)}
+#: The arguments that name an output directory or file, in any subcommand.
+OUTPUT_DIR_ARGUMENTS = ("output_dir",)
+OUTPUT_FILE_ARGUMENTS = ("output",)
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wrap descriptions as usual, but print the exit status table as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text == EXIT_STATUS:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
 
 def _module(name: str) -> ModuleType:
     return importlib.import_module(f"{__package__}.{SUBCOMMANDS[name]}")
+
+
+def _with_exit_status(parser: argparse.ArgumentParser) -> None:
+    """Give ``parser`` and the parsers under it the exit status table as epilog."""
+    parser.epilog = EXIT_STATUS
+    parser.formatter_class = _Formatter
+    for action in parser._actions:  # the sub-parsers argparse made (no public accessor)
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _with_exit_status(child)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -27,27 +95,102 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="customlabels",
         description="Amazon Rekognition Custom Labels datasets, offline.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS if only is None else [only]:
         _module(name).add_parser(sub, name)
+    _with_exit_status(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 1 problems found, 2 usage error)."""
+    """Run the command line; return the exit status (:data:`EXIT_STATUS`)."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     try:
-        return _module(args.command).run(args, parser)
+        status: int = _module(args.command).run(args, parser)
     except KeyboardInterrupt:
         print("customlabels: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # e.g. piped into head: not an error of ours
-        sys.stderr.close()
-        return 1
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. piped into head: stop writing, quietly
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except CustomLabelsError as exc:  # misuse, refused operations, an extension not built
+        print(f"customlabels: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"customlabels: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except Exception as exc:  # a bug: say so, and keep the traceback for whoever reports it
+        return _internal_error(exc)
+    if status == EXIT_PROBLEMS and _unusable(args) is not None:
+        return EXIT_UNUSABLE
+    return status
+
+
+def _internal_error(exc: Exception) -> int:
+    print(f"customlabels: internal error: {type(exc).__name__}: {exc}; please report it "
+          f"with the traceback ({DEBUG_VARIABLE}=1 prints it)", file=sys.stderr)
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (captured output): nothing to flush
+        pass
+
+
+def _paths(args: argparse.Namespace, names: tuple[str, ...]) -> Iterator[str]:
+    for name in names:
+        value = getattr(args, name, None)
+        if isinstance(value, list):
+            yield from value
+        elif value is not None:
+            yield value
+
+
+def _unusable(args: argparse.Namespace) -> str | None:
+    """Return an input that cannot be read or an output that cannot be written, if any."""
+    inputs = list(_paths(args, INPUT_ARGUMENTS.get(args.command, ())))
+    if args.command == "convert":  # quoted globs: a pattern that matches nothing is unusable
+        from ..convert.batch import expand
+
+        inputs, unmatched = expand(inputs)
+        if unmatched:
+            return unmatched[0]
+    for path in inputs:
+        if not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            return path
+    for path in _paths(args, OUTPUT_DIR_ARGUMENTS):
+        if not _can_create(Path(path)):
+            return path
+    for path in _paths(args, OUTPUT_FILE_ARGUMENTS):
+        if Path(path).is_dir() or not _can_create(Path(path).parent):
+            return path
+    return None
+
+
+def _can_create(directory: Path) -> bool:
+    """Tell whether ``directory`` is, or can be made, a directory we may write into."""
+    for place in (directory, *directory.parents):
+        if place.exists():
+            return place.is_dir() and os.access(place, os.W_OK | os.X_OK)
+    return False
 
 
 def entry() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import BackendNotBuiltError
 from ..limits import DEFAULT_MAX_LINES, MAX_LINES_WITH_QUOTA
 from ..validation.pipeline import validate_files
 from ._render import issue_message, issue_text
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         try:
             reports.append(validate_files(train, args.test, output_dir=out,
                                           max_lines=args.max_lines, backend=args.backend))
-        except RuntimeError as exc:
+        except BackendNotBuiltError as exc:
             print(f"customlabels: {exc}", file=sys.stderr)
             return 2
     render = {"text": render_text, "json": render_json, "github": render_github}[args.format]

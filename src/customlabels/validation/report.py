@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import ValidationFailed  # defined with the other exceptions; importable here too
+
 Severity = Literal["error", "warning"]
 Scope = Literal["file", "dataset", "pair", "line", "attribute", "annotation", "metadata"]
 UseCase = Literal["IMAGE_LEVEL_LABELS", "OBJECT_LOCALIZATION", "NOT_DETERMINED"]
@@ -76,17 +78,6 @@ class ManifestSummary(_Model):
 class Files(_Model):
     training: str
     testing: str | None
-
-
-class ValidationFailed(Exception):
-    """Raised by :meth:`ValidationReport.raise_for_issues` when a report has errors."""
-
-    def __init__(self, report: "ValidationReport"):
-        self.report = report
-        errors = report.errors
-        lines = "\n".join(str(i) for i in errors[:20])
-        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} error(s):\n{lines}{more}")
 
 
 class ValidationReport(_Model):

@@ -1,0 +1,69 @@
+"""Every exception customlabels raises on purpose, under one base: :class:`CustomLabelsError`.
+
+Problems in the data never raise (they are the issues of a result); these are for misuse (an
+argument a function cannot use, an operation that cannot be done as asked), for an extension
+asked for but not built, and for :meth:`ValidationReport.raise_for_issues`. Each keeps the
+built-in base it had before this module existed (``ValueError``, ``RuntimeError``), so
+``except ValueError`` around a call still works.
+
+Standard library only: the command line imports this at start-up.
+
+::
+
+    CustomLabelsError
+    ├── ValidationFailed          raise_for_issues() on a report with errors
+    ├── UsageError (ValueError)   an argument or request the function cannot use
+    │   ├── DatasetError          a dataset operation that cannot be done as asked
+    │   └── SplitError            a split that cannot be made as asked
+    └── BackendNotBuiltError (RuntimeError)
+                                  backend="compiled" where the extension is not built
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .validation.report import ValidationReport
+
+__all__ = ["BackendNotBuiltError", "CustomLabelsError", "DatasetError", "SplitError",
+           "UsageError", "ValidationFailed"]
+
+#: Issues a ValidationFailed message lists before it only counts the rest.
+_SHOWN_ISSUES = 20
+
+
+class CustomLabelsError(Exception):
+    """The base of every exception customlabels raises on purpose."""
+
+
+class ValidationFailed(CustomLabelsError):
+    """Raised by :meth:`ValidationReport.raise_for_issues` when a report has errors.
+
+    Attributes:
+        report: the report, with every issue.
+    """
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        errors = report.errors
+        lines = "\n".join(str(i) for i in errors[:_SHOWN_ISSUES])
+        more = (f"\n... and {len(errors) - _SHOWN_ISSUES} more"
+                if len(errors) > _SHOWN_ISSUES else "")
+        super().__init__(f"{len(errors)} error(s):\n{lines}{more}")
+
+
+class UsageError(CustomLabelsError, ValueError):
+    """An argument the function cannot use: an unknown backend, a value out of its range."""
+
+
+class DatasetError(UsageError):
+    """A dataset operation cannot be done as asked; the message names the file, line and field."""
+
+
+class SplitError(UsageError):
+    """A split cannot be made as asked (misuse: a bad fraction, a line that cannot be copied)."""
+
+
+class BackendNotBuiltError(CustomLabelsError, RuntimeError):
+    """``backend="compiled"`` was asked for where the compiled extension is not built."""
