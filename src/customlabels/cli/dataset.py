@@ -66,6 +66,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except dataset.DatasetError as exc:
         print(f"customlabels: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early: cli.main answers that for every command
+        raise
     except OSError as exc:
         print(f"customlabels: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return 2
