@@ -13,7 +13,7 @@ The rules (``docs/decisions.md``, "Reading"):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from ..limits import MAX_LINE_BYTES, MAX_LINE_CHARS
 
@@ -79,7 +79,8 @@ def iter_line_blocks(stream: BinaryIO,
             elif pending:
                 pending += pieces[0]
                 pieces[0] = bytes(pending)
-            yield _finish_all(pieces, may_cr, may_long)
+            # the same list, holding a None where a line ran over (set above)
+            yield _finish_all(cast("list[bytes | None]", pieces), may_cr, may_long)
             pending = bytearray()
             overflow = False
         if not overflow:

@@ -14,7 +14,7 @@ order (L6732-6746), each group in the order met; then the second-tier findings i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from ..codes import CODE_NAMES, DROPPED_CODES, INVALIDATING_CODES, TIER1_ORDER
 from ..limits import MAX_BOXES, MAX_LABELS_PER_IMAGE
@@ -120,7 +120,7 @@ def check_line(raw: bytes | None, lineno: int, refs: dict[str, int]):
         return INVALID, [(INVALID_JSON_LINE, (), str(exc))], None
 
     first: list[Finding] = []
-    sref = obj.get("source-ref")
+    sref: Any = obj.get("source-ref")  # any JSON value; a str where bucket is not None
     bucket = None
     if "source-ref" not in obj:
         first.append((MISSING_SOURCE_REF, (), None))
@@ -226,8 +226,9 @@ def _check_boxes(annotations: list[dict[str, Any]], class_map: dict[str, str],
         elif key not in reported:
             reported.add(key)
             out.append((LABEL_NAME_LENGTH, (meta, "class-map", key), None))
-        left, top = number(box["left"]), number(box["top"])
-        w, h = number(box["width"]), number(box["height"])
+        # the first tier made sure these are numbers: number() returns no None here
+        left, top = cast(float, number(box["left"])), cast(float, number(box["top"]))
+        w, h = cast(float, number(box["width"])), cast(float, number(box["height"]))
         if left < 0 or top < 0 or w < 0 or h < 0 or left + w > width or top + h > height:
             out.append((INVALID_BOUNDING_BOX, (attr, "annotations", i), None))
         elif box_too_small(w, h, scale):
@@ -261,7 +262,7 @@ def _check_pair_format(value: Any, metadata: Any, attr: str, meta: str,
         _check_common_metadata(metadata, meta, out)
     elif kind == DETECTION:
         annotations = _check_detection_value(value, attr, out)
-        objects = metadata.get("objects")
+        objects: Any = metadata.get("objects")  # JSON; objects_ok says whether a list
         objects_ok = isinstance(objects, list)
         if not objects_ok:
             out.append((METADATA_FORMAT, (meta, "objects"), None))
@@ -271,7 +272,7 @@ def _check_pair_format(value: Any, metadata: Any, attr: str, meta: str,
                     out.append((METADATA_FORMAT, (meta, "objects", i), None))
                 elif "confidence" in item and not is_confidence(item["confidence"]):
                     out.append((METADATA_FORMAT, (meta, "objects", i, "confidence"), None))
-        class_map = metadata.get("class-map")
+        class_map: Any = metadata.get("class-map")  # JSON; map_ok says whether an object
         map_ok = isinstance(class_map, dict)
         if not map_ok:
             out.append((METADATA_FORMAT, (meta, "class-map"), None))
