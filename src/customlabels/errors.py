@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["BackendNotBuiltError", "CustomLabelsError", "DatasetError", "SplitError",
            "UsageError", "ValidationFailed"]
 
-#: Issues a ValidationFailed message lists before it only counts the rest.
-_SHOWN_ISSUES = 20
-
 
 class CustomLabelsError(Exception):
     """The base of every exception customlabels raises on purpose."""
@@ -40,16 +37,17 @@ class CustomLabelsError(Exception):
 class ValidationFailed(CustomLabelsError):
     """Raised by :meth:`ValidationReport.raise_for_issues` when a report has errors.
 
+    The message lists the first ``shown`` errors, then counts the rest.
+
     Attributes:
         report: the report, with every issue.
     """
 
-    def __init__(self, report: ValidationReport):
+    def __init__(self, report: ValidationReport, *, shown: int = 20):
         self.report = report
         errors = report.errors
-        lines = "\n".join(str(i) for i in errors[:_SHOWN_ISSUES])
-        more = (f"\n... and {len(errors) - _SHOWN_ISSUES} more"
-                if len(errors) > _SHOWN_ISSUES else "")
+        lines = "\n".join(str(i) for i in errors[:shown])
+        more = f"\n... and {len(errors) - shown} more" if len(errors) > shown else ""
         super().__init__(f"{len(errors)} error(s):\n{lines}{more}")
 
 
