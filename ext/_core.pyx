@@ -1557,7 +1557,9 @@ ctypedef struct Label:
     Py_ssize_t len
     uint64_t hash       # hash64 of the name
     int64_t counts[3]   # the scan's table: [classification images, detection images, images]
-    int64_t st          # a context's table: the last line (Ctx.seq) that declared the label
+    int64_t st          # a context's table: the last line (Ctx.seq) that declared the label;
+                        # the scan's, making records: the last line whose classification
+                        # labels hold it
     Py_ssize_t pos      # ... and its entry in that line's declared labels (Piece.decl)
 
 
@@ -1670,7 +1672,7 @@ cdef enum:
     R_DEFER = 3    # a rule needs a number only Python's strtod reads: the merge checks it
 
 
-ctypedef struct LineRec:  # 48 bytes
+ctypedef struct LineRec:  # 56 bytes
     int32_t start    # the line's offset in its piece's buffer
     int32_t len      # its length without the terminator (\n and one \r before it)
     uint8_t kind
@@ -1682,6 +1684,10 @@ ctypedef struct LineRec:  # 48 bytes
     int32_t bucket   # its source-ref's bucket in the piece's bk (a length byte, then the bytes);
                      # -1: no well-formed source-ref
     int32_t sref     # the source-ref's node (a mapping ``other`` needs its text)
+    int32_t nlab     # records: its label events, the next nlab in the piece's lab
+    int32_t soff     # records: its source-ref's decoded bytes: at start + soff in the
+                     # buffer, or (-1 - soff) in the piece's sa (one with escapes)
+    int32_t slen
     uint64_t h1      # hash128 of the source-ref
     uint64_t h2
 
@@ -1719,6 +1725,10 @@ ctypedef struct Piece:
     unsigned char *bk    # buckets
     Py_ssize_t nbk, bkcap
     Py_ssize_t last_bk
+    int32_t *lab         # records: label events (see rec_event)
+    Py_ssize_t nlab, lcap
+    unsigned char *sa    # records: the decoded source-refs that had escapes
+    Py_ssize_t nsa, sacap
 
 
 cdef bint piece_ready(Piece *pc) noexcept nogil:
@@ -1732,10 +1742,15 @@ cdef bint piece_ready(Piece *pc) noexcept nogil:
         pc.decl = <int32_t *>malloc(pc.dcap * sizeof(int32_t))
         pc.bkcap = 256
         pc.bk = <unsigned char *>malloc(pc.bkcap)
-        if pc.recs == NULL or pc.f == NULL or pc.decl == NULL or pc.bk == NULL:
+        pc.lcap = 64
+        pc.lab = <int32_t *>malloc(pc.lcap * sizeof(int32_t))
+        pc.sacap = 256
+        pc.sa = <unsigned char *>malloc(pc.sacap)
+        if (pc.recs == NULL or pc.f == NULL or pc.decl == NULL or pc.bk == NULL
+                or pc.lab == NULL or pc.sa == NULL):
             piece_free(pc)
             return False
-    pc.nrecs = pc.nf = pc.ndecl = pc.nbk = 0
+    pc.nrecs = pc.nf = pc.ndecl = pc.nbk = pc.nlab = pc.nsa = 0
     pc.last_bk = -1
     pc.nomem = False
     return True
@@ -1746,11 +1761,15 @@ cdef void piece_free(Piece *pc) noexcept nogil:
     free(pc.f)
     free(pc.decl)
     free(pc.bk)
+    free(pc.lab)
+    free(pc.sa)
     pc.recs = NULL
     pc.f = NULL
     pc.decl = NULL
     pc.bk = NULL
-    pc.rcap = pc.fcap = pc.dcap = pc.bkcap = 0
+    pc.lab = NULL
+    pc.sa = NULL
+    pc.rcap = pc.fcap = pc.dcap = pc.bkcap = pc.lcap = pc.sacap = 0
 
 
 # --- a context: what one thread needs to check lines -----------------------------------------
@@ -1761,6 +1780,7 @@ ctypedef struct Ctx:
     cl_sync *sync     # held while lt grows, where the merge reads it from another thread
     int id
     bint nomem
+    bint records      # note the label events of each line (records())
     Piece *out        # the piece being checked: records, findings, labels go there
     Py_ssize_t fbase  # the line's first finding in out.f
     int64_t seq       # lines checked (label stamps)
@@ -1911,6 +1931,24 @@ cdef inline void mark(Ctx *c, int32_t lid, int bit) noexcept nogil:
         c.ncls += 1
     else:
         c.ndet += 1
+    if c.records:
+        rec_event(c, (lid << 2) | bit)
+
+
+cdef void rec_event(Ctx *c, int32_t ev) noexcept nogil:
+    """Note a label event of the line, for its record: ``(lid << 2) | 1`` the label joins the
+    line's classification labels, ``| 2`` its detection labels (the first time each: the
+    reference's cls and det dicts), ``| 0`` a usable box of that label."""
+    cdef Piece *pc = c.out
+    cdef void *grown
+    if pc.nlab == pc.lcap:
+        grown = grow(pc.lab, &pc.lcap, sizeof(int32_t))
+        if grown == NULL:
+            c.nomem = True
+            return
+        pc.lab = <int32_t *>grown
+    pc.lab[pc.nlab] = ev
+    pc.nlab += 1
 
 
 # --- the line rules (_pyscan.check_line) -----------------------------------------------------
@@ -2107,6 +2145,8 @@ cdef bint check_boxes(Ctx *c, int32_t ann, Py_ssize_t boxes, double width, doubl
         elif ok:
             usable = True
             mark(c, lid, 2)
+            if c.records:
+                rec_event(c, lid << 2)
     return usable
 
 
@@ -2287,7 +2327,8 @@ cdef void do_line(Ctx *c, Py_ssize_t start, Py_ssize_t n, bint strip_cr) noexcep
     cdef const unsigned char *s = pc.buf + start
     cdef const unsigned char *src
     cdef LineRec *rec
-    cdef Py_ssize_t i, chars, blen
+    cdef Py_ssize_t i, chars, blen, lab0
+    cdef Node *nd
     cdef bint too_long = False
     cdef int verdict
     cdef void *grown
@@ -2305,7 +2346,7 @@ cdef void do_line(Ctx *c, Py_ssize_t start, Py_ssize_t n, bint strip_cr) noexcep
     rec.len = <int32_t>n
     rec.verdict = INVALID
     rec.tier1 = rec.keys = 0
-    rec.nf = rec.ndecl = 0
+    rec.nf = rec.ndecl = rec.nlab = 0
     rec.bucket = -1
     rec.sref = -1
     if n > MAX_LINE_BYTES:
@@ -2328,10 +2369,12 @@ cdef void do_line(Ctx *c, Py_ssize_t start, Py_ssize_t n, bint strip_cr) noexcep
     c.seq += 1
     c.fbase = pc.nf
     i = pc.ndecl
+    lab0 = pc.nlab
     verdict = check(c)
     if c.p.defer:  # for the merge, which holds the GIL
         pc.nf = c.fbase
         pc.ndecl = i
+        pc.nlab = lab0
         rec.kind = R_DEFER
         return
     rec.kind = R_CHECKED
@@ -2340,6 +2383,7 @@ cdef void do_line(Ctx *c, Py_ssize_t start, Py_ssize_t n, bint strip_cr) noexcep
     rec.keys = c.keys
     rec.nf = <int32_t>(pc.nf - c.fbase)
     rec.ndecl = <int32_t>(pc.ndecl - i)
+    rec.nlab = <int32_t>(pc.nlab - lab0)
     blen = c.bucket_len
     if blen:
         src = sptr(&c.p, &c.p.nodes[c.sref]) + 5
@@ -2361,6 +2405,21 @@ cdef void do_line(Ctx *c, Py_ssize_t start, Py_ssize_t n, bint strip_cr) noexcep
         rec.sref = c.sref
         rec.h1 = c.h[0]
         rec.h2 = c.h[1]
+        if c.records:  # where the source-ref's text is, for its record
+            nd = &c.p.nodes[c.sref]
+            rec.slen = nd.len
+            if not (nd.flags & F_ESC):
+                rec.soff = nd.start
+            else:  # decoded in the parser's arena, which the next line reuses: keep a copy
+                while pc.nsa + nd.len > pc.sacap:
+                    grown = grow(pc.sa, &pc.sacap, 1)
+                    if grown == NULL:
+                        c.nomem = True
+                        return
+                    pc.sa = <unsigned char *>grown
+                memcpy(pc.sa + pc.nsa, sptr(&c.p, nd), nd.len)
+                rec.soff = <int32_t>(-1 - pc.nsa)
+                pc.nsa += nd.len
 
 
 cdef void process_piece(Ctx *c, Piece *pc) noexcept nogil:
@@ -2467,9 +2526,11 @@ cdef class _Buffer:
 
 
 @cython.final
+@cython.no_gc_clear  # __dealloc__ stops the threads before the buffers they read go
 cdef class _Scanner:
     """The state of one scan: buffers, the queue of pieces, the contexts and worker threads,
-    the tables and the Python results (built by the merge, in line order)."""
+    the tables and the Python results (built by the merge, in line order); an iterator of
+    batches of records when made by :func:`records`."""
 
     cdef Ctx *ctxs[N_CTX]      # 0: the main thread's; 1..: the workers'; MERGE_CTX: the merge's
     cdef int32_t *gmap[N_CTX]  # a context's label id -> the scan's (-1: not mapped yet)
@@ -2511,6 +2572,14 @@ cdef class _Scanner:
     cdef dict buckets
     cdef list overlaps
     cdef object reason_py
+    # records (records()): the batch being made, the scan's label names as str (one object a
+    # name) and as 1-tuples (the labels of most lines)
+    cdef bint records
+    cdef list batch
+    cdef list names
+    cdef list singles
+    cdef int y                   # the buffer to fill next
+    cdef bint finished
 
     def __cinit__(self):
         self.sh = <Shared *>calloc(1, sizeof(Shared))
@@ -2550,6 +2619,7 @@ cdef class _Scanner:
                 if c == NULL:
                     raise MemoryError()
                 c.sync = &sh.sync
+                c.records = self.records
                 self.ctxs[t] = c
             self.wargs[t].sh = sh
             self.wargs[t].ctx = self.ctxs[t]
@@ -2739,7 +2809,7 @@ cdef class _Scanner:
         for k in range(pc.nlong):
             if self.next_line():
                 return 1
-            self.simple(C_ERROR_LINE_TOO_LONG, None)
+            self.simple(C_ERROR_LINE_TOO_LONG, None, NULL, 0)
         if pc.bufid < 0:
             return 0
         while True:
@@ -2762,7 +2832,7 @@ cdef class _Scanner:
         cdef Ctx *c = self.ctxs[pc.ctx]
         cdef LineRec *rec
         cdef LineRec *ahead
-        cdef Py_ssize_t r, fo = 0, do = 0
+        cdef Py_ssize_t r, fo = 0, do = 0, lo = 0
         for r in range(pc.nrecs):
             if r + 8 < pc.nrecs:  # the source-ref tables are big, their slots random
                 ahead = &pc.recs[r + 8]
@@ -2772,15 +2842,18 @@ cdef class _Scanner:
                 return 1
             rec = &pc.recs[r]
             if rec.kind == R_CHECKED:
-                self.merge_checked(c, pc, rec, pc.f + fo, pc.decl + do)
+                self.merge_checked(c, pc, rec, pc.f + fo, pc.decl + do, pc.lab + lo)
             elif rec.kind == R_DEFER:
                 self.redo(pc, rec)
-            elif rec.kind == R_LONG:
-                self.simple(C_ERROR_LINE_TOO_LONG, None)
+            elif rec.kind == R_LONG:  # its bytes are kept unless the reader drops them
+                self.simple(C_ERROR_LINE_TOO_LONG, None,
+                            NULL if rec.len > MAX_LINE_BYTES else pc.buf + rec.start, rec.len)
             else:
-                self.simple(C_ERROR_INVALID_JSON_LINE, self.reason(pc.buf + rec.start, rec.len))
+                self.simple(C_ERROR_INVALID_JSON_LINE, self.reason(pc.buf + rec.start, rec.len),
+                            pc.buf + rec.start, rec.len)
             fo += rec.nf
             do += rec.ndecl
+            lo += rec.nlab
         return 0
 
     cdef int redo(self, Piece *pc, LineRec *rec) except -1:
@@ -2799,10 +2872,17 @@ cdef class _Scanner:
         if d.recs[0].kind != R_CHECKED:
             raise RuntimeError(f"line {self.lineno}: a deferred line was not checked "
                                "(please report)")
-        return self.merge_checked(c, d, &d.recs[0], d.f, d.decl)
+        return self.merge_checked(c, d, &d.recs[0], d.f, d.decl, d.lab)
 
-    cdef int simple(self, int code, object arg) except -1:
-        """A line with one terminal finding (LINE_TOO_LONG, INVALID_JSON_LINE)."""
+    cdef int simple(self, int code, object arg, const unsigned char *s,
+                    Py_ssize_t n) except -1:
+        """A line with one terminal finding (LINE_TOO_LONG, INVALID_JSON_LINE); s[:n] are its
+        bytes (NULL: the reader drops them), for its record."""
+        if self.records:
+            self.batch.append((self.lineno, None if s == NULL else
+                               PyBytes_FromStringAndSize(<const char *>s, n),
+                               INVALID, [(code, (), arg)], None, (), ()))
+            return 0
         self.counts[INVALID] += 1
         self.problems.append((self.lineno, INVALID, [(code, (), arg)]))
         self.dropped += 1
@@ -2841,11 +2921,18 @@ cdef class _Scanner:
         if g < 0:
             raise MemoryError()
         m[lid] = g
+        if self.records and g == len(self.names):  # a new name: its one str object
+            lab = &self.glob.labels[g]
+            name = PyUnicode_DecodeUTF8(<const char *>self.glob.arena + lab.off, lab.len,
+                                        "surrogatepass")
+            self.names.append(name)
+            self.singles.append((name,))
         return g
 
     cdef int merge_checked(self, Ctx *c, Piece *pc, LineRec *rec, Finding *f,
-                           int32_t *decl) except -1:
-        """scan()'s bookkeeping for a checked line: the duplicate rule, then the counts."""
+                           int32_t *decl, int32_t *events) except -1:
+        """scan()'s bookkeeping for a checked line: the duplicate rule, then the counts (or
+        the line's record)."""
         cdef Py_ssize_t r, blen
         cdef int verdict = rec.verdict
         cdef int64_t first
@@ -2854,6 +2941,11 @@ cdef class _Scanner:
         cdef const unsigned char *bk
         if rec.bucket >= 0:
             first = self.refs.find(rec.h1, rec.h2)
+            if first and self.records:
+                self.batch.append((self.lineno, self.raw(pc, rec), INVALID,
+                                   [(C_ERROR_DUPLICATE_SOURCE_REF, (NAMES[N_SOURCE_REF],),
+                                     first)], self.sref_text(pc, rec), (), ()))
+                return 0
             if first:  # dropped at import: no other rule counts, nothing is counted
                 self.counts[INVALID] += 1
                 self.problems.append((self.lineno, INVALID,
@@ -2863,6 +2955,8 @@ cdef class _Scanner:
                 return 0
             if self.refs.add(rec.h1, rec.h2, self.lineno) < 0:
                 raise MemoryError()
+        if self.records:
+            return self.record(c, pc, rec, f, events)
         self.counts[verdict] += 1
         if rec.nf:
             self.problems.append((self.lineno, verdict, self.findings_list(pc, rec, f)))
@@ -2906,6 +3000,66 @@ cdef class _Scanner:
                 self.kind_lines[0] += 1
             if ors & 2:
                 self.kind_lines[1] += 1
+        return 0
+
+    # --- records -------------------------------------------------------------------------------
+
+    cdef inline object raw(self, Piece *pc, LineRec *rec):
+        return PyBytes_FromStringAndSize(<const char *>pc.buf + rec.start, rec.len)
+
+    cdef object sref_text(self, Piece *pc, LineRec *rec):
+        """The source-ref of a line with a well-formed one (its decoded bytes: in the line
+        itself, or copied to the piece when it had escapes)."""
+        if rec.soff >= 0:
+            return PyUnicode_DecodeUTF8(<const char *>pc.buf + rec.start + rec.soff, rec.slen,
+                                        NULL)
+        return PyUnicode_DecodeUTF8(<const char *>pc.sa + (-1 - rec.soff), rec.slen,
+                                    "surrogatepass")
+
+    cdef int record(self, Ctx *c, Piece *pc, LineRec *rec, Finding *f,
+                    int32_t *events) except -1:
+        """The record of a checked line that is not a duplicate: ``(line, raw, verdict,
+        findings, source_ref, labels, box_labels)``, as customlabels.manifest.records makes it.
+
+        A valid line's labels are its classification labels then its detection labels not
+        among them, each set in the order its labels joined it (the reference's
+        ``dict.fromkeys([*cls, *det])``); its box labels, the label of each usable box."""
+        cdef object labels = (), boxes = ()
+        cdef list out, bl
+        cdef Py_ssize_t r, n = rec.nlab
+        cdef int32_t e, g
+        if rec.verdict == VALID and n:
+            e = events[0]
+            if n == 1 or (n == 2 and e & 3 == 2 and events[1] == e & ~3):  # one label
+                labels = self.singles[self.gid(c, e >> 2)]
+                if n == 2:  # and one box
+                    boxes = labels
+            else:
+                out = []
+                bl = None
+                for r in range(n):  # the classification labels; stamped with the line
+                    e = events[r]
+                    if e & 3 == 1:
+                        g = self.gid(c, e >> 2)
+                        self.glob.labels[g].st = self.lineno
+                        out.append(self.names[g])
+                for r in range(n):  # the detection labels not among them, the boxes' labels
+                    e = events[r]
+                    if e & 3 == 2:
+                        g = self.gid(c, e >> 2)
+                        if self.glob.labels[g].st != self.lineno:
+                            out.append(self.names[g])
+                    elif e & 3 == 0:
+                        if bl is None:
+                            bl = []
+                        bl.append(self.names[self.gid(c, e >> 2)])
+                labels = tuple(out)
+                if bl is not None:
+                    boxes = tuple(bl)
+        self.batch.append((self.lineno, self.raw(pc, rec), rec.verdict,
+                           self.findings_list(pc, rec, f) if rec.nf else [],
+                           self.sref_text(pc, rec) if rec.bucket >= 0 else None,
+                           labels, boxes))
         return 0
 
     # --- Python results ----------------------------------------------------------------------
@@ -2963,7 +3117,8 @@ cdef class _Scanner:
     # --- the scan ------------------------------------------------------------------------------
 
     cdef int merge_ready(self) except -1:
-        """Merge the pieces that are done, in order; 1 when max_lines stopped the scan."""
+        """Merge the pieces that are done, in order; 1 when max_lines stopped the scan, 2
+        when a piece gave a batch of records."""
         cdef Shared *sh = self.sh
         cdef Piece *pc
         cdef bint done
@@ -2980,6 +3135,8 @@ cdef class _Scanner:
             if pc.bufid >= 0:
                 self.unmerged[pc.bufid] -= 1
             self.nmerged += 1
+            if self.records and self.batch:
+                return 2
         return 0
 
     cdef bint take_one(self) noexcept:
@@ -3011,8 +3168,9 @@ cdef class _Scanner:
                 cl_wait_done(&sh.sync)
             cl_unlock(&sh.sync)
 
-    def run(self, stream, max_lines, other, reason, Py_ssize_t chunk, threads, block, piece,
-            bint static):
+    cdef int start(self, stream, max_lines, other, reason, Py_ssize_t chunk, threads, block,
+                   piece, bint static) except -1:
+        """Set the scan up and read the first buffer (the threads start on it)."""
         cdef Shared *sh = self.sh
         cdef int y, n
         cdef int64_t mid
@@ -3078,36 +3236,89 @@ cdef class _Scanner:
         self.ctxs[MERGE_CTX] = ctx_new(MERGE_CTX, True, mid)
         if self.ctxs[0] == NULL or self.ctxs[MERGE_CTX] == NULL:
             raise MemoryError()
+        self.ctxs[0].records = self.ctxs[MERGE_CTX].records = self.records
         self.readinto = getattr(stream, "readinto", None)
         if self.readinto is None:
             self.read = stream.read
         self.first = True
+        if self.forced and self.nthreads > 1:
+            self.start_workers()
+        sh.nthreads = self.nthreads
+        self.fill(0)
+        self.y = 1
+        return 0
+
+    cdef int pump(self) except -1:
+        """Read, check and merge on: until the end (1), max_lines (2), or, making records,
+        a batch of them (0)."""
+        cdef Shared *sh = self.sh
+        cdef int r
+        while True:
+            r = self.merge_ready()
+            if r == 1:
+                return 2
+            if r == 2:
+                return 0
+            if not self.eof and self.unmerged[self.y] == 0:
+                self.fill(self.y)
+                self.y ^= 1
+                continue
+            if self.take_one():
+                continue
+            if self.nmerged == sh.npub:
+                if self.eof:
+                    return 1
+                continue
+            self.wait_next()
+
+    cdef void finish(self) noexcept:
+        """Stop the threads, give the buffers back (at the end, or on an error)."""
+        self.finished = True
+        self.stop_workers()
+        if self.view0 is not None:
+            self.view0.release()
+        if self.view1 is not None:
+            self.view1.release()
+
+    def run(self, stream, max_lines, other, reason, Py_ssize_t chunk, threads, block, piece,
+            bint static):
         try:
-            if self.forced and self.nthreads > 1:
-                self.start_workers()
-            sh.nthreads = self.nthreads
-            self.fill(0)
-            y = 1
-            while True:
-                if self.merge_ready():
-                    return self.result(True)
-                if not self.eof and self.unmerged[y] == 0:
-                    self.fill(y)
-                    y ^= 1
-                    continue
-                if self.take_one():
-                    continue
-                if self.nmerged == sh.npub:
-                    if self.eof:
-                        return self.result(False)
-                    continue
-                self.wait_next()
+            self.start(stream, max_lines, other, reason, chunk, threads, block, piece, static)
+            return self.result(self.pump() == 2)
         finally:
-            self.stop_workers()
-            if self.view0 is not None:
-                self.view0.release()
-            if self.view1 is not None:
-                self.view1.release()
+            self.finish()
+
+    def run_records(self, stream, reason, Py_ssize_t chunk, threads, block, piece, bint static):
+        self.records = True
+        self.batch = []
+        self.names = []
+        self.singles = []
+        try:
+            self.start(stream, 1 << 62, None, reason, chunk, threads, block, piece, static)
+        except BaseException:
+            self.finish()
+            raise
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        """The next batch of records (the lines of a piece, in line order)."""
+        cdef list out
+        if not self.records or self.finished:
+            raise StopIteration
+        try:
+            if self.pump() != 0:
+                self.finish()
+        except BaseException:
+            self.finish()
+            raise
+        out = self.batch
+        if not out:
+            raise StopIteration
+        self.batch = []
+        return out
 
     cdef tuple result(self, bint exceeded):
         cdef dict labels = {}
@@ -3122,6 +3333,26 @@ cdef class _Scanner:
         return (self.lineno, exceeded, [self.counts[0], self.counts[1], self.counts[2]],
                 self.dropped, self.problems, labels, [self.kind_lines[0], self.kind_lines[1]],
                 self.buckets, self.overlaps, self.refs)
+
+
+def records(stream, *, reason, chunk_size=DEFAULT_CHUNK, _threads=None, _block=None,
+            _piece=None, _static=False):
+    """Check ``stream`` line by line as :func:`scan` does; yield a record a line, in batches.
+
+    Yields lists (the lines of a piece, at most a few hundred KiB of them, in line order) of
+    tuples ``(line, raw, verdict, findings, source_ref, labels, box_labels)``, the fields of
+    ``customlabels.manifest.records.Record``: the 1-based line; its bytes without the terminator
+    (None for a line over MAX_LINE_BYTES, which the reader drops); VALID, INVALID or IGNORED;
+    the line's findings as :func:`scan` gives them (a new list, empty when none); its
+    source-ref when well formed (duplicates too), else None; on a valid line, its labels
+    (distinct: its classification labels, then its detection labels, each in the order met)
+    and the label of each usable box (in attribute and annotation order), else ``()``. Each
+    label name is one str object for the whole scan.
+
+    Every line is read (no max_lines); memory stays bounded as in :func:`scan`. The options
+    are :func:`scan`'s. Threads stop when the iterator is exhausted, fails or is dropped.
+    """
+    return _Scanner().run_records(stream, reason, chunk_size, _threads, _block, _piece, _static)
 
 
 def scan(stream, max_lines, other=None, *, reason, chunk_size=DEFAULT_CHUNK, _threads=None,

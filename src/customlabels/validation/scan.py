@@ -7,6 +7,7 @@ Both give equal objects for the same input (``tests/validation/test_core_equival
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from ..manifest.schema import Finding
@@ -82,3 +83,24 @@ def scan_compiled(stream: Any, max_lines: int, other: Any = None, **options: Any
     from ..manifest.jsonline import invalid_reason
 
     return ScanResult(*_core.scan(stream, max_lines, other, reason=invalid_reason, **options))
+
+
+#: A record as the compiled core yields it: the fields of
+#: :class:`customlabels.manifest.records.Record`, in order.
+RecordRow = tuple[int, "bytes | None", int, "list[Finding]", "str | None", "tuple[str, ...]",
+                  "tuple[str, ...]"]
+
+
+def records_compiled(stream: Any, **options: Any) -> Iterator[list[RecordRow]]:
+    """Yield the record of every line of ``stream``, checked by the compiled core, in batches.
+
+    Each batch is a list of ``(line, raw, verdict, findings, source_ref, labels, box_labels)``
+    tuples in line order (at most a piece of the input, a few hundred KiB of lines): exactly
+    what :func:`customlabels.manifest.records.iter_records` gives on the pure-Python path.
+    ``stream`` is a binary stream (``readinto`` or ``read``); ``options`` are the core's keyword
+    options (``chunk_size``, and for tests ``_threads``, ``_block``, ``_piece``, ``_static``).
+    Memory stays bounded; the core's threads stop when the iterator ends, fails or is dropped.
+    """
+    from ..manifest.jsonline import invalid_reason
+
+    return _core.records(stream, reason=invalid_reason, **options)
