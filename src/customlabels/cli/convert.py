@@ -3,7 +3,8 @@
 One input converts to ``-o OUT`` (or the format's default name beside it); several inputs, or
 ``--output-dir``, convert in parallel processes into that directory, with a final table. Each
 manifest is validated after it is written. Exit status: 0 when every file converted with no
-error and validates (warnings pass unless ``--strict``), 1 otherwise, 2 on a usage error.
+error and validates (warnings pass unless ``--strict``), 1 otherwise, 2 on a usage error or
+an input that cannot be read (:data:`customlabels.cli.main.EXIT_STATUS`, the same in every command).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """``customlabels evaluate``: test predictions against a test manifest, as the service does.
 
 Exit status: 0 when the evaluation ran without an error in its inputs (warnings alone pass), 1
-when it found errors (it still evaluates what is usable) or could not run, 2 on a usage error.
+when it found errors (it still evaluates what is usable) or could not run, 2 on a usage error or
+an input that cannot be read (:data:`customlabels.cli.main.EXIT_STATUS`, the same in every command).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """``customlabels export FORMAT MANIFEST -o OUT``: take a manifest's labels to other tools.
 
 Exit status: 0 when written with no error, 1 when lines were left out for errors or nothing was
-written, 2 on a usage error.
+written, 2 on a usage error or an input that cannot be read
+(:data:`customlabels.cli.main.EXIT_STATUS`, the same in every command).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 auto-split, L2476-2481); ``distribute TRAIN TEST`` moves entries of TRAIN into the empty TEST in
 place (DistributeDatasetEntries, L13843-13860). Exit status: 0 when split and the pair
 validates, 1 when the split is impossible (the labels are named) or the pair has errors, 2 on a
-usage error.
+usage error or an input that cannot be used (:data:`customlabels.cli.main.EXIT_STATUS`, the same
+in every command).
 """
 
 from __future__ import annotations

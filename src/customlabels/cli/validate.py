@@ -1,7 +1,8 @@
 """``customlabels validate``: check manifests as Rekognition Custom Labels would.
 
 Exit status: 0 when no errors (warnings alone pass unless ``--strict``), 1 when errors, 2 on a
-usage error.
+usage error or a manifest that cannot be read (:data:`customlabels.cli.main.EXIT_STATUS`, the same
+in every command).
 """
 
 from __future__ import annotations
