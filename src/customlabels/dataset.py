@@ -26,16 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import DatasetError
 from .manifest.reader import iter_lines
 from .manifest.jsonline import parse_line
 from .manifest.records import Record, iter_records
 from .manifest.schema import (CLASSIFICATION, DETECTION, attribute_pairs, attribute_type,
                               source_ref_bucket, usable_boxes)
 from .manifest.writer import atomic_write, dumps_line
-
-
-class DatasetError(ValueError):
-    """An operation cannot be done as asked; the message names the file, line and field."""
 
 
 # --- reading ----------------------------------------------------------------------------------
