@@ -18,7 +18,8 @@ the object itself (the coordinates of the boxes it exports, a line it rewrites),
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -121,83 +122,72 @@ def iter_records(path: str | os.PathLike[str], *, backend: str = "auto") -> Iter
     """Yield a :class:`Record` for each line of the manifest at ``path``, streaming.
 
     ``backend``: ``auto`` (the compiled core when built), ``compiled`` or ``python``; both give
-    the same records. ``OSError`` propagates (callers report unreadable files).
+    the same records. ``OSError`` propagates (callers report unreadable files) when the
+    iteration starts.
     """
-    new = tuple.__new__
-    for row in iter_rows(path, backend=backend):
-        yield new(Record, row)
+    return map(partial(tuple.__new__, Record), iter_rows(path, backend=backend))
 
 
 def iter_rows(path: str | os.PathLike[str], *, backend: str = "auto") -> Iterator[Row]:
     """Yield each line's record as a plain tuple in :class:`Record`'s order (the fast loop).
 
     For commands that go through every line of large manifests: a tuple unpacks faster than a
-    record's attributes read. Same arguments as :func:`iter_records`.
+    record's attributes read. Same arguments as :func:`iter_records`. The compiled core gives
+    its records in lists, which are chained in C: no Python frame runs between two records.
     """
-    from ..validation.scan import choose_backend
-
-    compiled = choose_backend(backend) == "compiled" and _records_compiled() is not None
-    with open(path, "rb") as stream:
-        yield from (_compiled_rows(stream) if compiled else _python_rows(stream))
-
-
-def _records_compiled() -> Any:
-    """Return the compiled core's record scanner, or None while the core has none."""
     from ..validation import scan
 
-    return getattr(scan, "records_compiled", None)
+    records = getattr(scan, "records_compiled", None)  # None in a core built before records
+    if scan.choose_backend(backend) == "compiled" and records is not None:
+        return chain.from_iterable(_compiled_batches(path, records))
+    return _python_rows(path)
 
 
-def _compiled_rows(stream: Any) -> Iterator[Row]:
-    """Yield the compiled core's records; it may yield them one by one or in lists."""
-    rows: Iterable[Any] = _records_compiled()(stream)
-    iterator = iter(rows)
-    first = next(iterator, None)
-    if first is None:
-        return
-    if first and isinstance(first[0], int):  # a record: (line, raw, ...)
-        yield first
-        yield from iterator
-    else:  # batches of records
-        yield from first
-        yield from chain.from_iterable(iterator)
+def _compiled_batches(path: str | os.PathLike[str], records: Any) -> Iterator[list[Row]]:
+    """Yield the compiled core's records of the manifest at ``path``, a list at a time."""
+    with open(path, "rb") as stream:
+        yield from records(stream)
 
 
-def _python_rows(stream: Any) -> Iterator[Row]:
+def _python_rows(path: str | os.PathLike[str]) -> Iterator[Row]:
     """Yield the records of the pure-Python line check (the reference for the compiled ones)."""
     from ..validation._pyscan import check_line
 
     refs: dict[str, int] = {}
-    for lineno, raw in enumerate(iter_lines(stream), start=1):
-        verdict, findings, info = check_line(raw, lineno, refs)
-        if info is not None:
-            sref, _bucket, _declared, cls, det = info
-            if verdict != VALID:
-                yield lineno, raw, verdict, findings, sref, (), ()
+    with open(path, "rb") as stream:
+        for lineno, raw in enumerate(iter_lines(stream), start=1):
+            verdict, findings, info = check_line(raw, lineno, refs)
+            if info is not None:
+                sref, _bucket, _declared, cls, det = info
+                if verdict != VALID:
+                    yield lineno, raw, verdict, findings, sref, (), ()
+                    continue
+                boxes: tuple[str, ...] = ()
+                if det:  # the line's usable boxes, in order: only its object has them
+                    obj = parse_line(raw)  # type: ignore[arg-type]
+                    boxes = tuple(label for _, _, _, label in usable_boxes(obj, findings))
+                labels = tuple(dict.fromkeys([*cls, *det]))
+                yield lineno, raw, verdict, findings, sref, labels, boxes
                 continue
-            boxes: tuple[str, ...] = ()
-            if det:  # the line's usable boxes, in order: only its object has them
-                obj = parse_line(raw)  # type: ignore[arg-type]
-                boxes = tuple(label for _, _, _, label in usable_boxes(obj, findings))
-            yield lineno, raw, verdict, findings, sref, tuple(dict.fromkeys([*cls, *det])), boxes
-            continue
-        sref = None
-        if verdict == INVALID and findings and findings[0][0] == _DUPLICATE_SOURCE_REF:
-            sref = parse_line(raw)["source-ref"]  # type: ignore[arg-type]
-        yield lineno, raw, verdict, findings, sref, (), ()
+            sref = None
+            if verdict == INVALID and findings and findings[0][0] == _DUPLICATE_SOURCE_REF:
+                sref = parse_line(raw)["source-ref"]  # type: ignore[arg-type]
+            yield lineno, raw, verdict, findings, sref, (), ()
 
 
 # --- parsing a line the validator accepted ------------------------------------------------------
 
 
-def may_contain(raw: bytes, text: str) -> bool:
+def may_contain(raw: bytes, text: str | bytes) -> bool:
     """Tell whether a JSON line may hold the string ``text``; False only where it cannot.
 
     A line without a backslash spells every string as its plain UTF-8 bytes, so when the bytes
     of ``text`` are not in it, no key or value of the line is ``text``: the line need not be
-    parsed to know.
+    parsed to know. ``text`` may be given as its UTF-8 bytes already (for loops).
     """
-    return text.encode("utf-8", "surrogatepass") in raw or b"\\" in raw
+    if isinstance(text, str):
+        text = text.encode("utf-8", "surrogatepass")
+    return text in raw or b"\\" in raw
 
 #: Digits to "0", everything else to " ": a run of 19 zeros is an integer literal orjson may not
 #: keep exact (it gives a float past the 64-bit range, where parse_line keeps the integer).
