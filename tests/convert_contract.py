@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from customlabels.codes import CODES
 from customlabels.convert import FORMATS, _common, convert, detect, export, get_format
+from customlabels.validation.report import Issue, ValidationReport
 
 CASES = Path(__file__).parent / "convert_cases"
 #: One good sample of each format, for detection.
@@ -46,8 +48,8 @@ def without_dates(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def codes(result: Any) -> list[str]:
-    """Return the codes of a result's problems, in order."""
-    return [p["code"] for p in result.problems]
+    """Return the codes of a result's issues, in order."""
+    return [p.code for p in result.issues]
 
 
 class ConverterContract:
@@ -88,12 +90,16 @@ class ConverterContract:
 
     def test_converts_to_a_valid_manifest(self, tmp_path: Path) -> None:
         result = self.convert(self.sample, tmp_path / "out.manifest")
-        assert result.ok, result.problems
-        assert result.validation is not None and result.validation["ok"]
+        assert result.ok, result.issues
+        assert isinstance(result.validation, ValidationReport) and result.validation.ok
         assert result.output == str(tmp_path / "out.manifest")
         assert len(manifest_lines(result.output)) == result.lines > 0
-        assert result.to_dict()["ok"] is True
-        json.dumps(result.to_dict())  # plain data
+        doc = result.to_dict()
+        assert doc["ok"] is True and doc["validation"]["ok"] is True
+        json.dumps(doc)  # plain data
+        # the document types back: it holds the typed result's data
+        assert ValidationReport.model_validate(doc["validation"]) == result.validation
+        assert [Issue.model_validate(i) for i in doc["issues"]] == result.issues
 
     def test_output_is_deterministic(self, tmp_path: Path) -> None:
         a = self.convert(self.sample, tmp_path / "a.manifest")
@@ -104,10 +110,10 @@ class ConverterContract:
         first = self.convert(self.sample, tmp_path / "first.manifest")
         exported = export(self.fmt, first.output, tmp_path / f"exported{self.sample.suffix}",
                           **self.export_options)
-        assert exported.ok, exported.problems
+        assert exported.ok, exported.issues
         self.same_content(self.sample, Path(exported.output))
         again = self.convert(Path(exported.output), tmp_path / "again.manifest")
-        assert again.ok, again.problems
+        assert again.ok, again.issues
         assert self.comparable(manifest_lines(again.output)) == self.comparable(
             manifest_lines(first.output))
 
@@ -123,15 +129,18 @@ class ConverterContract:
                              creation_date=DATE, **{**self.options, **opts})
             got = set(codes(result))
             assert expected <= got, f"{source.name}: missing {expected - got}, got {got}"
-            for p in result.problems:
-                assert p["file"] and p["message"] and p["severity"] in ("error", "warning")
-                if p["scope"] == "item":  # a place in the input: a line, or a path
-                    assert p["line"] is not None or p["path"], p
+            for p in result.issues:
+                row = CODES[p.code]  # a catalogued converter code, its severity the table's
+                assert row.raised_by == "convert" and p.scope == row.scope
+                assert p.severity == row.severity or p.code == "CSV_DUPLICATE_IMAGE"
+                assert p.file and isinstance(p.context, dict)
+                if p.scope == "item":  # a place in the input: a line, or a path
+                    assert p.line is not None or p.path, p
+            json.dumps(result.to_dict())  # contexts are JSON-ready
             if result.output is not None:
                 assert result.validation is not None
                 # lines the service would reject are never written
-                assert not [i for i in result.validation["issues"]
-                            if i["severity"] == "error"], result.validation["issues"]
+                assert not result.validation.errors, result.validation.issues
 
     def test_missing_input(self, tmp_path: Path) -> None:
         result = self.convert(tmp_path / f"nope{self.sample.suffix}", tmp_path / "o.manifest")
@@ -173,7 +182,7 @@ class ConverterContract:
         source = tmp_path / self.sample.name
         shutil.copy(self.sample, source)
         result = convert(self.fmt, source, creation_date=DATE, **self.options)
-        assert result.ok, result.problems
+        assert result.ok, result.issues
         assert Path(result.output).parent == tmp_path
         assert Path(result.output) == get_format(self.fmt).default_output(source)
 

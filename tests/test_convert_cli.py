@@ -91,8 +91,9 @@ def test_a_crashing_converter_does_not_stop_the_batch(tmp_path: Path,
 
     monkeypatch.setattr(coco, "convert", boom)
     results = batch.convert_many("coco", [str(COCO / "instances.json")], tmp_path, jobs=1)
-    assert [p["code"] for p in results[0].problems] == ["CONVERSION_FAILED"]
-    assert "simulated defect" in results[0].problems[0]["detail"]
+    assert [p.code for p in results[0].issues] == ["CONVERSION_FAILED"]
+    assert results[0].issues[0].context == {"exception": "RuntimeError",
+                                            "error": "simulated defect"}
 
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -102,7 +102,7 @@ def test_pixel_box(box: tuple[float, ...], size: tuple[int, int],
 def test_faulty_file_reports_each_problem_in_place(tmp_path: Path) -> None:
     result = convert("coco", COCO / "faulty.json", tmp_path / "m.manifest", s3_prefix=PREFIX,
                      creation_date=DATE)
-    where = {(p["code"], p["path"]) for p in result.problems}
+    where = {(p.code, p.path) for p in result.issues}
     assert ("COCO_DUPLICATE_FILE_NAME", "$.images[5]") in where
     assert ("COCO_DUPLICATE_IMAGE_ID", "$.images[6].id") in where
     assert ("COCO_BAD_IMAGE", "$.images[7]") in where
@@ -118,15 +118,20 @@ def test_faulty_file_reports_each_problem_in_place(tmp_path: Path) -> None:
     assert ("COCO_BAD_CATEGORY", "$.categories[5]") in where
     assert result.stats["crowd_skipped"] == 1
     assert result.stats["boxes_clipped"] >= 1
-    date = next(p for p in result.problems if p["code"] == "DATE_FALLBACK")
-    assert "2 images" in date["detail"] and DATE in date["detail"]
+    date = next(p for p in result.issues if p.code == "DATE_FALLBACK")
+    assert date.context["images"] == 2 and date.context["creation_date"] == DATE
+    context = {p.code: p.context for p in result.issues}
+    assert context["COCO_DUPLICATE_FILE_NAME"]["first_index"] < 5
+    assert context["LABEL_NAME_LENGTH"]["length"] > context["LABEL_NAME_LENGTH"]["maximum"]
+    assert context["BOX_TOO_SMALL"]["index"] == 12 and context["BOX_TOO_SMALL"]["scale_side"]
+    assert context["COCO_UNKNOWN_IMAGE"]["index"] == 7
     lines = {line["source-ref"]: line for line in manifest_lines(result.output)}
     # the clipped box of image 1: 600.4 + 80.3 -> right edge 680.7 clipped to 640
     boxes = lines[PREFIX + "000000000001.jpg"]["bounding-box"]["annotations"]
     assert {"left": 600, "top": 401, "width": 40, "height": 26, "class_id": 0} in boxes
     assert lines[PREFIX + "no-date.jpg"]["bounding-box-metadata"]["creation-date"] == DATE
-    assert not result.ok and result.validation["ok"]  # input errors; the output validates
-    assert result.errors and all(p["severity"] == "warning" for p in result.warnings)
+    assert not result.ok and result.validation.ok  # input errors; the output validates
+    assert result.errors and all(p.severity == "warning" for p in result.warnings)
 
 
 def test_too_many_boxes_skip_or_keep_largest(tmp_path: Path) -> None:
@@ -178,7 +183,9 @@ def test_export_reports_invalid_and_classification_lines(tmp_path: Path) -> None
     manifest.write_text("\n".join(lines) + "\n")
     result = export("coco", manifest, tmp_path / "out.json")
     assert codes(result) == ["MANIFEST_LINE_INVALID", "MANIFEST_LINE_NOT_EXPORTED"]
-    assert result.problems[0]["line"] == 7 and not result.ok
+    assert result.issues[0].line == 7 and not result.ok
+    assert result.issues[0].context == {"codes": ["ERROR_INVALID_JSON_LINE"]}
+    assert result.issues[1].context["lines"] >= 1
     doc = json.loads((tmp_path / "out.json").read_text())
     assert len(doc["images"]) == 5 and doc["categories"][0] == {
         "id": 0, "name": "echo", "supercategory": ""}

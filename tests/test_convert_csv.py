@@ -74,7 +74,9 @@ def test_duplicates_as_the_guide_script(tmp_path: Path) -> None:
     shutil.copy(CSV / "duplicates.csv", source)
     result = convert("csv", source, tmp_path / "out" / "d.manifest", s3_path=S3)
     assert result.output is None and not (tmp_path / "out" / "d.manifest").exists()
-    assert [p["line"] for p in result.problems if p["code"] == "CSV_DUPLICATE_IMAGE"] == [3, 6]
+    duplicates = [p for p in result.issues if p.code == "CSV_DUPLICATE_IMAGE"]
+    assert [p.line for p in duplicates] == [3, 6]
+    assert all(p.context["first_line"] < p.line for p in duplicates)
     ref = tmp_path / "ref"
     ref.mkdir()
     assert guide_scripts.csv_check_duplicates(str(source), str(ref / "dedup.csv"),
@@ -84,13 +86,13 @@ def test_duplicates_as_the_guide_script(tmp_path: Path) -> None:
     kept = convert("csv", source, tmp_path / "k.manifest", s3_path=S3, keep_first=True)
     assert kept.ok and [x["source-ref"] for x in manifest_lines(kept.output)] == [
         S3 + "camellia1.jpg", S3 + "camellia2.jpg", S3 + "jonquil1.jpg"]
-    assert {p["severity"] for p in kept.problems} == {"warning"}
+    assert {p.severity for p in kept.issues} == {"warning"}
 
 
 def test_faulty_rows(tmp_path: Path) -> None:
     result = convert("csv", CSV / "faulty.csv", tmp_path / "f.manifest", s3_path=S3,
                      creation_date=DATE)
-    at = {(p["code"], p["line"]) for p in result.problems}
+    at = {(p.code, p.line) for p in result.issues}
     assert {("CSV_EMPTY_IMAGE", 2), ("CSV_LABEL_WHITESPACE", 3), ("LABEL_NAME_LENGTH", 5),
             ("TOO_MANY_LABELS", 6), ("CSV_BAD_ROW", 8)} <= at
     lines = {x["source-ref"]: x for x in manifest_lines(result.output)}
@@ -105,8 +107,12 @@ def test_faulty_rows(tmp_path: Path) -> None:
     assert lines[S3 + "long.jpg"]["jonquil-metadata"]["class-name"] == "jonquil"
     assert lines[S3 + "unlabeled.jpg"] == {"source-ref": S3 + "unlabeled.jpg"}
     assert S3 + "last.jpg" in lines and S3 + "many.jpg" not in lines
-    assert result.validation is not None
-    assert not [i for i in result.validation["issues"] if i["severity"] == "error"]
+    assert result.validation is not None and not result.validation.errors
+    context = {p.code: p.context for p in result.issues}
+    assert context["TOO_MANY_LABELS"]["labels"] > context["TOO_MANY_LABELS"]["maximum"]
+    assert context["LABEL_NAME_LENGTH"]["length"] > context["LABEL_NAME_LENGTH"]["maximum"]
+    assert context["CSV_LABEL_WHITESPACE"]["label"].strip() != context[
+        "CSV_LABEL_WHITESPACE"]["label"]
 
 
 class TestCsvBoxesContract(ConverterContract):
@@ -148,7 +154,7 @@ def test_image_size_from_files(tmp_path: Path) -> None:
     assert image_size(tmp_path / "text.jpg") is None
     result = convert("csv-boxes", BOXES / "from_files.csv", tmp_path / "m.manifest",
                      s3_path="s3://pets-bucket/", images_dir=tmp_path)
-    assert result.ok, result.problems
+    assert result.ok, result.issues
     first, second = manifest_lines(result.output)
     assert first["bounding-box"]["image_size"] == [{"width": 640, "depth": 3, "height": 480}]
     assert first["bounding-box-metadata"]["class-map"] == {"0": "cat", "1": "dog"}

@@ -61,13 +61,16 @@ def test_lines_equal_the_guide_script(tmp_path: Path) -> None:
 def test_each_faulty_line_is_reported_by_number(tmp_path: Path) -> None:
     result = convert("groundtruth-multilabel", GT / "faulty.manifest", tmp_path / "m.manifest",
                      creation_date=DATE)
-    by_line = {p["line"]: p["code"] for p in result.problems if p["line"] is not None}
+    by_line = {p.line: p.code for p in result.issues if p.line is not None}
     assert by_line == {2: "SOURCE_REF_DUPLICATE", 3: "GT_MISSING_KEY", 4: "GT_MISSING_KEY",
                        5: "GT_MISSING_KEY", 6: "GT_BAD_VALUE", 7: "GT_BAD_VALUE",
                        8: "GT_BAD_VALUE", 9: "GT_NO_MULTILABEL_ATTRIBUTE",
                        10: "INPUT_INVALID_JSON_LINE", 11: "SOURCE_REF_INVALID"}
-    missing = next(p for p in result.problems if p["line"] == 4)
-    assert missing["path"] == "$['sport-metadata']['class-map']['4']"
+    missing = next(p for p in result.issues if p.line == 4)
+    assert missing.path == "$['sport-metadata']['class-map']['4']"
+    assert missing.context == {"key": "class-map", "class_id": "4"}
+    duplicate = next(p for p in result.issues if p.line == 2)
+    assert duplicate.context["first_line"] == 1
     lines = manifest_lines(result.output)
     assert [x["source-ref"].rsplit("/", 1)[1] for x in lines] == ["img001.jpg", "img018.jpg"]
     assert lines[1]["sport0-metadata"]["creation-date"] == DATE  # the fallback

@@ -38,7 +38,7 @@ def test_directory_and_no_extension(tmp_path: Path) -> None:
         "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT"]
     report = validate_files(str(bare))
     assert codes(report) == ["ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT"]
-    assert "extension" in report["issues"][0]["detail"]
+    assert report["issues"][0]["context"] == {"reason": "no_extension"}
 
 
 def test_size_too_large(tmp_path: Path) -> None:

@@ -36,8 +36,8 @@ def compact(result: EvaluationResult) -> list[str]:
     """Return the issues as ``FILE:LINE CODE PATH`` strings (file name only)."""
     out = []
     for issue in result.issues:
-        where = Path(issue["file"]).name + ("" if issue["line"] is None else f":{issue['line']}")
-        out.append(f"{where} {issue['code']}" + (f" {issue['path']}" if issue["path"] else ""))
+        where = Path(issue.file).name + ("" if issue.line is None else f":{issue.line}")
+        out.append(f"{where} {issue.code}" + (f" {issue.path}" if issue.path else ""))
     return out
 
 
@@ -206,7 +206,7 @@ def test_detection_documents(tmp_path: Path) -> None:
             fn += details["is-false-negative"]
     # every ground-truth box the validator passes is a true positive or a false negative, once
     assert tp + fn == sum(r.ground_truth for r in result.per_label) == len(data.gt) - sum(
-        i["code"] == "ERROR_BOUNDING_BOX_TOO_SMALL" for i in result.issues)
+        i.code == "ERROR_BOUNDING_BOX_TOO_SMALL" for i in result.issues)
     assert tp == sum(r.true_positives for r in result.per_label)
 
 
@@ -215,7 +215,8 @@ def test_missed_boxes_are_false_negatives(tmp_path: Path) -> None:
     gt, predictions = write_files(data, tmp_path)
     predictions.write_text("")  # an empty predictions file: nothing predicted
     result = evaluate(gt, predictions, timestamp=WHEN)
-    assert [i["code"] for i in result.issues] == ["WARNING_TEST_IMAGES_WITHOUT_PREDICTIONS"]
+    assert [i.code for i in result.issues] == ["WARNING_TEST_IMAGES_WITHOUT_PREDICTIONS"]
+    assert result.issues[0].context == {"images": 4, "testing_images": 4, "first_line": 1}
     for line, image_boxes in zip(result.snapshot(), range(4)):
         objects = line[f"{EVALUATION}-metadata"]["objects"]
         assert objects and all(o["confidence"] == 0.0 and o[DETAILS]["is-false-negative"]
@@ -288,7 +289,8 @@ def test_multi_label_classification(tmp_path: Path) -> None:
     assert result.use_case == "IMAGE_LEVEL_LABELS" and result.multi_label is True
     assert result.labels == ["camellia", "helleborus", "jonquil", "with_leaves",
                              "without_leaves"]
-    assert [i["code"] for i in result.issues] == ["WARNING_PREDICTED_LABEL_NOT_IN_TEST_DATASET"]
+    assert [i.code for i in result.issues] == ["WARNING_PREDICTED_LABEL_NOT_IN_TEST_DATASET"]
+    assert result.issues[0].context == {"label": "rose"}
     camellia = result.label("camellia")
     # camellia predicted on 3 images (2 right): best F1 at 0.90 -> 2 of 2, precision 1
     assert (camellia.threshold, camellia.precision, camellia.recall) == (0.9, 1.0, 1.0)
@@ -322,9 +324,12 @@ def test_missing_files(tmp_path: Path) -> None:
     gt, _ = write_files(make_set(1, n_images=3), tmp_path)
     result = evaluate(gt, tmp_path)  # a directory
     assert compact(result)[0] == f"{tmp_path.name} ERROR_EVALUATION_FILE_INACCESSIBLE"
-    assert result.issues[0]["message"] == "The predictions file cannot be read."
+    assert result.issues[0].context["role"] == "predictions"
+    assert result.issues[0].message == "The predictions file cannot be read."  # the {} filled
     result = evaluate(gt, gt.with_suffix(".jsonl"), train=tmp_path / "train.manifest")
-    assert [i["code"] for i in result.issues] == ["ERROR_EVALUATION_FILE_INACCESSIBLE"] * 2 + [
+    assert [i.context.get("role") for i in result.issues] == [
+        "predictions", "training manifest", None]
+    assert [i.code for i in result.issues] == ["ERROR_EVALUATION_FILE_INACCESSIBLE"] * 2 + [
         "WARNING_TEST_IMAGES_WITHOUT_PREDICTIONS"]
     assert result.summary["EvaluationDetails"]["NumberOfTrainingImages"] is None
 
@@ -356,7 +361,8 @@ def test_output_directory_not_writable(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     result = evaluate(gt, predictions, output_dir=blocker / "out")
-    assert [i["code"] for i in result.issues] == ["ERROR_EVALUATION_OUTPUT_NOT_WRITABLE"]
+    assert [i.code for i in result.issues] == ["ERROR_EVALUATION_OUTPUT_NOT_WRITABLE"]
+    assert result.issues[0].context["reason"] == "os_error"
     assert result.summary is not None and result.outputs == []
 
 
@@ -427,10 +433,15 @@ def test_unusual_prediction_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "unusual.jsonl:6 ERROR_INVALID_PREDICTION $.CustomLabels[0].Confidence",
         "test.manifest:3 WARNING_TEST_IMAGES_WITHOUT_PREDICTIONS",  # the NaN line's image
         "unusual.jsonl:1 WARNING_PREDICTED_LABEL_NOT_IN_TEST_DATASET $.CustomLabels[0].Name"]
-    details = [i["detail"] for i in result.issues]
-    assert details[:3] == ["the line is longer than 400,000 bytes", "invalid UTF-8 at byte 1",
-                           "the confidence must be a number from 0 to 100"]
-    assert details[3] == "NaN is not a JSON value"
+    contexts = [i.context for i in result.issues]
+    assert float(contexts[2].pop("value")) == 1e30  # an integer, or a float from orjson
+    assert contexts[:4] == [
+        {"reason": "too_long", "maximum": 400_000}, {"reason": "not_utf8", "byte": 1},
+        {"minimum": 0, "maximum": 100.0},
+        {"reason": "not_json", "error": "NaN is not a JSON value"}]
+    assert contexts[4] == {"value": "inf", "minimum": 0, "maximum": 100.0}
+    assert contexts[-1] == {"label": "\ud800"}
+    json.dumps(result.as_dict(), allow_nan=False)  # contexts are JSON-ready
     snapshot = (tmp_path / "out" / "EvaluationManifestSnapshot-project-version.manifest")
     assert b"\\ud800" in snapshot.read_bytes()  # escaped: the file stays valid UTF-8
     snapshot.read_bytes().decode("utf-8")

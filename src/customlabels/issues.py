@@ -74,3 +74,30 @@ def issue_counts(issues: list[dict[str, Any]]) -> tuple[int, int]:
     errors = sum(1 for i in issues if i["severity"] == "error")
     return errors, len(issues) - errors
 
+
+def as_data(item: Any) -> dict[str, Any]:
+    """Return an issue or a report as plain data: a ``dict`` as it is, a pydantic model dumped.
+
+    Fields a model was not given (a report's absent testing statistics) stay absent, so the
+    data is what the command line prints for it.
+    """
+    return item if isinstance(item, dict) else item.model_dump(exclude_unset=True)
+
+
+def issue_message(issue: Any) -> str:
+    """Return an issue's message with its detail and path: ``message (detail) - at PATH``."""
+    issue = as_data(issue)
+    text = issue["message"]
+    if issue["detail"]:
+        text += f" ({issue['detail']})"
+    if issue["path"] and issue["path"] != "$":
+        text += f" - at {issue['path']}"
+    return text
+
+
+def issue_text(issue: Any) -> str:
+    """Return one issue, compiler style: ``FILE:LINE: CODE message (detail) - at PATH``."""
+    issue = as_data(issue)
+    where = issue["file"] if issue["line"] is None else f"{issue['file']}:{issue['line']}"
+    return f"{where}: {issue['code']} {issue_message(issue)}"
+

@@ -10,11 +10,10 @@ an input that cannot be read (:data:`customlabels.cli.main.EXIT_STATUS`, the sam
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from ._render import issue_text
+from ._render import as_data, issue_text, json_text
 
 FORMAT_HELP = {
     "coco": "COCO object detection JSON (guide L3781-4350)",
@@ -125,22 +124,25 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.format == "json":
         docs = [r.to_dict() for r in results]
         doc = docs[0] if not batch_mode else {"ok": all(d["ok"] for d in docs), "results": docs}
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(doc))
     else:
         sys.stdout.write(render_text(results, batch_mode))
     failed = any(not r.ok for r in results) or bool(unmatched)
-    warned = any(r.warnings for r in results) or any(
-        i["severity"] == "warning" for r in results if r.validation
-        for i in r.validation["issues"])
+    warned = any(r.warnings or (r.validation is not None and r.validation.warnings)
+                 for r in results)
     return 1 if failed or (args.strict and warned) else 0
 
 
-def problems_text(problems: list[dict[str, Any]], shown_per_code: int = 10) -> list[str]:
-    """Return the problems as text lines, at most ``shown_per_code`` of each code, then counts."""
+def problems_text(issues: list[Any], shown_per_code: int = 10) -> list[str]:
+    """Return the issues as text lines, at most ``shown_per_code`` of each code, then counts.
+
+    ``issues`` are :class:`customlabels.Issue` objects or their plain data.
+    """
     from collections import Counter
 
     out, seen = [], Counter()
-    for p in problems:
+    for issue in issues:
+        p = as_data(issue)
         seen[p["code"]] += 1
         if seen[p["code"]] <= shown_per_code:
             out.append(issue_text(p))
@@ -156,7 +158,7 @@ def render_text(results: list[Any], batch_mode: bool) -> str:
 
     out: list[str] = []
     for r in results:
-        out += problems_text(r.problems)
+        out += problems_text(r.issues)
         stats = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in r.stats.items() if v)
         if r.output is None:
             out.append(f"{r.input}: not converted")
@@ -182,13 +184,11 @@ def table(results: list[Any]) -> str:
         if r.output is None:
             state = "not written"
         else:
-            verdict = "valid" if r.validation is None or r.validation["ok"] else "INVALID"
+            verdict = "valid" if r.validation is None or r.validation.ok else "INVALID"
             state = f"{r.output} ({verdict})"
-        errors = len(r.errors) + (sum(i["severity"] == "error" for i in r.validation["issues"])
-                                  if r.validation else 0)
-        warnings = len(r.warnings) + (sum(i["severity"] == "warning"
-                                          for i in r.validation["issues"])
-                                      if r.validation else 0)
+        report = r.validation
+        errors = len(r.errors) + (len(report.errors) if report is not None else 0)
+        warnings = len(r.warnings) + (len(report.warnings) if report is not None else 0)
         rows.append((r.input, f"{r.lines:,}" if r.output else "-", str(errors), str(warnings),
                      state))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

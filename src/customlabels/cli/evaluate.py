@@ -8,13 +8,12 @@ an input that cannot be read (:data:`customlabels.cli.main.EXIT_STATUS`, the sam
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Any
 
 from ..errors import BackendNotBuiltError
-from ._render import issue_text
+from ._render import issue_text, json_text
 
 
 def _name(text: str) -> str:
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"customlabels: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":
-        sys.stdout.write(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(result.as_dict()))
     else:
         stdout, stderr = render_text(result)
         sys.stdout.write(stdout)
@@ -88,7 +87,7 @@ def render_text(result: Any) -> tuple[str, str]:
     out: list[str] = []
     err: list[str] = []
     for issue in result.issues:
-        (err if issue["scope"] == "file" else out).append(issue_text(issue))
+        (err if issue.scope == "file" else out).append(issue_text(issue))
     if result.summary is not None:
         kind = result.use_case
         if result.multi_label is not None:
@@ -127,7 +126,7 @@ def render_text(result: Any) -> tuple[str, str]:
             for name, row in zip(result.confusion_rows, result.confusion_matrix):
                 out.append(f"{name:<{cell}}  "
                            + "  ".join(f"{100 * v:>{cell - 1}.0f}%" for v in row))
-    errors = sum(i["severity"] == "error" for i in result.issues)
+    errors = len(result.errors)
     warnings = len(result.issues) - errors
     verdict = ("evaluated" if result.summary is not None else "not evaluated") + (
         "" if result.ok else " with errors" if result.summary is not None else "")

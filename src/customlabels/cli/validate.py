@@ -8,7 +8,6 @@ in every command).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from ..errors import BackendNotBuiltError
 from ..limits import DEFAULT_MAX_LINES, MAX_LINES_WITH_QUOTA
 from ..validation.pipeline import validate_files
-from ._render import issue_message, issue_text
+from ._render import as_data, issue_message, issue_text, json_text
 
 
 def _positive(text: str) -> int:
@@ -84,11 +83,14 @@ def _relative(path: str) -> Path:
     return Path(*[part for part in parts if part not in ("..", ".")])
 
 
-def render_text(reports: list[dict[str, Any]]) -> tuple[str, str]:
-    """Return (stdout, stderr): one problem a line, then a summary; file errors on stderr."""
+def render_text(reports: list[Any]) -> tuple[str, str]:
+    """Return (stdout, stderr): one problem a line, then a summary; file errors on stderr.
+
+    ``reports`` are report documents (plain data) or :class:`ValidationReport` objects.
+    """
     out: list[str] = []
     err: list[str] = []
-    for report in reports:
+    for report in map(as_data, reports):
         for issue in report["issues"]:
             (err if issue["scope"] == "file" else out).append(issue_text(issue))
         summary = report["summary"]
@@ -114,6 +116,7 @@ def render_text(reports: list[dict[str, Any]]) -> tuple[str, str]:
 
 def render_json(reports: list[dict[str, Any]]) -> tuple[str, str]:
     """Return the report document (an object for one manifest, ``reports`` for several)."""
+    reports = [as_data(r) for r in reports]
     doc: Any = reports[0] if len(reports) == 1 else {
         "ok": all(r["ok"] for r in reports), "reports": reports}
     try:  # orjson (a dependency) indents in C; json's indenting encoder is pure Python
@@ -121,7 +124,7 @@ def render_json(reports: list[dict[str, Any]]) -> tuple[str, str]:
 
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n", ""
     except (ImportError, TypeError):  # TypeError: a lone surrogate, which orjson refuses
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n", ""
+        return json_text(doc), ""
 
 
 def _escape(text: str, prop: bool = False) -> str:
@@ -132,7 +135,7 @@ def _escape(text: str, prop: bool = False) -> str:
 def render_github(reports: list[dict[str, Any]]) -> tuple[str, str]:
     """Return GitHub Actions workflow commands, one annotation a problem."""
     out = []
-    for report in reports:
+    for report in map(as_data, reports):
         for issue in report["issues"]:
             props = [f"file={_escape(issue['file'], True)}"]
             if issue["line"] is not None:

@@ -1,9 +1,9 @@
-"""What every converter shares: the job (problems, atomic output, validation), box and date rules.
+"""What every converter shares: the job (issues, atomic output, validation), box and date rules.
 
 A converter builds a :class:`Job`, reads its input, reports problems through it, writes the
 manifest through :meth:`Job.open_output` (atomic: readers see the old file or the whole new one)
 and returns :meth:`Job.result`, which validates what was written with the validator. Data
-problems never raise: they become problems in the result. Only misuse (a bad option value)
+problems never raise: they become the result's issues. Only misuse (a bad option value)
 raises ``ValueError``.
 """
 
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..issues import make_issue
 from ..limits import (MAX_ASPECT, MAX_BOXES, MAX_LABEL_NAME, MAX_LABELS_PER_IMAGE, MAX_SIDE,
@@ -25,6 +25,9 @@ from ..manifest.records import iter_records
 from ..manifest.schema import (IGNORED, VALID, box_scale, dimension_ok, label_name_ok,
                                source_ref_bucket)
 from ..manifest.writer import atomic_write
+
+if TYPE_CHECKING:
+    from ..validation.report import Issue, ValidationReport
 
 #: The limits and line semantics the converters apply, re-exported for them (one definition
 #: each, in customlabels.limits and customlabels.manifest.schema).
@@ -51,12 +54,13 @@ class ConversionResult:
         output: the file written, or None when nothing was written.
         lines: lines (manifest) or images (COCO export) written.
         stats: counts particular to the format (images read, boxes dropped...).
-        problems: every problem found in the input, as dicts shaped like validation issues
-            (``code``, ``severity``, ``scope``, ``file``, ``line``, ``path``, ``message``,
-            ``detail``); ``line`` is 1-based where the input has lines, else None and ``path``
-            names the record (``$.annotations[12]``).
+        issues: every problem found in the input, as :class:`customlabels.Issue` (code,
+            severity, scope, file, line, path, message, detail, context), the codes those of
+            the catalogue's converter rows; ``line`` is 1-based where the input has lines, else
+            None and ``path`` names the record (``$.annotations[12]``). Plain dicts given to
+            the constructor are typed.
         validation: the validator's report on the written manifest (None for exports and when
-            nothing was written).
+            nothing was written); plain data given to the constructor is typed.
         extra_outputs: other files written (the CSV converter's duplicate listings).
     """
 
@@ -65,36 +69,56 @@ class ConversionResult:
     output: str | None
     lines: int = 0
     stats: dict[str, int] = field(default_factory=dict)
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    validation: dict[str, Any] | None = None
+    issues: list[Issue] = field(default_factory=list)
+    validation: ValidationReport | None = None
     extra_outputs: list[str] = field(default_factory=list)
 
-    @property
-    def errors(self) -> list[dict[str, Any]]:
-        """Return the problems of severity error."""
-        return [p for p in self.problems if p["severity"] == "error"]
+    def __post_init__(self) -> None:
+        from ..validation.report import Issue, ValidationReport
+
+        self.issues = [i if isinstance(i, Issue) else Issue.model_validate(i)
+                       for i in self.issues]
+        if self.validation is not None and not isinstance(self.validation, ValidationReport):
+            self.validation = ValidationReport.model_validate(self.validation)
 
     @property
-    def warnings(self) -> list[dict[str, Any]]:
-        """Return the problems of severity warning."""
-        return [p for p in self.problems if p["severity"] == "warning"]
+    def problems(self) -> list[Issue]:
+        """Deprecated name of :attr:`issues` (read-only)."""
+        return self.issues
+
+    @property
+    def errors(self) -> list[Issue]:
+        """Return the issues of severity error."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        """Return the issues of severity warning."""
+        return [i for i in self.issues if i.severity == "warning"]
 
     @property
     def ok(self) -> bool:
         """Tell whether the output was written, the input had no error and the output validates."""
         return (self.output is not None and not self.errors
-                and (self.validation is None or self.validation["ok"]))
+                and (self.validation is None or self.validation.ok))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as plain data (what ``--format json`` prints)."""
+        from ..issues import as_data
+
         return {"ok": self.ok, "format": self.format, "input": self.input,
                 "output": self.output, "lines": self.lines, "stats": self.stats,
-                "problems": self.problems, "validation": self.validation,
+                "issues": [i.model_dump() for i in self.issues],
+                "validation": None if self.validation is None else as_data(self.validation),
                 "extra_outputs": self.extra_outputs}
 
 
 class Job:
-    """One conversion: collects problems, guards the output, validates what was written."""
+    """One conversion: collects issues, guards the output, validates what was written.
+
+    ``issues`` holds plain data (:func:`customlabels.issues.make_issue`) until :meth:`result`
+    types it.
+    """
 
     def __init__(self, fmt: str, source: str | os.PathLike[str],
                  output: str | os.PathLike[str], *, inputs: tuple[str, ...] = ()):
@@ -102,13 +126,18 @@ class Job:
         self.source = os.fspath(source)
         self.output = Path(output)
         self.inputs = (self.source, *inputs)
-        self.problems: list[dict[str, Any]] = []
+        self.issues: list[dict[str, Any]] = []
         self.stats: dict[str, int] = {}
         self.lines = 0
         self.written = False
         self.extra_outputs: list[str] = []
 
-    # --- problems ------------------------------------------------------------------------------
+    # --- issues --------------------------------------------------------------------------------
+
+    @property
+    def problems(self) -> list[dict[str, Any]]:
+        """Deprecated name of :attr:`issues` (the same list)."""
+        return self.issues
 
     def add(self, code: str, line: int | None = None, path: str | None = None,
             detail: str | None = None, arg: Any = None, severity: str | None = None,
@@ -118,7 +147,7 @@ class Job:
         ``arg`` fills the message's ``{}``; ``context`` holds the values behind the message and
         the detail (see :func:`customlabels.issues.make_issue`).
         """
-        self.problems.append(make_issue(code, file or self.source, line, path, arg=arg,
+        self.issues.append(make_issue(code, file or self.source, line, path, arg=arg,
                                         detail=detail, severity=severity, context=context))
 
     def fatal(self, code: str, detail: str | None = None, arg: Any = None,
@@ -207,7 +236,7 @@ class Job:
             report = validate_files(str(self.output), backend=backend)
         return ConversionResult(self.format, self.source,
                                 str(self.output) if self.written else None, self.lines,
-                                dict(sorted(self.stats.items())), self.problems, report,
+                                dict(sorted(self.stats.items())), self.issues, report,
                                 self.extra_outputs)
 
 

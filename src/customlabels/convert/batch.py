@@ -59,7 +59,7 @@ def _one(fmt: str, source: str, output: str, options: dict[str, Any]) -> Convers
 
 def _failed(fmt: str, source: str, exc: BaseException) -> ConversionResult:
     """Return the result of a file whose conversion raised ``exc``."""
-    return ConversionResult(fmt, source, None, problems=[make_issue(
+    return ConversionResult(fmt, source, None, issues=[make_issue(
         "CONVERSION_FAILED", source, detail=f"{type(exc).__name__}: {exc}",
         context={"exception": type(exc).__name__, "error": str(exc)})])
 

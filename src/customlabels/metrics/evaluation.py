@@ -19,7 +19,8 @@ import numpy as np
 from ..manifest.writer import atomic_write
 from ..validation.pipeline import choose_backend as choose_scanner
 from . import classification, detection, inputs, snapshot, summary
-from .inputs import Issue, PredictionSet, TestSet, make_issue
+from ..issues import make_issue
+from .inputs import IssueData, PredictionSet, TestSet
 from .iou import IOU_THRESHOLD
 from .kernels import choose_backend, kernels
 from .matching import DetectionData
@@ -60,10 +61,10 @@ def evaluate_files(ground_truth: str, predictions: str, *, output_dir: str | Non
     scanner_backend = "python" if backend == "python" else choose_scanner("auto")
     result = EvaluationResult(backend=backend, files={"ground_truth": ground_truth,
                                                     "predictions": predictions, "train": train})
-    issues = result.issues
+    issues: list[IssueData] = []  # plain data while collected; typed in the result
     test = inputs.read_ground_truth(ground_truth, issues, scanner_backend)
     if test is None:
-        return result
+        return _finish(result, issues)
     preds = inputs.read_predictions(predictions, test, issues, backend)
     training_images = None if train is None else _count_training(train, issues, scanner_backend)
     _report_coverage(test, preds, issues)
@@ -89,25 +90,35 @@ def evaluate_files(ground_truth: str, predictions: str, *, output_dir: str | Non
         timestamp=when, project_version_arn=project_version_arn,
         training_images=training_images, **aggregate)
     if output_dir is not None:
-        _write(result, output_dir, project, version,
+        _write(result, issues, output_dir, project, version,
                [p for p in (ground_truth, predictions, train) if p is not None])
+    return _finish(result, issues)
+
+
+def _finish(result: EvaluationResult, issues: list[IssueData]) -> EvaluationResult:
+    """Return ``result`` with the issues collected, typed."""
+    from ..validation.report import Issue
+
+    result.issues = [Issue.model_validate(issue) for issue in issues]
     return result
 
 
-def _count_training(path: str, issues: list[Issue], scanner_backend: str) -> int | None:
+def _count_training(path: str, issues: list[IssueData], scanner_backend: str) -> int | None:
     """Return the valid lines of a training manifest: its training images."""
     scan = inputs.scan_manifest(path, "training manifest", issues, scanner_backend)
     return None if scan is None else int(scan.counts[0])
 
 
-def _report_coverage(test: TestSet, preds: PredictionSet, issues: list[Issue]) -> None:
+def _report_coverage(test: TestSet, preds: PredictionSet, issues: list[IssueData]) -> None:
     """Report testing images without predictions and labels only predicted."""
     missing = [image for i, image in enumerate(test.images) if i not in preds.lines]
     if missing:
         issues.append(make_issue(
             "WARNING_TEST_IMAGES_WITHOUT_PREDICTIONS", test.path, missing[0].line,
             arg=len(missing), detail=f"{len(missing)} of {len(test.images)}; the first is on "
-                                     f"line {missing[0].line}"))
+                                     f"line {missing[0].line}",
+            context={"images": len(missing), "testing_images": len(test.images),
+                     "first_line": missing[0].line}))
     unknown = set(preds.names) - set(test.labels)
     if not unknown:
         return
@@ -119,7 +130,7 @@ def _report_coverage(test: TestSet, preds: PredictionSet, issues: list[Issue]) -
                 reported.add(name)
                 issues.append(make_issue("WARNING_PREDICTED_LABEL_NOT_IN_TEST_DATASET",
                                          preds.path, preds.lines[image], preds.where[j],
-                                         arg=repr(name)))
+                                         arg=repr(name), context={"label": name}))
 
 
 def _label_result(name: str, images: int, n_gt: int, n_pred: int, curve: Any,
@@ -249,8 +260,8 @@ def _classification(test: TestSet, preds: PredictionSet, result: EvaluationResul
     return lines, {"confusion": cells}
 
 
-def _write(result: EvaluationResult, output_dir: str, project: str, version: str,
-           sources: list[str]) -> None:
+def _write(result: EvaluationResult, issues: list[IssueData], output_dir: str, project: str,
+           version: str, sources: list[str]) -> None:
     """Write the summary file and the snapshot, each atomically; never over an input."""
     import json
 
@@ -262,9 +273,10 @@ def _write(result: EvaluationResult, output_dir: str, project: str, version: str
         inputs_ = {Path(p).resolve() for p in sources}
         for target in targets:
             if target.resolve() in inputs_:
-                result.issues.append(make_issue(
+                issues.append(make_issue(
                     "ERROR_EVALUATION_OUTPUT_NOT_WRITABLE", str(target),
-                    detail="it is an input file; inputs are never overwritten"))
+                    detail="it is an input file; inputs are never overwritten",
+                    context={"reason": "is_input", "output": str(target)}))
                 return
         with atomic_write(targets[0]) as stream:
             stream.write((json.dumps(result.summary, indent=4, ensure_ascii=False) + "\n")
@@ -274,9 +286,11 @@ def _write(result: EvaluationResult, output_dir: str, project: str, version: str
                 stream.write(line)
                 stream.write(b"\n")
     except OSError as exc:
-        result.issues.append(make_issue("ERROR_EVALUATION_OUTPUT_NOT_WRITABLE",
-                                        str(exc.filename or output_dir),
-                                        detail=exc.strerror or str(exc)))
+        issues.append(make_issue("ERROR_EVALUATION_OUTPUT_NOT_WRITABLE",
+                                 str(exc.filename or output_dir),
+                                 detail=exc.strerror or str(exc),
+                                 context={"reason": "os_error", "error": exc.strerror or str(exc),
+                                          "errno": exc.errno}))
         return
     result.outputs = [str(t) for t in targets]
 

@@ -33,12 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from ..codes import CODE_NAMES, CODES
-from ..limits import MAX_LABEL_NAME, MAX_LINE_BYTES
+from ..issues import make_issue
+from ..limits import MAX_LABEL_NAME, MAX_LINE_BYTES, MIN_LABEL_NAME
 from ..manifest.reader import iter_lines
-from ..manifest.schema import CLASSIFICATION, DETECTION, RESERVED_KEYS, VALID, label_name_ok
+from ..manifest.schema import (CLASSIFICATION, DETECTION, VALID, Finding, attribute_pairs,
+                               attribute_type, label_name_ok, usable_boxes, usable_classes)
 from ..validation.dataset import CLASSIFICATION_USE, DETECTION_USE, use_case_of
-from ..validation.pipeline import _line_message, render_path
+from ..validation.pipeline import line_issue
 from ..validation.scan import ScanResult, choose_backend, scan
 from .kernels import choose_backend as choose_kernels
 from .kernels import kernels
@@ -49,22 +50,12 @@ EVALUATION_PREFIX = "rekognition-custom-labels-evaluation"
 PERCENT = 100.0
 #: A test manifest is read whole: the row limit of a dataset (L3687-3690) is the validator's.
 _NO_ROW_LIMIT = 1 << 62
-_BOX_FAULTS = frozenset((CODE_NAMES.index("ERROR_INVALID_BOUNDING_BOX"),
-                         CODE_NAMES.index("ERROR_BOUNDING_BOX_TOO_SMALL")))
 _BOX_KEYS = ("Left", "Top", "Width", "Height")
 _PIXEL_KEYS = ("left", "top", "width", "height")
 
-Issue = dict[str, Any]
-
-
-def make_issue(code: str, file: str, line: int | None = None,
-               path: tuple[str | int, ...] | None = None, arg: object = None,
-               detail: str | None = None) -> Issue:
-    """Return one issue in the validator's report shape."""
-    row = CODES[code]
-    return {"code": code, "severity": row.severity, "scope": row.scope, "file": file,
-            "line": line, "path": None if path is None else render_path(path),
-            "message": row.format(arg), "detail": detail}
+#: An issue as plain data (:func:`customlabels.issues.make_issue`); the result types hold
+#: them as :class:`customlabels.Issue`.
+IssueData = dict[str, Any]
 
 
 @dataclass
@@ -157,17 +148,22 @@ class PredictionSet:
         return out
 
 
-def check_file(path: str, role: str, issues: list[Issue]) -> bool:
+def _os_error(role: str, exc: OSError) -> dict[str, Any]:
+    return {"role": role, "error": exc.strerror or str(exc), "errno": exc.errno}
+
+
+def check_file(path: str, role: str, issues: list[IssueData]) -> bool:
     """Tell whether ``path`` is a readable regular file; report it when not."""
     try:
         info = os.stat(path)
     except OSError as exc:
         issues.append(make_issue("ERROR_EVALUATION_FILE_INACCESSIBLE", path, arg=role,
-                                 detail=exc.strerror or str(exc)))
+                                 detail=exc.strerror or str(exc), context=_os_error(role, exc)))
         return False
     if not stat.S_ISREG(info.st_mode):
         issues.append(make_issue("ERROR_EVALUATION_FILE_INACCESSIBLE", path, arg=role,
-                                 detail="not a regular file"))
+                                 detail="not a regular file",
+                                 context={"role": role, "error": "not a regular file"}))
         return False
     return True
 
@@ -175,7 +171,7 @@ def check_file(path: str, role: str, issues: list[Issue]) -> bool:
 # --- ground truth ----------------------------------------------------------------------------
 
 
-def scan_manifest(path: str, role: str, issues: list[Issue],
+def scan_manifest(path: str, role: str, issues: list[IssueData],
                   backend: str = "auto") -> ScanResult | None:
     """Check every line of the manifest at ``path`` with the validator's scanner.
 
@@ -188,11 +184,12 @@ def scan_manifest(path: str, role: str, issues: list[Issue],
             return scan(stream, _NO_ROW_LIMIT, None, choose_backend(backend))
     except OSError as exc:
         issues.append(make_issue("ERROR_EVALUATION_FILE_INACCESSIBLE", path, arg=role,
-                                 detail=exc.strerror or str(exc)))
+                                 detail=exc.strerror or str(exc), context=_os_error(role, exc)))
         return None
 
 
-def read_ground_truth(path: str, issues: list[Issue], backend: str = "auto") -> TestSet | None:
+def read_ground_truth(path: str, issues: list[IssueData],
+                      backend: str = "auto") -> TestSet | None:
     """Read the usable testing images of the test manifest at ``path``.
 
     Returns None, with the reason in ``issues``, when there is none.
@@ -203,14 +200,11 @@ def read_ground_truth(path: str, issues: list[Issue], backend: str = "auto") -> 
     problems: dict[int, tuple[int, list[Any]]] = {}
     for line, verdict, findings in result.problems:
         problems[line] = (verdict, findings)
-        for code, where, arg in findings:
-            message, detail = _line_message(code, where, arg)
-            issue = make_issue(CODE_NAMES[code], path, line, where)
-            issue["message"], issue["detail"] = message, detail
-            issues.append(issue)
+        issues.extend(line_issue(path, line, code, where, arg) for code, where, arg in findings)
     if result.counts[0] == 0:
         issues.append(make_issue("ERROR_NO_TESTING_IMAGES", path,
-                                 detail=f"none of its {result.total} lines is valid"))
+                                 detail=f"none of its {result.total} lines is valid",
+                                 context={"lines": result.total, "valid_lines": 0}))
         return None
     use_case = use_case_of(result)
     detection = use_case == DETECTION_USE
@@ -223,12 +217,16 @@ def read_ground_truth(path: str, issues: list[Issue], backend: str = "auto") -> 
             image = _test_image(json.loads(raw), lineno, raw, findings)
             if not (image.boxes if detection else image.classes):
                 issues.append(make_issue("WARNING_TEST_IMAGE_NOT_EVALUATED", path, lineno, (),
-                                         detail=f"the use case is {use_case}"))
+                                         detail=f"the use case is {use_case}",
+                                         context={"use_case": use_case}))
                 continue
             images.append(image)
     if not images:
         issues.append(make_issue("ERROR_NO_TESTING_IMAGES", path,
-                                 detail=f"no valid line has a label of use case {use_case}"))
+                                 detail=f"no valid line has a label of use case {use_case}",
+                                 context={"lines": result.total,
+                                          "valid_lines": int(result.counts[0]),
+                                          "use_case": use_case}))
         return None
     labels = sorted({name for image in images
                      for name in (image.classes if not detection else
@@ -241,39 +239,36 @@ def _name_ok(name: Any) -> bool:
     return isinstance(name, str) and label_name_ok(name)
 
 
-def _test_image(obj: dict[str, Any], lineno: int, raw: bytes, findings: Any) -> TestImage:
-    """Extract the labels and boxes of one valid manifest line."""
-    faulty = {(where[0], where[2]) for code, where, _ in findings
-              if code in _BOX_FAULTS and len(where) >= 3}
-    jobs: list[str] = []
+def _test_image(obj: dict[str, Any], lineno: int, raw: bytes,
+                findings: list[Finding]) -> TestImage:
+    """Extract the usable labels and boxes of one valid manifest line.
+
+    What is usable is :mod:`customlabels.manifest.schema`'s (``usable_classes``,
+    ``usable_boxes``: what the validator did not fault), less the attributes of an earlier
+    evaluation, which are predictions, not ground truth.
+    """
+    used: set[str] = set()
     classes: dict[str, None] = {}
+    for attr, label in usable_classes(obj, findings):
+        if not attr.startswith(EVALUATION_PREFIX):
+            classes[label] = None
+            used.add(attr)
     boxes: list[tuple[str, float, float, float, float]] = []
+    for attr, _, box, label in usable_boxes(obj, findings):
+        if not attr.startswith(EVALUATION_PREFIX):
+            boxes.append((label, box["left"], box["top"], box["width"], box["height"]))
+            used.add(attr)
+    jobs: list[str] = []
     image_size: dict[str, Any] | None = None
     has_evaluation = False
-    for attr, value in obj.items():
-        meta = obj.get(attr + "-metadata")
-        if attr in RESERVED_KEYS or attr.endswith("-metadata") or meta is None:
-            continue
+    for attr, meta in attribute_pairs(obj):
         if attr.startswith(EVALUATION_PREFIX):
             has_evaluation = True
             continue
-        kind = meta.get("type")
-        used = False
-        if kind == CLASSIFICATION and _name_ok(meta["class-name"]):
-            classes[meta["class-name"]] = None
-            used = True
-        elif kind == DETECTION:
-            if image_size is None:
-                image_size = value["image_size"][0]
-            usable = {key: name for key, name in meta["class-map"].items() if _name_ok(name)}
-            for i, box in enumerate(value.get("annotations") or ()):
-                name = usable.get(str(box["class_id"]))
-                if name is None or (faulty and (attr, i) in faulty):
-                    continue
-                boxes.append((name, box["left"], box["top"], box["width"], box["height"]))
-                used = True
-        if used:
-            job = meta.get("job-name")
+        if image_size is None and attribute_type(obj, meta) == DETECTION:
+            image_size = obj[attr]["image_size"][0]
+        if attr in used:
+            job = obj[meta].get("job-name")
             jobs.append(job if isinstance(job, str) else attr)
     return TestImage(lineno, obj["source-ref"], raw, has_evaluation, list(dict.fromkeys(jobs)),
                      image_size, list(classes), boxes)
@@ -312,6 +307,11 @@ def _parse_prediction(raw: bytes) -> Any:
     return _DECODER.decode(raw.decode("utf-8"))
 
 
+def _json_ready(value: Any) -> Any:
+    """Return ``value`` for a context: an infinite float (``1e999`` parses to one) as text."""
+    return str(value) if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def _number(value: Any) -> float | None:
     """Return a finite JSON number as a float, else None."""
     if type(value) is float:  # the common case first
@@ -330,7 +330,7 @@ class _Line:
 
     __slots__ = ("file", "line", "issues", "names", "scores", "boxes", "where", "dropped")
 
-    def __init__(self, file: str, line: int, issues: list[Issue]):
+    def __init__(self, file: str, line: int, issues: list[IssueData]):
         self.file, self.line, self.issues = file, line, issues
         self.names: list[str] = []
         self.scores: Any = []
@@ -338,22 +338,24 @@ class _Line:
         self.where: list[tuple[str | int, ...]] = []
         self.dropped = 0
 
-    def bad(self, where: tuple[str | int, ...], detail: str) -> None:
-        """Report a faulty prediction field at ``where``."""
+    def bad(self, where: tuple[str | int, ...], detail: str, **context: Any) -> None:
+        """Report a faulty prediction field at ``where``; ``context``: the values behind."""
         self.issues.append(make_issue("ERROR_INVALID_PREDICTION", self.file, self.line, where,
-                                      detail=detail))
+                                      detail=detail, context=context))
 
     def add(self, name: Any, name_at: tuple[str | int, ...], confidence: Any,
             confidence_at: tuple[str | int, ...], scale: float, box: Any) -> None:
         """Check one prediction and keep it; ``box`` is (left, top, width, height) or None."""
         ok = True
         if not _name_ok(name):
-            self.bad(name_at, f"the label name must be a string of 1 to {MAX_LABEL_NAME} "
-                     "characters")
+            self.bad(name_at, f"the label name must be a string of {MIN_LABEL_NAME} to "
+                     f"{MAX_LABEL_NAME} characters", value=name, minimum=MIN_LABEL_NAME,
+                     maximum=MAX_LABEL_NAME)
             ok = False
         score = _number(confidence)
         if score is None or not 0 <= score <= scale:
-            self.bad(confidence_at, f"the confidence must be a number from 0 to {scale:g}")
+            self.bad(confidence_at, f"the confidence must be a number from 0 to {scale:g}",
+                     value=_json_ready(confidence), minimum=0, maximum=scale)
             ok = False
         if ok:
             if score == 0:
@@ -375,7 +377,7 @@ def _response_paths(n: int) -> list[tuple[str, int, str]]:
     return _RESPONSE_PATHS[:n]
 
 
-def read_predictions(path: str, test: TestSet, issues: list[Issue],
+def read_predictions(path: str, test: TestSet, issues: list[IssueData],
                      backend: str = "auto") -> PredictionSet:
     """Read the predictions file at ``path`` for the images of ``test``.
 
@@ -406,7 +408,8 @@ def read_predictions(path: str, test: TestSet, issues: list[Issue],
                 result.dropped += line.dropped
     except OSError as exc:
         issues.append(make_issue("ERROR_EVALUATION_FILE_INACCESSIBLE", path, arg="predictions",
-                                 detail=exc.strerror or str(exc)))
+                                 detail=exc.strerror or str(exc),
+                                 context=_os_error("predictions", exc)))
     if scores:
         result.scores = np.concatenate(scores)
         result.boxes = np.concatenate(boxes)
@@ -414,48 +417,56 @@ def read_predictions(path: str, test: TestSet, issues: list[Issue],
 
 
 def _read_prediction_line(raw: bytes | None, lineno: int, path: str, test: TestSet,
-                          issues: list[Issue], seen: dict[str, int],
+                          issues: list[IssueData], seen: dict[str, int],
                           reader: Any) -> tuple[int, _Line] | None:
     """Read one predictions line; return its image's position and predictions, if usable."""
-    def invalid(detail: str, where: tuple[str | int, ...] = ()) -> None:
-        """Report the line as invalid, at ``where``."""
+    def invalid(detail: str, where: tuple[str | int, ...] = (), **context: Any) -> None:
+        """Report the line as invalid, at ``where``; ``context`` names the ``reason``."""
         issues.append(make_issue("ERROR_INVALID_PREDICTIONS_LINE", path, lineno, where,
-                                 detail=detail))
+                                 detail=detail, context=context))
 
     if raw is None:
-        return invalid(f"the line is longer than {MAX_LINE_BYTES:,} bytes")
+        return invalid(f"the line is longer than {MAX_LINE_BYTES:,} bytes", reason="too_long",
+                       maximum=MAX_LINE_BYTES)
     try:
         obj = _parse_prediction(raw)
     except UnicodeDecodeError as exc:
-        return invalid(f"invalid UTF-8 at byte {exc.start + 1}")
+        return invalid(f"invalid UTF-8 at byte {exc.start + 1}", reason="not_utf8",
+                       byte=exc.start + 1)
     except json.JSONDecodeError as exc:
-        return invalid(f"{exc.msg} at column {exc.colno}")
+        return invalid(f"{exc.msg} at column {exc.colno}", reason="not_json", error=exc.msg,
+                       column=exc.colno)
     except ValueError as exc:
-        return invalid(str(exc))
+        return invalid(str(exc), reason="not_json", error=str(exc))
     if not isinstance(obj, dict):
-        return invalid("the line is not a JSON object")
+        return invalid("the line is not a JSON object", reason="not_an_object")
     source_ref = obj.get("source-ref")
     if not isinstance(source_ref, str):
         return invalid("source-ref is missing" if source_ref is None else
                        "source-ref is not a string", ("source-ref",) if "source-ref" in obj
-                       else ())
+                       else (), reason="no_source_ref" if source_ref is None
+                       else "source_ref_not_a_string")
     if source_ref in seen:
         issues.append(make_issue("ERROR_DUPLICATE_PREDICTIONS_SOURCE_REF", path, lineno,
-                                 ("source-ref",), arg=seen[source_ref]))
+                                 ("source-ref",), arg=seen[source_ref],
+                                 context={"source_ref": source_ref,
+                                          "first_line": seen[source_ref]}))
         return None
     seen[source_ref] = lineno
     position = test.index.get(source_ref)
     if position is None:
         issues.append(make_issue("WARNING_PREDICTIONS_IMAGE_NOT_IN_TEST_DATASET", path, lineno,
                                  ("source-ref",),
-                                 detail=f"no usable line of {test.path} has this source-ref"))
+                                 detail=f"no usable line of {test.path} has this source-ref",
+                                 context={"source_ref": source_ref, "ground_truth": test.path}))
         return None
     image = test.images[position]
     collected = _Line(path, lineno, issues)
     if "CustomLabels" in obj:
         labels = obj["CustomLabels"]
         if not isinstance(labels, list):
-            return invalid("CustomLabels is not an array", ("CustomLabels",))
+            return invalid("CustomLabels is not an array", ("CustomLabels",),
+                           reason="custom_labels_not_an_array")
         width, height = image.size
         plain = reader(labels, test.detection, width, height, MAX_LABEL_NAME, PERCENT)
         if plain is None:  # something to report, or to drop: field by field
@@ -467,7 +478,8 @@ def _read_prediction_line(raw: bytes | None, lineno: int, path: str, test: TestS
         keys = [k for k in obj if k.startswith(EVALUATION_PREFIX) and not k.endswith("-metadata")]
         if not keys:
             return invalid("the line has neither a CustomLabels array nor a "
-                           f"{EVALUATION_PREFIX} attribute (is it ground truth?)")
+                           f"{EVALUATION_PREFIX} attribute (is it ground truth?)",
+                           reason="no_predictions")
         for key in keys:
             _read_snapshot_attribute(obj, key, image, test.detection, collected)
     return position, collected

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ..validation.report import Issue
 from .detection import CocoSummary, DetectionAccumulation
 from .thresholds import ThresholdCurve
 
@@ -93,7 +94,8 @@ class EvaluationResult:
         summary: the ``EvaluationSummary`` document (L9006-9086).
         snapshot_lines: the evaluation manifest snapshot, one JSON Line a testing image (made
             on first use).
-        issues: every problem found, in the validator's report shape.
+        issues: every problem found, as :class:`customlabels.Issue` (code, severity, scope,
+            file, line, path, message, detail and context), as in a validation report.
         outputs: the files written.
         backend: the kernels used, ``compiled`` or ``python``.
         files: the input files.
@@ -113,7 +115,7 @@ class EvaluationResult:
     confusion_rows: list[str] = field(default_factory=list)
     summary: dict[str, Any] | None = None
     snapshot_factory: Callable[[], list[bytes]] | None = field(default=None, repr=False)
-    issues: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     backend: str = "python"
     files: dict[str, str | None] = field(default_factory=dict)
@@ -132,7 +134,17 @@ class EvaluationResult:
     def ok(self) -> bool:
         """Tell whether the evaluation ran without any error in its inputs."""
         return self.summary is not None and not any(
-            i["severity"] == "error" for i in self.issues)
+            i.severity == "error" for i in self.issues)
+
+    @property
+    def errors(self) -> list[Issue]:
+        """Return the issues of severity error."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        """Return the issues of severity warning."""
+        return [i for i in self.issues if i.severity == "warning"]
 
     def label(self, name: str) -> LabelResult:
         """Return the result of label ``name`` (KeyError when it is not a testing label)."""
@@ -158,4 +170,5 @@ class EvaluationResult:
             "testing_images": self.testing_images, "labels": self.labels,
             "precision": self.precision, "recall": self.recall, "f1": self.f1,
             "per_label": [r.as_dict() for r in self.per_label], "coco": coco,
-            "summary": self.summary, "issues": self.issues, "outputs": self.outputs})
+            "summary": self.summary, "issues": [i.model_dump() for i in self.issues],
+            "outputs": self.outputs})

@@ -20,8 +20,9 @@ CLASSIFICATION_USE, DETECTION_USE, UNDETERMINED = (
 MIN_LABELS = {CLASSIFICATION_USE: MIN_LABELS_CLASSIFICATION, DETECTION_USE: MIN_LABELS_DETECTION,
               UNDETERMINED: MIN_LABELS_DETECTION}
 
-#: A dataset-level problem: (code, argument of its message, detail, line or None).
-Problem = tuple[str, Any, str, "int | None"]
+#: A dataset-level problem: (code, argument of its message, detail, line or None, context:
+#: the values behind the message and the detail, see customlabels.issues).
+Problem = tuple[str, Any, str, "int | None", dict[str, Any]]
 
 
 def _plural(n: int, word: str) -> str:
@@ -46,16 +47,19 @@ def dataset_rules(scan: ScanResult, role: str) -> tuple[str, list[Problem]]:
     if scan.dropped > INVALID_SHARE * total:
         problems.append(("ERROR_TOO_MANY_RECORDS_IN_ERROR", None,
                          f"{scan.dropped} of {total} lines dropped at import, "
-                         f"more than {INVALID_SHARE:.0%}", None))
+                         f"more than {INVALID_SHARE:.0%}", None,
+                         {"dropped": scan.dropped, "total": total, "limit": INVALID_SHARE}))
     if invalid > INVALID_SHARE * total:
         problems.append(("ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST", None,
                          f"{invalid} of {total} lines invalid, "
-                         f"more than {INVALID_SHARE:.0%}", None))
+                         f"more than {INVALID_SHARE:.0%}", None,
+                         {"invalid": invalid, "total": total, "limit": INVALID_SHARE}))
     if len(scan.buckets) > 1:
         buckets = list(scan.buckets.items())
         listing = ", ".join(f"{b} (from line {n})" for b, n in buckets[:10])
         problems.append(("ERROR_IMAGES_IN_MULTIPLE_S3_BUCKETS", None,
-                         f"{len(buckets)} buckets: {listing}", buckets[1][1]))
+                         f"{len(buckets)} buckets: {listing}", buckets[1][1],
+                         {"buckets": dict(buckets)}))
     if problems:
         return UNDETERMINED, problems
 
@@ -66,28 +70,33 @@ def dataset_rules(scan: ScanResult, role: str) -> tuple[str, list[Problem]]:
         problems.append(("ERROR_MANIFEST_TOO_FEW_LABELS", None,
                          f"{_plural(len(labels), 'label')} with a valid image"
                          + (f" ({_names(labels)})" if labels else "")
-                         + f"; {_use_case_words(use_case)} needs at least {need}", None))
+                         + f"; {_use_case_words(use_case)} needs at least {need}", None,
+                         {"labels": labels, "minimum": need, "use_case": use_case}))
     if len(labels) > MAX_LABELS:
         problems.append(("ERROR_MANIFEST_TOO_MANY_LABELS", None,
-                         f"{len(labels)} labels; at most {MAX_LABELS} are allowed", None))
+                         f"{len(labels)} labels; at most {MAX_LABELS} are allowed", None,
+                         {"labels": len(labels), "maximum": MAX_LABELS}))
     if use_case != UNDETERMINED:
         usable = usable_labels(scan, use_case)
         if len(usable) < need:
             problems.append(("ERROR_MANIFEST_TOO_FEW_USABLE_LABELS", None,
                              f"{_plural(len(usable), 'usable label')} for use case {use_case}"
                              + (f" ({_names(usable)})" if usable else "")
-                             + f"; at least {need} needed", None))
+                             + f"; at least {need} needed", None,
+                             {"labels": usable, "minimum": need, "use_case": use_case}))
     if role == "training":
         empty = [name for name, counts in scan.labels.items() if counts[2] == 0]
         if empty:
             problems.append(("ERROR_TOO_FEW_IMAGES_PER_LABEL", _names(empty),
                              f"{_plural(len(empty), 'label')} used only on invalid lines or "
-                             "invalid parts of lines", None))
+                             "invalid parts of lines", None, {"labels": empty}))
     else:
         for name, counts in scan.labels.items():
             if counts[2] > MAX_TEST_IMAGES_PER_LABEL:
                 problems.append(("ERROR_TOO_MANY_IMAGES_PER_LABEL", name,
-                                 f"{name!r} has {counts[2]} testing images", None))
+                                 f"{name!r} has {counts[2]} testing images", None,
+                                 {"label": name, "images": counts[2],
+                                  "maximum": MAX_TEST_IMAGES_PER_LABEL}))
     return use_case, problems
 
 
@@ -123,7 +132,9 @@ def pair_rules(train: ScanResult, train_use: str, test: ScanResult,
         problems.append(("ERROR_INSUFFICIENT_LABEL_OVERLAP", int(MIN_OVERLAP * 100),
                          f"{len(train_labels & test_labels)} of {len(train_labels)} training "
                          f"labels are in the testing manifest; missing: {_names(missing)}",
-                         None))
+                         None, {"shared": len(train_labels & test_labels),
+                                "training_labels": len(train_labels), "missing": missing,
+                                "minimum": MIN_OVERLAP}))
     train_usable = set(usable_labels(train, train_use))
     test_usable = set(usable_labels(test, train_use))
     if train_usable and len(train_usable & test_usable) < MIN_OVERLAP * len(train_usable):
@@ -131,13 +142,17 @@ def pair_rules(train: ScanResult, train_use: str, test: ScanResult,
         problems.append(("ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP", int(MIN_OVERLAP * 100),
                          f"{len(train_usable & test_usable)} of {len(train_usable)} usable "
                          f"training labels ({train_use}) are usable in the testing manifest; "
-                         f"missing: {_names(missing)}", None))
+                         f"missing: {_names(missing)}", None,
+                         {"shared": len(train_usable & test_usable),
+                          "training_labels": len(train_usable), "missing": missing,
+                          "minimum": MIN_OVERLAP, "use_case": train_use}))
     return problems
 
 
 def summary_errors(problems: list[Problem]) -> list[dict[str, Any]]:
     """Return the summary's ``errors`` array: code and the guide's message (L6206-6284)."""
-    return [{"code": code, "message": CODES[code].format(arg)} for code, arg, _, _ in problems]
+    return [{"code": code, "message": CODES[code].format(arg)}
+            for code, arg, _, _, _ in problems]
 
 
 def statistics(scan: ScanResult, use_case: str, problems: list[Problem],

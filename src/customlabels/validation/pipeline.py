@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import os
 import stat
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..codes import CODE_NAMES, CODES
+from ..issues import make_issue, render_path
 from ..limits import DEFAULT_MAX_LINES, MAX_MANIFEST_BYTES
 from ..manifest.jsonline import parse_line
 from ..manifest.reader import iter_line_blocks
 from ..manifest.writer import atomic_write, attach, dumps_line
-from .dataset import dataset_rules, pair_rules, statistics
+from .dataset import dataset_rules, pair_rules, statistics, summary_errors
 from .scan import ScanResult, choose_backend, scan
 
 INVALID_JSON_LINE = CODE_NAMES.index("ERROR_INVALID_JSON_LINE")
@@ -30,25 +30,14 @@ SUMMARY_NAME = "manifest_summary.json"
 RESULT_NAMES = {"training": "training_manifest_with_validation.json",
                 "testing": "testing_manifest_with_validation.json"}
 
-@lru_cache(maxsize=4096)  # faulty manifests repeat the same few paths thousands of times
-def render_path(path: tuple[str | int, ...]) -> str:
-    """Render a path as JSONPath: ``$['bounding-box'].annotations[3].width``."""
-    out = ["$"]
-    for step in path:
-        if isinstance(step, int):
-            out.append(f"[{step}]")
-        elif step.isidentifier():
-            out.append(f".{step}")
-        else:
-            out.append("['" + step.replace("\\", "\\\\").replace("'", "\\'") + "']")
-    return "".join(out)
-
-
-def _issue(code: str, file: str, line: int | None, path: str | None, message: str,
-           detail: str | None) -> dict[str, Any]:
-    row = CODES[code]
-    return {"code": code, "severity": row.severity, "scope": row.scope, "file": file,
-            "line": line, "path": path, "message": message, "detail": detail}
+#: The context key of a line finding's value (the ``{}`` of its message, or its argument).
+_CONTEXT_KEYS = {"ERROR_DUPLICATE_SOURCE_REF": "first_line",
+                 "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT": "attribute",
+                 "ERROR_UNSUPPORTED_USE_CASE_TYPE": "metadata",
+                 "ERROR_INVALID_JSON_LINE": "reason"}
+#: Per code index: (name, its message when it has no ``{}`` else None, the context key).
+_LINE_ROWS = tuple((name, None if "{}" in CODES[name].message else CODES[name].message,
+                    _CONTEXT_KEYS.get(name, "value")) for name in CODE_NAMES)
 
 
 def _line_message(code: int, path: tuple[str | int, ...], arg: Any) -> tuple[str, str | None]:
@@ -59,12 +48,46 @@ def _line_message(code: int, path: tuple[str | int, ...], arg: Any) -> tuple[str
     return row.message, None if arg is None else str(arg)
 
 
-class _Terminal(Exception):
-    """A terminal manifest file error (L6064-6085)."""
+def line_issue(file: str, line: int, code: int, where: tuple[str | int, ...],
+               arg: Any) -> dict[str, Any]:
+    """Return the issue of one line finding (code index, path, argument) of ``file``.
 
-    def __init__(self, code: str, detail: str, line: int | None = None):
+    The value behind the message is in the context (``{"first_line": 3}`` for a duplicate
+    source-ref, the parser's reason for invalid JSON); a finding whose place says it all has
+    an empty context. Cheap: the validator builds thousands of these.
+    """
+    name, message, key = _LINE_ROWS[code]
+    if message is None:  # the value fills the message's {}
+        value = where[0] if arg is None else arg
+        return make_issue(name, file, line, render_path(where),
+                          message=CODES[name].format(value), context={key: value})
+    if arg is None:
+        return make_issue(name, file, line, render_path(where), message=message)
+    return make_issue(name, file, line, render_path(where), message=message,
+                      detail=str(arg), context={key: arg})
+
+
+class _Terminal(Exception):
+    """A terminal manifest file error (L6064-6085).
+
+    ``context`` names the reason (``reason``: ``missing``, ``permission``, ``not_a_file``,
+    ``no_extension``, ``os_error``, ``too_large``, ``empty``, ``too_many_lines``,
+    ``is_input``) and the values behind the detail.
+    """
+
+    def __init__(self, code: str, detail: str, line: int | None = None,
+                 context: dict[str, Any] | None = None):
         super().__init__(detail)
         self.code, self.detail, self.line = code, detail, line
+        self.context = {} if context is None else context
+
+    def issue(self, file: str) -> dict[str, Any]:
+        """Return the issue of this error about ``file``."""
+        return make_issue(self.code, file, self.line, detail=self.detail, context=self.context)
+
+
+def _os_reason(exc: OSError) -> dict[str, Any]:
+    return {"reason": "os_error", "error": exc.strerror or str(exc), "errno": exc.errno}
 
 
 def _check_file(path: str) -> None:
@@ -73,21 +96,25 @@ def _check_file(path: str) -> None:
         info = os.stat(path)
     except FileNotFoundError:
         raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
-                        "no such file") from None
+                        "no such file", context={"reason": "missing"}) from None
     except PermissionError:
         raise _Terminal("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",
-                        "permission denied") from None
+                        "permission denied", context={"reason": "permission"}) from None
     except OSError as exc:
         raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
-                        exc.strerror or str(exc)) from None
+                        exc.strerror or str(exc), context=_os_reason(exc)) from None
     if not stat.S_ISREG(info.st_mode):
-        raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT", "not a regular file")
+        raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT", "not a regular file",
+                        context={"reason": "not_a_file"})
     if not Path(path).suffix:
         raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
-                        "the file name has no extension (by convention .manifest)")
+                        "the file name has no extension (by convention .manifest)",
+                        context={"reason": "no_extension"})
     if info.st_size > MAX_MANIFEST_BYTES:
         raise _Terminal("ERROR_MANIFEST_SIZE_TOO_LARGE",
-                        f"{info.st_size:,} bytes; the maximum is {MAX_MANIFEST_BYTES:,}")
+                        f"{info.st_size:,} bytes; the maximum is {MAX_MANIFEST_BYTES:,}",
+                        context={"reason": "too_large", "size": info.st_size,
+                                 "maximum": MAX_MANIFEST_BYTES})
 
 
 def _scan(path: str, backend: str, max_lines: int, other: Any) -> ScanResult:
@@ -96,12 +123,13 @@ def _scan(path: str, backend: str, max_lines: int, other: Any) -> ScanResult:
             result = scan(stream, max_lines, other, backend)
     except PermissionError:
         raise _Terminal("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",
-                        "permission denied") from None
+                        "permission denied", context={"reason": "permission"}) from None
     except OSError as exc:
         raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
-                        exc.strerror or str(exc)) from None
+                        exc.strerror or str(exc), context=_os_reason(exc)) from None
     if result.total == 0:
-        raise _Terminal("ERROR_MANIFEST_EMPTY", "the file holds no line")
+        raise _Terminal("ERROR_MANIFEST_EMPTY", "the file holds no line",
+                        context={"reason": "empty"})
     return result
 
 
@@ -124,7 +152,7 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
         try:
             _check_file(path)
         except _Terminal as exc:
-            issues.append(_issue(exc.code, path, None, None, CODES[exc.code].message, exc.detail))
+            issues.append(exc.issue(path))
             terminal.append(exc)
     if terminal:
         return _finish(report)
@@ -135,16 +163,16 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
         try:
             scans[role] = result = _scan(path, backend, max_lines, other)
         except _Terminal as exc:
-            issues.append(_issue(exc.code, path, None, None, CODES[exc.code].message, exc.detail))
+            issues.append(exc.issue(path))
             terminal.append(exc)
             continue
         _line_issues(result, path, issues)
         if result.exceeded:
             exc = _Terminal("ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",
                             f"more than {max_lines:,} lines; lines after {max_lines:,} were not "
-                            "checked", max_lines + 1)
-            issues.append(_issue(exc.code, path, exc.line, None, CODES[exc.code].message,
-                                 exc.detail))
+                            "checked", max_lines + 1,
+                            context={"reason": "too_many_lines", "maximum": max_lines})
+            issues.append(exc.issue(path))
             terminal.append(exc)
     if terminal:
         return _finish(report)
@@ -155,27 +183,26 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
         uses[role], problems = dataset_rules(result, role)
         summary["statistics"][role] = statistics(result, uses[role], problems,
                                                  _error_lines(result))
-        issues.extend(_issue(code, roles[role], line, None, CODES[code].format(arg), detail)
-                      for code, arg, detail, line in problems)
+        issues.extend(make_issue(code, roles[role], line, arg=arg, detail=detail,
+                                 context=context)
+                      for code, arg, detail, line, context in problems)
     if test is not None:
         problems = pair_rules(scans["training"], uses["training"], scans["testing"],
                               uses["testing"])
-        summary["errors"] = [{"code": code, "message": CODES[code].format(arg)}
-                             for code, arg, _, _ in problems]
-        issues.extend(_issue(code, test, line, None, CODES[code].format(arg), detail)
-                      for code, arg, detail, line in problems)
+        summary["errors"] = summary_errors(problems)
+        issues.extend(make_issue(code, test, line, arg=arg, detail=detail, context=context)
+                      for code, arg, detail, line, context in problems)
         for line, first in scans["testing"].overlaps:
-            code = "WARNING_IMAGE_IN_BOTH_DATASETS"
-            issues.append(_issue(code, test, line, "$['source-ref']", CODES[code].format(first),
-                                 f"{train}:{first}"))
+            issues.append(make_issue("WARNING_IMAGE_IN_BOTH_DATASETS", test, line,
+                                     "$['source-ref']", arg=first, detail=f"{train}:{first}",
+                                     context={"training_file": train, "training_line": first}))
     report["summary"] = summary
 
     if output_dir is not None:
         try:
             report["outputs"] = write_results(output_dir, roles, scans, summary)
         except _Terminal as exc:
-            issues.append(_issue(exc.code, output_dir, None, None, CODES[exc.code].message,
-                                 exc.detail))
+            issues.append(exc.issue(output_dir))
     return _finish(report)
 
 
@@ -191,11 +218,10 @@ def _error_lines(result: ScanResult) -> list[int]:
 
 
 def _line_issues(result: ScanResult, path: str, issues: list[dict[str, Any]]) -> None:
+    append = issues.append
     for line, _verdict, findings in result.problems:
         for code, where, arg in findings:
-            message, detail = _line_message(code, where, arg)
-            issues.append(_issue(CODE_NAMES[code], path, line, render_path(where), message,
-                                 detail))
+            append(line_issue(path, line, code, where, arg))
 
 
 # --- result files ----------------------------------------------------------------------------
@@ -208,14 +234,16 @@ def write_results(output_dir: str, roles: dict[str, str], scans: dict[str, ScanR
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE", exc.strerror or str(exc)) from None
+        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE", exc.strerror or str(exc),
+                        context=_os_reason(exc)) from None
     inputs = {Path(p).resolve() for p in roles.values()}
     targets = {role: directory / RESULT_NAMES[role] for role in roles}
     targets_summary = directory / SUMMARY_NAME
     for target in [*targets.values(), targets_summary]:
         if target.resolve() in inputs:
             raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE",
-                            f"{target} is an input manifest; it is never overwritten")
+                            f"{target} is an input manifest; it is never overwritten",
+                            context={"reason": "is_input", "output": str(target)})
     written = []
     try:
         for role, path in roles.items():
@@ -226,7 +254,9 @@ def write_results(output_dir: str, roles: dict[str, str], scans: dict[str, ScanR
         written.append(str(targets_summary))
     except OSError as exc:
         raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE",
-                        f"{exc.filename or output_dir}: {exc.strerror or exc}") from None
+                        f"{exc.filename or output_dir}: {exc.strerror or exc}",
+                        context={**_os_reason(exc),
+                                 "output": str(exc.filename or output_dir)}) from None
     return written
 
 

@@ -7,14 +7,14 @@ prints.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ValidationFailed  # defined with the other exceptions; importable here too
 
 Severity = Literal["error", "warning"]
-Scope = Literal["file", "dataset", "pair", "line", "attribute", "annotation", "metadata"]
+Scope = Literal["file", "dataset", "pair", "line", "attribute", "annotation", "metadata", "item"]
 UseCase = Literal["IMAGE_LEVEL_LABELS", "OBJECT_LOCALIZATION", "NOT_DETERMINED"]
 
 
@@ -23,25 +23,30 @@ class _Model(BaseModel):
 
 
 class Issue(_Model):
-    """One problem: its code, where it is, and what the service says of it."""
+    """One problem, as every command and API reports it (built by ``customlabels.issues``).
 
-    code: str
-    severity: Severity
-    scope: Scope
+    ``Issue.model_validate(d)`` takes the plain data :func:`customlabels.issues.make_issue`
+    builds; ``issue.model_dump()`` gives it back, keys in the same order.
+    """
+
+    code: str = Field(description="a code of customlabels.codes.CODES")
+    severity: Severity = Field(description="the catalogue's severity of the code")
+    scope: Scope = Field(description="the catalogue's scope of the code")
     file: str
     line: int | None = Field(description="1-based line number; None for file and dataset issues")
     path: str | None = Field(description="JSONPath inside the line, e.g. $['bb'].annotations[3]")
-    message: str = Field(description="the guide's message")
+    message: str = Field(description="the catalogue's message")
     detail: str | None = Field(description="what exactly was found, in our words")
+    context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the values behind the message and the detail (a first line, a limit, "
+                    "counts, label names...), JSON-ready; what tests and programs read")
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        text = f"{where}: {self.code} {self.message}"
-        if self.detail:
-            text += f" ({self.detail})"
-        if self.path and self.path != "$":
-            text += f" - at {self.path}"
-        return text
+        """Return the issue compiler style: ``FILE:LINE: CODE message (detail) - at PATH``."""
+        from ..issues import issue_text
+
+        return issue_text(self.model_dump())
 
 
 class SummaryError(_Model):
