@@ -1,6 +1,7 @@
 # cython: language_level=3
 """The compiled line scanner: :func:`scan` gives exactly what ``customlabels.validation._pyscan``
-gives, several times faster, on several cores.
+gives, several times faster, on several cores; :func:`records` gives every line's record as
+``customlabels.manifest.records`` makes them on the pure-Python path.
 
 The reference is the pure-Python scanner (``src/customlabels/validation/_pyscan.py``): every rule
 below mirrors one of its lines, in the same order, so that both return equal
@@ -35,7 +36,9 @@ the result adds up depends on the order of the lines. So the work is split in tw
   source-ref table), the counts, buckets, overlaps with ``other``, labels (the context's ids
   mapped to the scan's table, in first-reference order), the Python tuples of problem lines
   (keys' text from the line parsed again; the reason of an invalid JSON line from the
-  reference's own ``parse_line``).
+  caller's ``reason``: the core computes no prose), or, for :func:`records`, each line's record
+  (its bytes, its source-ref's text, its labels and box labels from the label events its
+  context noted).
 
 A worker cannot call Python's correctly rounded ``strtod`` (it needs the GIL): a line that needs
 it (a number with more than 19 digits or a large exponent) is left to the merge, which checks it

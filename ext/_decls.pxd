@@ -3,6 +3,12 @@
 # helpers it takes from ext/*.h, the enums that name node types, kinds, path steps and slots,
 # and the structs that the parser, the rules, the label tables, the pieces of lines and the
 # threads share. Declarations only: the code is in the .pxi files, one job each.
+#
+# Why not ``_core.pxd``: Cython finds a module's own .pxd by the module's full name, here
+# ``customlabels/_core.pxd`` inside the package (or the deprecated dotted name
+# ``ext/customlabels._core.pxd``), and the sources live in ext/, outside the package. So the
+# core cimports this file by name (``from _decls cimport *`` in _core.pyx); it holds C-level
+# declarations only, so the module imports nothing for it at run time.
 
 from cpython.ref cimport PyObject
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -289,7 +295,7 @@ cdef enum:
 # Consecutive lines of a buffer, checked by one thread; the merge takes pieces in order.
 ctypedef struct Piece:
     unsigned char *buf   # the buffer
-    int bufid            # its index in _Scanner.bufs; -1: none (a piece of too-long lines)
+    int bufid            # its index in _Reader.bufs; -1: none (a piece of too-long lines)
     int ctx              # the context that checked it
     bint done
     bint nomem

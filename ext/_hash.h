@@ -1,5 +1,6 @@
 /* The constants of the compiled core's hashes (ext/_hash.pxi): MurmurHash3 x64_128's
-   multipliers and finalizer (Appleby, smhasher), the 64-bit golden ratio and a seed. */
+   multipliers (C1, C2) and finalizer (F1, F2) from Appleby's smhasher, the 64-bit golden ratio
+   (Knuth's multiplicative hashing) and, as the seed, xorshift64*'s multiplier (Vigna). */
 #ifndef CL_HASH_H
 #define CL_HASH_H
 
