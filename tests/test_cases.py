@@ -66,3 +66,59 @@ def test_every_code_has_a_case() -> None:
                   "ERROR_OUTPUT_NOT_WRITABLE"}  # need a file system set-up: tests/test_files.py
     expected_codes = {c.name for c in CODES.values() if c.raised_by == "validate"} - file_level
     assert expected_codes - seen == set()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_issues_take_severity_scope_and_context_from_the_catalogue(backend: str) -> None:
+    """Every issue's severity and scope are its code's; its context holds the message's value."""
+    from customlabels.codes import CODES
+
+    seen = set()
+    for name in CASE_NAMES:
+        report = run_case(name, backend)
+        json.dumps(report, allow_nan=False)  # contexts are JSON-ready
+        for issue in report["issues"]:
+            row = CODES[issue["code"]]
+            assert (issue["severity"], issue["scope"]) == (row.severity, row.scope), issue
+            assert isinstance(issue["context"], dict)
+            if issue["code"] == "ERROR_DUPLICATE_SOURCE_REF":
+                first = issue["context"]["first_line"]
+                assert 0 < first < issue["line"] and row.format(first) == issue["message"]
+            elif issue["code"] == "WARNING_IMAGE_IN_BOTH_DATASETS":
+                assert issue["context"]["training_line"] >= 1
+            elif issue["code"] == "ERROR_INVALID_JSON_LINE":
+                assert issue["context"]["reason"] == issue["detail"]
+            elif issue["code"] in ("ERROR_INSUFFICIENT_LABEL_OVERLAP",
+                                   "ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP"):
+                ctx = issue["context"]
+                assert ctx["shared"] < ctx["minimum"] * ctx["training_labels"]
+                assert ctx["missing"] and ctx["shared"] + len(ctx["missing"]) == ctx[
+                    "training_labels"]
+            elif issue["code"] == "ERROR_TOO_MANY_IMAGES_PER_LABEL":
+                assert issue["context"]["images"] > issue["context"]["maximum"]
+            elif issue["code"] in ("ERROR_MANIFEST_TOO_FEW_LABELS",
+                                   "ERROR_MANIFEST_TOO_FEW_USABLE_LABELS"):
+                assert len(issue["context"]["labels"]) < issue["context"]["minimum"]
+            seen.add(issue["code"])
+    assert {"ERROR_DUPLICATE_SOURCE_REF", "ERROR_INVALID_JSON_LINE",
+            "ERROR_INSUFFICIENT_LABEL_OVERLAP"} <= seen
+
+
+def test_the_line_builder_makes_the_general_builder_s_issue() -> None:
+    """``make_line_issue`` (the validator's fast path) equals ``make_issue`` for every code."""
+    from customlabels.codes import CODE_NAMES, CODES
+    from customlabels.issues import make_issue, make_line_issue
+
+    where = ("bounding-box", "annotations", 3)
+    for index, name in enumerate(CODE_NAMES):
+        has_value = "{}" in CODES[name].message
+        for arg in (None, 7):
+            got = make_line_issue("f.manifest", 9, index, where, arg)
+            value = where[0] if arg is None else arg
+            want = make_issue(name, "f.manifest", 9, where, arg=value if has_value else None,
+                              detail=None if has_value or arg is None else str(arg),
+                              context=got["context"])
+            assert got == want, name
+            assert list(got) == list(want)
+            expected_values = [] if arg is None and not has_value else [value]
+            assert list(got["context"].values()) == expected_values, name

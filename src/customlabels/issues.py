@@ -69,6 +69,44 @@ def make_issue(code: str, file: str, line: int | None = None,
             "context": {} if context is None else context}
 
 
+#: The context key of a line finding's value (the ``{}`` of its message, or its argument);
+#: other codes' values are named ``value``.
+LINE_CONTEXT_KEYS = {"ERROR_DUPLICATE_SOURCE_REF": "first_line",
+                     "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT": "attribute",
+                     "ERROR_UNSUPPORTED_USE_CASE_TYPE": "metadata",
+                     "ERROR_INVALID_JSON_LINE": "reason"}
+
+
+@lru_cache(maxsize=1)
+def _line_rows() -> tuple[tuple[str, str, str, str, bool, str], ...]:
+    """Per code index: name, severity, scope, message, whether it has a ``{}``, context key."""
+    return tuple((name, row.severity, row.scope, row.message, "{}" in row.message,
+                  LINE_CONTEXT_KEYS.get(name, "value")) for name, row in CODES.items())
+
+
+def make_line_issue(file: str, line: int, code: int, where: tuple[str | int, ...],
+                    arg: Any) -> dict[str, Any]:
+    """Return the issue of one finding of a scanner: ``(code index, path, argument)``.
+
+    The same issue as :func:`make_issue` builds, made for the validator's hot loop (a faulty
+    manifest has thousands): the message's ``{}`` takes ``arg``, else the path's first key;
+    a message without ``{}`` keeps ``arg`` as the detail. The value is in the context
+    (``{"first_line": 3}`` for a duplicate source-ref, the parser's reason for invalid JSON);
+    a finding whose place says it all has an empty context.
+    """
+    name, severity, scope, message, fill, key = _line_rows()[code]
+    if fill:
+        value = where[0] if arg is None else arg
+        message, detail, context = message.format(value), None, {key: value}
+    elif arg is None:
+        detail, context = None, {}
+    else:
+        detail, context = str(arg), {key: arg}
+    return {"code": name, "severity": severity, "scope": scope, "file": file, "line": line,
+            "path": render_path(where), "message": message, "detail": detail,
+            "context": context}
+
+
 def issue_counts(issues: list[dict[str, Any]]) -> tuple[int, int]:
     """Return ``(errors, warnings)`` among plain-data issues."""
     errors = sum(1 for i in issues if i["severity"] == "error")

@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from ..issues import make_issue
+from ..issues import make_issue, make_line_issue
 from ..limits import MAX_LABEL_NAME, MAX_LINE_BYTES, MIN_LABEL_NAME
 from ..manifest.reader import iter_lines
 from ..manifest.schema import (CLASSIFICATION, DETECTION, VALID, Finding, attribute_pairs,
                                attribute_type, label_name_ok, usable_boxes, usable_classes)
 from ..validation.dataset import CLASSIFICATION_USE, DETECTION_USE, use_case_of
-from ..validation.pipeline import line_issue
 from ..validation.scan import ScanResult, choose_backend, scan
 from .kernels import choose_backend as choose_kernels
 from .kernels import kernels
@@ -200,7 +199,8 @@ def read_ground_truth(path: str, issues: list[IssueData],
     problems: dict[int, tuple[int, list[Any]]] = {}
     for line, verdict, findings in result.problems:
         problems[line] = (verdict, findings)
-        issues.extend(line_issue(path, line, code, where, arg) for code, where, arg in findings)
+        issues.extend(make_line_issue(path, line, code, where, arg)
+                      for code, where, arg in findings)
     if result.counts[0] == 0:
         issues.append(make_issue("ERROR_NO_TESTING_IMAGES", path,
                                  detail=f"none of its {result.total} lines is valid",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..codes import CODE_NAMES, CODES
-from ..issues import make_issue, render_path
+from ..issues import make_issue, make_line_issue
 from ..limits import DEFAULT_MAX_LINES, MAX_MANIFEST_BYTES
 from ..manifest.jsonline import parse_line
 from ..manifest.reader import iter_line_blocks
@@ -30,41 +30,12 @@ SUMMARY_NAME = "manifest_summary.json"
 RESULT_NAMES = {"training": "training_manifest_with_validation.json",
                 "testing": "testing_manifest_with_validation.json"}
 
-#: The context key of a line finding's value (the ``{}`` of its message, or its argument).
-_CONTEXT_KEYS = {"ERROR_DUPLICATE_SOURCE_REF": "first_line",
-                 "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT": "attribute",
-                 "ERROR_UNSUPPORTED_USE_CASE_TYPE": "metadata",
-                 "ERROR_INVALID_JSON_LINE": "reason"}
-#: Per code index: (name, its message when it has no ``{}`` else None, the context key).
-_LINE_ROWS = tuple((name, None if "{}" in CODES[name].message else CODES[name].message,
-                    _CONTEXT_KEYS.get(name, "value")) for name in CODE_NAMES)
-
-
 def _line_message(code: int, path: tuple[str | int, ...], arg: Any) -> tuple[str, str | None]:
     """Return a finding's message and detail; a ``{}`` takes ``arg``, else the path's key."""
     row = CODES[CODE_NAMES[code]]
     if "{}" in row.message:
         return row.format(path[0] if arg is None else arg), None
     return row.message, None if arg is None else str(arg)
-
-
-def line_issue(file: str, line: int, code: int, where: tuple[str | int, ...],
-               arg: Any) -> dict[str, Any]:
-    """Return the issue of one line finding (code index, path, argument) of ``file``.
-
-    The value behind the message is in the context (``{"first_line": 3}`` for a duplicate
-    source-ref, the parser's reason for invalid JSON); a finding whose place says it all has
-    an empty context. Cheap: the validator builds thousands of these.
-    """
-    name, message, key = _LINE_ROWS[code]
-    if message is None:  # the value fills the message's {}
-        value = where[0] if arg is None else arg
-        return make_issue(name, file, line, render_path(where),
-                          message=CODES[name].format(value), context={key: value})
-    if arg is None:
-        return make_issue(name, file, line, render_path(where), message=message)
-    return make_issue(name, file, line, render_path(where), message=message,
-                      detail=str(arg), context={key: arg})
 
 
 class _Terminal(Exception):
@@ -221,7 +192,7 @@ def _line_issues(result: ScanResult, path: str, issues: list[dict[str, Any]]) ->
     append = issues.append
     for line, _verdict, findings in result.problems:
         for code, where, arg in findings:
-            append(line_issue(path, line, code, where, arg))
+            append(make_line_issue(path, line, code, where, arg))
 
 
 # --- result files ----------------------------------------------------------------------------
