@@ -140,7 +140,8 @@ def problems_text(issues: list[Any], shown_per_code: int = 10) -> list[str]:
     """
     from collections import Counter
 
-    out, seen = [], Counter()
+    out: list[str] = []
+    seen: Counter[str] = Counter()
     for issue in issues:
         p = as_data(issue)
         seen[p["code"]] += 1

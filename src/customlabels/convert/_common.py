@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ..issues import make_issue
 from ..limits import (MAX_ASPECT, MAX_BOXES, MAX_LABEL_NAME, MAX_LABELS_PER_IMAGE, MAX_SIDE,
@@ -229,14 +229,18 @@ class Job:
 
     def result(self, validate: bool = True, backend: str = "auto") -> ConversionResult:
         """Return the result, validating the manifest written (when ``validate``)."""
+        from ..validation.report import Issue, ValidationReport
+
         report = None
         if self.written and validate:
             from ..validation.pipeline import validate_files
 
-            report = validate_files(str(self.output), backend=backend)
+            report = ValidationReport.model_validate(
+                validate_files(str(self.output), backend=backend))
         return ConversionResult(self.format, self.source,
                                 str(self.output) if self.written else None, self.lines,
-                                dict(sorted(self.stats.items())), self.issues, report,
+                                dict(sorted(self.stats.items())),
+                                [Issue.model_validate(i) for i in self.issues], report,
                                 self.extra_outputs)
 
 
@@ -301,7 +305,7 @@ def exportable_records(job: Job) -> Iterator[tuple[Any, dict[str, Any]]]:
                 job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=", ".join(codes),
                         context={"codes": codes})
                 continue
-            yield rec, rec.object()
+            yield rec, cast(dict[str, Any], rec.object())  # valid and ignored lines parse
     except OSError as exc:
         raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
                         context=os_error(exc)) from None

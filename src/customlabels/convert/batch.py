@@ -59,9 +59,11 @@ def _one(fmt: str, source: str, output: str, options: dict[str, Any]) -> Convers
 
 def _failed(fmt: str, source: str, exc: BaseException) -> ConversionResult:
     """Return the result of a file whose conversion raised ``exc``."""
-    return ConversionResult(fmt, source, None, issues=[make_issue(
+    from ..validation.report import Issue
+
+    return ConversionResult(fmt, source, None, issues=[Issue.model_validate(make_issue(
         "CONVERSION_FAILED", source, detail=f"{type(exc).__name__}: {exc}",
-        context={"exception": type(exc).__name__, "error": str(exc)})])
+        context={"exception": type(exc).__name__, "error": str(exc)}))])
 
 
 def convert_many(fmt: str, inputs: list[str], output_dir: str | os.PathLike[str], *,

@@ -152,7 +152,9 @@ def _detection(test: TestSet, preds: PredictionSet, result: EvaluationResult,
     pred_class = np.array([class_ids[name] for name in preds.names], dtype=np.int64)
     pred_image = preds.image_of()
     known = pred_class < n_labels  # labels only predicted are false positives, matched to none
-    data = DetectionData(test.labels, len(images), gt_image, gt_label, gt_box,
+    data = DetectionData(test.labels, len(images), np.asarray(gt_image, dtype=np.int64),
+                         np.asarray(gt_label, dtype=np.int64),
+                         np.asarray(gt_box, dtype=np.float64).reshape(-1, 4),
                          pred_image[known], pred_class[known], preds.boxes[known],
                          preds.scores[known])
     evaluation = detection.evaluate(data, backend=backend)

@@ -55,6 +55,8 @@ _PIXEL_KEYS = ("left", "top", "width", "height")
 #: An issue as plain data (:func:`customlabels.issues.make_issue`); the result types hold
 #: them as :class:`customlabels.Issue`.
 IssueData = dict[str, Any]
+#: The findings of a line without any (shared, never changed).
+_NO_FINDINGS: list[Finding] = []
 
 
 @dataclass
@@ -211,7 +213,7 @@ def read_ground_truth(path: str, issues: list[IssueData],
     images: list[TestImage] = []
     with open(path, "rb") as stream:
         for lineno, raw in enumerate(iter_lines(stream), start=1):
-            verdict, findings = problems.get(lineno, (VALID, ()))
+            verdict, findings = problems.get(lineno, (VALID, _NO_FINDINGS))
             if verdict != VALID or raw is None:
                 continue
             image = _test_image(json.loads(raw), lineno, raw, findings)
@@ -357,7 +359,7 @@ class _Line:
             self.bad(confidence_at, f"the confidence must be a number from 0 to {scale:g}",
                      value=_json_ready(confidence), minimum=0, maximum=scale)
             ok = False
-        if ok:
+        if ok and score is not None:
             if score == 0:
                 self.dropped += 1
             else:
@@ -368,10 +370,10 @@ class _Line:
 
 
 #: ``("CustomLabels", i, "Name")`` paths, made once.
-_RESPONSE_PATHS: list[tuple[str, int, str]] = []
+_RESPONSE_PATHS: list[tuple[str | int, ...]] = []
 
 
-def _response_paths(n: int) -> list[tuple[str, int, str]]:
+def _response_paths(n: int) -> list[tuple[str | int, ...]]:
     while len(_RESPONSE_PATHS) < n:
         _RESPONSE_PATHS.append(("CustomLabels", len(_RESPONSE_PATHS), "Name"))
     return _RESPONSE_PATHS[:n]
@@ -420,10 +422,12 @@ def _read_prediction_line(raw: bytes | None, lineno: int, path: str, test: TestS
                           issues: list[IssueData], seen: dict[str, int],
                           reader: Any) -> tuple[int, _Line] | None:
     """Read one predictions line; return its image's position and predictions, if usable."""
-    def invalid(detail: str, where: tuple[str | int, ...] = (), **context: Any) -> None:
+    def invalid(detail: str, where: tuple[str | int, ...] = (),
+                **context: Any) -> tuple[int, _Line] | None:
         """Report the line as invalid, at ``where``; ``context`` names the ``reason``."""
         issues.append(make_issue("ERROR_INVALID_PREDICTIONS_LINE", path, lineno, where,
                                  detail=detail, context=context))
+        return None
 
     if raw is None:
         return invalid(f"the line is longer than {MAX_LINE_BYTES:,} bytes", reason="too_long",

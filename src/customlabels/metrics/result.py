@@ -119,6 +119,7 @@ class EvaluationResult:
     outputs: list[str] = field(default_factory=list)
     backend: str = "python"
     files: dict[str, str | None] = field(default_factory=dict)
+    _snapshot: list[bytes] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def snapshot_lines(self) -> list[bytes]:
@@ -126,9 +127,6 @@ class EvaluationResult:
         if self._snapshot is None:
             self._snapshot = [] if self.snapshot_factory is None else self.snapshot_factory()
         return self._snapshot
-
-    def __post_init__(self) -> None:
-        self._snapshot: list[bytes] | None = None
 
     @property
     def ok(self) -> bool:

@@ -139,12 +139,12 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
             continue
         _line_issues(result, path, issues)
         if result.exceeded:
-            exc = _Terminal("ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",
-                            f"more than {max_lines:,} lines; lines after {max_lines:,} were not "
-                            "checked", max_lines + 1,
-                            context={"reason": "too_many_lines", "maximum": max_lines})
-            issues.append(exc.issue(path))
-            terminal.append(exc)
+            too_many = _Terminal("ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",
+                                 f"more than {max_lines:,} lines; lines after {max_lines:,} were "
+                                 "not checked", max_lines + 1,
+                                 context={"reason": "too_many_lines", "maximum": max_lines})
+            issues.append(too_many.issue(path))
+            terminal.append(too_many)
     if terminal:
         return _finish(report)
 
