@@ -78,7 +78,8 @@ def test_split_80_20_with_every_label_on_both_sides(tmp_path: Path) -> None:
     assert set(labels_of(test)) == set(labels_of(train)) == set(labels) | {"outdoor"}
     for label in labels:  # stratified: 20 images a label, 4 of them for testing
         assert result.labels[label] == [16, 4]
-    assert result.validation is not None and result.validation["ok"]
+    assert result.validation is not None and result.validation.ok
+    assert result.validation.files.training == result.train
 
 
 def test_rare_labels_and_minimum(tmp_path: Path) -> None:
@@ -88,8 +89,10 @@ def test_rare_labels_and_minimum(tmp_path: Path) -> None:
     assert result.ok and result.labels["rare"] == [1, 1]
     lonely = write(tmp_path / "lonely.manifest", lines + [classification_line(12, ["once"])])
     refused = split(lonely, tmp_path / "out2")
-    assert [i["code"] for i in refused.issues] == [AUTOSPLIT]
-    assert "'once' (1 image)" in refused.issues[0]["detail"]
+    assert [i.code for i in refused.issues] == [AUTOSPLIT]
+    assert refused.issues[0].context == {"reason": "too_few_images", "labels": {"once": 1},
+                                         "min_images_per_label": MIN_IMAGES_PER_LABEL}
+    assert refused.validation is None and not refused.ok
     assert refused.train is None and not (tmp_path / "out2").exists()
     assert MIN_IMAGES_PER_LABEL == 2
 
@@ -99,8 +102,20 @@ def test_conflicting_labels_are_named(tmp_path: Path) -> None:
     lines = [classification_line(0, ["a", "b"]), classification_line(1, ["a", "c"]),
              classification_line(2, ["b", "c"])]
     result = split(write(tmp_path / "m.manifest", lines), tmp_path / "out")
-    assert [i["code"] for i in result.issues] == [AUTOSPLIT]
-    assert "cannot be on both sides" in result.issues[0]["detail"]
+    assert [i.code for i in result.issues] == [AUTOSPLIT]
+    context = result.issues[0].context
+    assert context["reason"] == "not_separable"
+    assert set(context["labels"]) <= {"a", "b", "c"} and context["labels"]
+    assert all(n == 2 for n in context["labels"].values())
+
+
+def test_nothing_labeled_is_refused(tmp_path: Path) -> None:
+    lines = ['{"source-ref": "' + BUCKET + '1.jpg"}', "{broken"]
+    result = split(write(tmp_path / "m.manifest", lines), tmp_path / "out")
+    assert [(i.code, i.severity, i.scope, i.line) for i in result.issues] == [
+        (AUTOSPLIT, "error", "dataset", None)]
+    assert result.issues[0].context == {"reason": "no_labeled_image", "labels": {},
+                                        "min_images_per_label": MIN_IMAGES_PER_LABEL}
 
 
 def test_detection_labels_come_from_usable_boxes(tmp_path: Path) -> None:
@@ -141,7 +156,8 @@ def test_distribute_refusal_writes_nothing(tmp_path: Path) -> None:
     train = write(tmp_path / "train.manifest", lines)
     before = train.read_bytes()
     result = distribute(train, tmp_path / "test.manifest")
-    assert [i["code"] for i in result.issues] == [DISTRIBUTE]
+    assert [i.code for i in result.issues] == [DISTRIBUTE]
+    assert result.issues[0].context["labels"] == {"cat": 1, "dog": 1}
     assert train.read_bytes() == before and not (tmp_path / "test.manifest").exists()
 
 
@@ -164,10 +180,16 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["split", str(source), "--output-dir", str(tmp_path / "o"),
                  "--test-fraction", "0.3", "--format", "json"]) == 0
     # two labels of 15 images: round(0.3 * 15) = 4 testing images each (ties to even)
-    assert json.loads(capsys.readouterr().out)["test_lines"] == 8
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["test_lines"] == 8 and doc["validation"]["ok"] and doc["issues"] == []
     lonely = write(tmp_path / "l.manifest", lines + [classification_line(99, ["once"])])
     assert main(["split", str(lonely), "--output-dir", str(tmp_path / "p")]) == 1
     assert AUTOSPLIT in capsys.readouterr().out
+    assert main(["split", str(lonely), "--output-dir", str(tmp_path / "p"), "--format",
+                 "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [(i["code"], i["context"]["labels"]) for i in doc["issues"]] == [
+        (AUTOSPLIT, {"once": 1})] and doc["validation"] is None
     train = write(tmp_path / "train.manifest", lines)
     with pytest.raises(SystemExit):  # rewriting TRAIN takes an explicit --in-place
         main(["distribute", str(train), str(tmp_path / "test.manifest")])
@@ -199,8 +221,16 @@ def test_split_properties(tmp_path_factory: pytest.TempPathFactory, images: list
     if result.issues:
         # refused: only when some label truly cannot be placed, and nothing is written
         assert result.train is None
-        assert not counts or any(n < MIN_IMAGES_PER_LABEL for n in counts.values()) or \
-            "cannot be on both sides" in result.issues[0]["detail"]
+        context = result.issues[0].context
+        assert context["labels"] == {label: counts[label] for label in context["labels"]}
+        if not counts:
+            assert context["reason"] == "no_labeled_image"
+        elif any(n < MIN_IMAGES_PER_LABEL for n in counts.values()):
+            assert context["reason"] == "too_few_images"
+            assert set(context["labels"]) == {x for x, n in counts.items()
+                                              if n < MIN_IMAGES_PER_LABEL}
+        else:
+            assert context["reason"] == "not_separable" and context["labels"]
         return
     train, test = sides(result)
     # the union of the parts is the input, line for line

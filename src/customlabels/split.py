@@ -25,17 +25,24 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain, compress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .codes import CODES
 from .errors import SplitError
-from .limits import DEFAULT_TEST_FRACTION, MAX_TEST_IMAGES_PER_LABEL, MIN_IMAGES_PER_LABEL
-from .manifest.reader import iter_lines
-from .manifest.records import iter_records
+from .issues import make_issue
+from .limits import (DEFAULT_TEST_FRACTION, MAX_LINE_BYTES, MAX_TEST_IMAGES_PER_LABEL,
+                     MIN_IMAGES_PER_LABEL)
+from .manifest.reader import iter_line_blocks
+from .manifest.records import iter_rows
 from .manifest.writer import atomic_write
+
+if TYPE_CHECKING:
+    from .validation.report import Issue, ValidationReport
 
 #: The split's limits are in customlabels.limits: the test share, MIN_IMAGES_PER_LABEL (one image
 #: for training and one for testing), and MAX_TEST_IMAGES_PER_LABEL (the validator's
@@ -52,8 +59,13 @@ class SplitResult:
         train, test: the manifests written (None when the split was refused).
         train_lines, test_lines: lines on each side.
         labels: label -> ``[training images, testing images]``.
-        issues: problems, shaped like validation issues (the refusal, with the labels named).
-        validation: the validator's report on the written pair (None when refused).
+        issues: the refusal, as :class:`customlabels.Issue` (plain data given to the
+            constructor is typed); its ``context`` holds ``reason`` (``no_labeled_image``,
+            ``too_few_images`` or ``not_separable``), ``labels`` (each label that cannot be on
+            both sides -> its images) and ``min_images_per_label``.
+        validation_doc: the validator's report on the written pair as plain data (what
+            ``--format json`` prints); None when refused or not validated. :attr:`validation`
+            is the same report typed.
     """
 
     source: str
@@ -62,20 +74,50 @@ class SplitResult:
     train_lines: int = 0
     test_lines: int = 0
     labels: dict[str, list[int]] = field(default_factory=dict)
-    issues: list[dict[str, Any]] = field(default_factory=list)
-    validation: dict[str, Any] | None = None
+    issues: list[Issue] = field(default_factory=list)
+    validation_doc: dict[str, Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.issues = typed_issues(self.issues)
+
+    @cached_property
+    def validation(self) -> ValidationReport | None:
+        """Return the validator's report on the written pair, typed (None when refused).
+
+        Typed on first use: the command line prints the plain data, without pydantic.
+        """
+        return typed_report(self.validation_doc)
 
     @property
     def ok(self) -> bool:
         """Tell whether the split was made and the pair validates."""
         return self.train is not None and not self.issues and (
-            self.validation is None or self.validation["ok"])
+            self.validation_doc is None or self.validation_doc["ok"])
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the result as plain data."""
+        """Return the result as plain data (what ``--format json`` prints)."""
         return {"ok": self.ok, "source": self.source, "train": self.train, "test": self.test,
                 "train_lines": self.train_lines, "test_lines": self.test_lines,
-                "labels": self.labels, "issues": self.issues, "validation": self.validation}
+                "labels": self.labels, "issues": [i.model_dump() for i in self.issues],
+                "validation": self.validation_doc}
+
+
+def typed_issues(issues: list[Any]) -> list[Issue]:
+    """Return issues as :class:`customlabels.Issue`: plain data typed, models as they are."""
+    if not issues:
+        return []  # nothing to type: pydantic stays unimported
+    from .validation.report import Issue
+
+    return [i if isinstance(i, Issue) else Issue.model_validate(i) for i in issues]
+
+
+def typed_report(doc: dict[str, Any] | None) -> ValidationReport | None:
+    """Return a report document as :class:`customlabels.ValidationReport` (None stays None)."""
+    if doc is None:
+        return None
+    from .validation.report import ValidationReport
+
+    return ValidationReport.model_validate(doc)
 
 
 # --- the assignment ---------------------------------------------------------------------------
@@ -88,6 +130,10 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
     ``images[i]`` is the labels of image ``i`` (empty for an image without a usable label). A
     label with fewer than :data:`MIN_IMAGES_PER_LABEL` images, or one the search could not
     place on both sides, is returned; the assignment is then not usable as a split.
+
+    One pass per image and label: the counts are kept up to date rather than recounted, and the
+    loops take the common single-label image by a short path. The result is a function of the
+    input and the seed only (the shuffle and the tie-breaks draw on ``random.Random(seed)``).
     """
     if not 0 < test_fraction < 1:
         raise SplitError(f"test_fraction must be between 0 and 1, not {test_fraction}")
@@ -95,12 +141,16 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
     n = len(images)
     order = list(range(n))
     rng.shuffle(order)
-    rank = {image: k for k, image in enumerate(order)}  # each image's place in the shuffle
+    rank = [0] * n  # each image's place in the shuffle
+    for k, image in enumerate(order):
+        rank[image] = k
+    # each image's labels once each, in order
+    distinct = [labels if len(labels) < 2 else tuple(dict.fromkeys(labels)) for labels in images]
 
-    members: dict[str, list[int]] = {}  # label -> its images, in shuffled order
+    members: dict[str, list[int]] = defaultdict(list)  # label -> its images, in shuffled order
     for image in order:
-        for label in dict.fromkeys(images[image]):
-            members.setdefault(label, []).append(image)
+        for label in distinct[image]:
+            members[label].append(image)
     labels = sorted(members, key=lambda x: (len(members[x]), x))
     short = [label for label in labels if len(members[label]) < MIN_IMAGES_PER_LABEL]
     if short:
@@ -109,14 +159,14 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
     is_test = [False] * n
     assigned = [False] * n
     # desired testing images a label still wants, and training images (targets within 1..n-1)
-    want = {label: [0, 0] for label in labels}
+    want: dict[str, list[int]] = {}
     for label in labels:
         count = len(members[label])
         test = min(count - 1, max(1, round(test_fraction * count)), MAX_TEST_IMAGES_PER_LABEL)
         want[label] = [test, count - test]
-    labeled = [i for i in order if images[i]]
-    total = [round(test_fraction * len(labeled)), 0]
-    total[1] = len(labeled) - total[0]
+    labeled = sum(1 for labels_of in images if labels_of)
+    total = [round(test_fraction * labeled), 0]
+    total[1] = labeled - total[0]
     remaining = {label: len(members[label]) for label in labels}
 
     # iterative stratification: the label with the fewest unassigned images first
@@ -124,10 +174,10 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
     while pending:
         label = min(pending, key=lambda x: (remaining[x], x))
         del pending[label]
+        need = want[label]
         for image in members[label]:
             if assigned[image]:
                 continue
-            need = want[label]
             if need[0] != need[1]:
                 side = 0 if need[0] > need[1] else 1
             elif total[0] != total[1]:
@@ -137,7 +187,12 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
             assigned[image] = True
             is_test[image] = side == 0
             total[side] -= 1
-            for other in dict.fromkeys(images[image]):
+            mine = distinct[image]
+            if len(mine) == 1:  # the image's one label is this one
+                need[side] -= 1
+                remaining[label] -= 1
+                continue
+            for other in mine:
                 want[other][side] -= 1
                 remaining[other] -= 1
 
@@ -145,49 +200,58 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
     for image in unlabeled[:round(test_fraction * len(unlabeled))]:
         is_test[image] = True
 
-    failed = _repair(images, members, labels, is_test, rank)
-    _trim(images, members, labels, is_test, rank)
+    tested = _tested(distinct, labels, is_test)
+    failed = _repair(distinct, members, labels, is_test, rank, tested)
+    _trim(distinct, members, labels, is_test, rank, tested)
     return is_test, failed
 
 
-def _trim(images: Sequence[Sequence[str]], members: dict[str, list[int]], labels: list[str],
-          is_test: list[bool], rank: dict[int, int]) -> None:
+def _tested(distinct: list[Sequence[str]], labels: list[str],
+            is_test: list[bool]) -> dict[str, int]:
+    """Return label -> its testing images."""
+    tested = dict.fromkeys(labels, 0)
+    for mine in compress(distinct, is_test):
+        for label in mine:
+            tested[label] += 1
+    return tested
+
+
+def _trim(distinct: list[Sequence[str]], members: dict[str, list[int]], labels: list[str],
+          is_test: list[bool], rank: list[int], tested: dict[str, int]) -> None:
     """Move testing images of labels over :data:`MAX_TEST_IMAGES_PER_LABEL` back to training.
 
     Multi-label images chosen for a rarer label can push a common one over the limit. An image
     moves only when each of its other labels keeps a testing image (fewest labels first, then
-    the shuffle's order), so no label leaves the testing side.
+    the shuffle's order), so no label leaves the testing side. ``tested`` is kept up to date.
     """
-    tested = {label: sum(is_test[i] for i in members[label]) for label in labels}
     for label in labels:
         excess = tested[label] - MAX_TEST_IMAGES_PER_LABEL
         if excess <= 0:
             continue
         candidates = sorted((i for i in members[label] if is_test[i]),
-                            key=lambda i: (len(set(images[i])), rank[i]))
+                            key=lambda i: (len(distinct[i]), rank[i]))
         for image in candidates:
             if excess <= 0:
                 break
-            others = set(images[image]) - {label}
-            if all(tested[other] >= 2 for other in others):
+            if all(tested[other] >= 2 for other in distinct[image] if other != label):
                 is_test[image] = False
-                for name in set(images[image]):
+                for name in distinct[image]:
                     tested[name] -= 1
                 excess -= 1
 
 
-def _repair(images: Sequence[Sequence[str]], members: dict[str, list[int]], labels: list[str],
-            is_test: list[bool], rank: dict[int, int]) -> list[str]:
+def _repair(distinct: list[Sequence[str]], members: dict[str, list[int]], labels: list[str],
+            is_test: list[bool], rank: list[int], tested: dict[str, int]) -> list[str]:
     """Move single images until every label is on both sides; return the labels left over.
 
     A label all on one side takes one of its images to the other side, chosen among those whose
     other labels all keep an image on the side it leaves (fewest labels first, then the
-    shuffle's order). Such moves only ever fix labels, so the loop ends.
+    shuffle's order). Such moves only ever fix labels, so the loop ends. ``tested`` (label ->
+    testing images) is kept up to date.
     """
-    def counts(label: str) -> tuple[int, int]:
-        """Return the label's (testing, training) image counts."""
-        test = sum(is_test[i] for i in members[label])
-        return test, len(members[label]) - test
+    def left_on(label: str, side: bool) -> int:
+        """Return the label's images on the side an image moving to ``side`` leaves."""
+        return len(members[label]) - tested[label] if side else tested[label]
 
     failed: list[str] = []
     changed = True
@@ -195,22 +259,24 @@ def _repair(images: Sequence[Sequence[str]], members: dict[str, list[int]], labe
         changed = False
         failed = []
         for label in labels:
-            test, train = counts(label)
-            if test and train:
+            test = tested[label]
+            if test and len(members[label]) - test:
                 continue
-            side = bool(train)  # True: the label is all in training, move one to testing
+            side = test == 0  # True: the label is all in training, move one to testing
             candidates = []
             for image in members[label]:
                 if is_test[image] == side:
                     continue
-                if all(label2 == label or (sum(is_test[j] != side for j in members[label2]) >= 2)
-                       for label2 in images[image]):
-                    candidates.append((len(set(images[image])), rank[image], image))
+                if all(label2 == label or left_on(label2, side) >= 2
+                       for label2 in distinct[image]):
+                    candidates.append((len(distinct[image]), rank[image], image))
             if not candidates:
                 failed.append(label)
                 continue
             image = min(candidates)[2]
             is_test[image] = side
+            for name in distinct[image]:
+                tested[name] += 1 if side else -1
             changed = True
     return failed
 
@@ -218,74 +284,98 @@ def _repair(images: Sequence[Sequence[str]], members: dict[str, list[int]], labe
 # --- files ------------------------------------------------------------------------------------
 
 
-def _plan(source: str, test_fraction: float, seed: int) -> tuple[list[int], list[bool],
-                                                                 list[tuple[str, ...]], list[str]]:
-    """Read ``source``; return (group of each line, is_test per group, labels per group, failed)."""
+def _plan(source: str, test_fraction: float, seed: int, backend: str
+          ) -> tuple[list[int], list[bool], list[tuple[str, ...]], list[str]]:
+    """Read ``source``; return (group of each line, is_test per group, labels per group, failed).
+
+    A group is an image: the lines that name one source-ref (a line without one is its own
+    group). Only the records are read (source-ref and labels); no line is parsed.
+    """
     group_of_line: list[int] = []
     group_labels: list[tuple[str, ...]] = []
     by_ref: dict[str, int] = {}
     too_long: list[int] = []
-    for rec in iter_records(source):
-        if rec.raw is None:
-            too_long.append(rec.line)
-        key = rec.source_ref
+    for line, raw, _verdict, _findings, key, labels, _boxes in iter_rows(source,
+                                                                        backend=backend):
+        if raw is None:
+            too_long.append(line)
         group = by_ref.get(key) if key is not None else None
         if group is None:
             group = len(group_labels)
-            group_labels.append(rec.labels)
+            group_labels.append(labels)
             if key is not None:
                 by_ref[key] = group
-        elif rec.labels:
-            group_labels[group] = tuple(dict.fromkeys(group_labels[group] + rec.labels))
+        elif labels:
+            group_labels[group] = tuple(dict.fromkeys(group_labels[group] + labels))
         group_of_line.append(group)
     if too_long:
-        raise SplitError(f"{source}:{too_long[0]}: the line is longer than 400,000 bytes and "
-                         "cannot be copied (ERROR_LINE_TOO_LONG); remove it first")
+        raise SplitError(f"{source}:{too_long[0]}: the line is longer than "
+                         f"{MAX_LINE_BYTES:,} bytes and cannot be copied "
+                         "(ERROR_LINE_TOO_LONG); remove it first")
     is_test, failed = assign(group_labels, test_fraction, seed)
     return group_of_line, is_test, group_labels, failed
 
 
+#: Labels a refusal's detail names before it only counts the rest (the context has them all).
+_SHOWN_LABELS = 20
+
+
 def _refusal(code: str, source: str, images: list[tuple[str, ...]],
              failed: list[str]) -> dict[str, Any]:
+    """Return the issue of a refused split: the labels that cannot be on both sides."""
     counts: dict[str, int] = {}
     for labels in images:
         for label in dict.fromkeys(labels):
             counts[label] = counts.get(label, 0) + 1
+    placed = {label: counts.get(label, 0) for label in failed}
     if not counts:
+        reason = "no_labeled_image"
         detail = "the manifest has no valid labeled image"
     else:
-        shown = ", ".join(f"{label!r} ({counts.get(label, 0)} image"
-                          f"{'s' * (counts.get(label, 0) != 1)})" for label in failed[:20])
-        more = f" and {len(failed) - 20} more" if len(failed) > 20 else ""
+        reason = ("too_few_images" if any(n < MIN_IMAGES_PER_LABEL for n in placed.values())
+                  else "not_separable")
+        shown = ", ".join(f"{label!r} ({n} image{'s' * (n != 1)})"
+                          for label, n in list(placed.items())[:_SHOWN_LABELS])
+        more = (f" and {len(failed) - _SHOWN_LABELS} more"
+                if len(failed) > _SHOWN_LABELS else "")
         detail = (f"these labels cannot be on both sides (each needs at least "
                   f"{MIN_IMAGES_PER_LABEL} images, not shared so that every label keeps one "
                   f"on each side): {shown}{more}")
-    return {"code": code, "severity": "error", "scope": "dataset", "file": source,
-            "line": None, "path": None, "message": CODES[code].message, "detail": detail}
+    return make_issue(code, source, detail=detail,
+                      context={"reason": reason, "labels": placed,
+                               "min_images_per_label": MIN_IMAGES_PER_LABEL})
 
 
 def _label_counts(images: list[tuple[str, ...]], is_test: list[bool]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    for labels, test in zip(images, is_test):
-        for label in dict.fromkeys(labels):
-            out.setdefault(label, [0, 0])[1 if test else 0] += 1
-    return dict(sorted(out.items()))
+    """Return label -> [training images, testing images], by label (each image's labels once)."""
+    every = Counter(chain.from_iterable(images))
+    tested = Counter(chain.from_iterable(compress(images, is_test)))
+    return {label: [every[label] - tested[label], tested[label]] for label in sorted(every)}
 
 
 def _write_sides(source: str, group_of_line: list[int], is_test: list[bool], train: Path,
                  test: Path) -> tuple[int, int]:
-    """Copy each line of ``source``, byte for byte, to its side; both files atomically."""
-    counts = [0, 0]
+    """Copy each line of ``source``, byte for byte, to its side; both files atomically.
+
+    A block of lines at a time: each side's lines of the block are picked and joined in C.
+    """
+    line_test = [is_test[group] for group in group_of_line]
+    line_train = [not test for test in line_test]
+    tested = sum(line_test)
+    start = 0
     with open(source, "rb") as stream, atomic_write(train) as out_train, \
             atomic_write(test) as out_test:
-        outs = (out_train, out_test)
-        for lineno, raw in enumerate(iter_lines(stream)):
-            side = int(is_test[group_of_line[lineno]])
-            outs[side].write(raw + b"\n")  # type: ignore[operator]
-            counts[side] += 1
+        for block in iter_line_blocks(stream):
+            end = start + len(block)
+            for out, keep in ((out_train, line_train), (out_test, line_test)):
+                lines = list(compress(block, keep[start:end]))
+                if lines:
+                    out.write(b"\n".join(lines))  # type: ignore[arg-type]
+                    out.write(b"\n")
+            start = end
         out_train.flush()  # both complete before either replaces its target
         out_test.flush()
-    return counts[0], counts[1]
+    return len(line_test) - tested, tested
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -297,13 +387,14 @@ def _same(a: Path, b: Path) -> bool:
 
 def split(source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
           test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
-          validate: bool = True) -> SplitResult:
+          validate: bool = True, backend: str = "auto") -> SplitResult:
     """Split a manifest into ``train.manifest`` and ``test.manifest`` in ``output_dir``.
 
     Refuses with ``ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT`` (in the result's
     issues, nothing written) when a label cannot be on both sides. ``OSError`` for an
     unreadable input or an unwritable directory; :class:`SplitError` for a bad fraction, an
-    output that is the input, or a line too long to copy.
+    output that is the input, or a line too long to copy. ``backend`` reads the records and
+    validates the pair (``auto``, ``compiled`` or ``python``).
     """
     source = os.fspath(source)
     directory = Path(output_dir)
@@ -311,19 +402,20 @@ def split(source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
     for target in (train, test):
         if _same(target, Path(source)):
             raise SplitError(f"{target} is the input manifest; it is never overwritten")
-    return _split_into(source, train, test, AUTOSPLIT, test_fraction, seed, validate,
+    return _split_into(source, train, test, AUTOSPLIT, test_fraction, seed, validate, backend,
                        make_dir=directory)
 
 
 def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
                test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
-               validate: bool = True) -> SplitResult:
+               validate: bool = True, backend: str = "auto") -> SplitResult:
     """Move ``test_fraction`` of the training manifest's entries into an empty testing one.
 
     Like ``DistributeDatasetEntries`` (L13843-13860): ``test`` must be missing or empty; both
     files are rewritten atomically. Refuses with
     ``ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE`` (nothing written) when a label
-    cannot be on both sides. :class:`SplitError` when ``test`` holds entries.
+    cannot be on both sides. :class:`SplitError` when ``test`` holds entries. ``backend`` as
+    in :func:`split`.
     """
     train_path, test_path = Path(train), Path(test)
     if _same(train_path, test_path):
@@ -332,7 +424,7 @@ def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
         raise SplitError(f"{test_path} is not empty: distribute moves entries into an empty "
                          "testing manifest")
     return _split_into(os.fspath(train), train_path, test_path, DISTRIBUTE, test_fraction, seed,
-                       validate)
+                       validate, backend)
 
 
 def _has_content(path: Path) -> bool:
@@ -348,25 +440,21 @@ def _has_content(path: Path) -> bool:
 
 
 def _split_into(source: str, train: Path, test: Path, refusal: str, test_fraction: float,
-                seed: int, validate: bool, make_dir: Path | None = None) -> SplitResult:
+                seed: int, validate: bool, backend: str,
+                make_dir: Path | None = None) -> SplitResult:
     """Plan the split of ``source``; refuse with ``refusal`` or write both sides and validate."""
-    result = SplitResult(source)
-    group_of_line, is_test, images, failed = _plan(source, test_fraction, seed)
-    result.labels = _label_counts(images, is_test)
+    group_of_line, is_test, images, failed = _plan(source, test_fraction, seed, backend)
+    result = SplitResult(source, labels=_label_counts(images, is_test))
     if failed or not result.labels:
-        result.issues.append(_refusal(refusal, source, images, failed))
-        return result
+        return SplitResult(source, labels=result.labels,
+                           issues=typed_issues([_refusal(refusal, source, images, failed)]))
     if make_dir is not None:
         make_dir.mkdir(parents=True, exist_ok=True)
     result.train_lines, result.test_lines = _write_sides(source, group_of_line, is_test, train,
                                                          test)
     result.train, result.test = str(train), str(test)
     if validate:
-        result.validation = _validate(result)
+        from .validation.pipeline import validate_files
+
+        result.validation_doc = validate_files(result.train, result.test, backend=backend)
     return result
-
-
-def _validate(result: SplitResult) -> dict[str, Any]:
-    from .validation.pipeline import validate_files
-
-    return validate_files(result.train, result.test)  # type: ignore[arg-type]

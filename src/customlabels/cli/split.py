@@ -82,8 +82,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         out.append(f"{'LABEL'.ljust(width)}  TRAIN   TEST")
         for label, (train, test) in result.labels.items():
             out.append(f"{label.ljust(width)}  {train:5d}  {test:5d}")
-        if result.validation is not None:
-            stdout, stderr = render_validation([result.validation])
+        if result.validation_doc is not None:
+            stdout, stderr = render_validation([result.validation_doc])
             out.append(stdout.rstrip("\n") + ("\n" + stderr.rstrip("\n") if stderr else ""))
     sys.stdout.write("\n".join(out) + "\n")
     return 0 if result.ok else 1
