@@ -76,14 +76,28 @@ def test_update_replaces_then_appends(tmp_path: Path) -> None:
 def test_update_refuses_bad_changes(tmp_path: Path) -> None:
     path = write(tmp_path / "m.manifest", [classification_line(0, ["cat"])])
     before = path.read_bytes()
-    for body, message in (
-            (['{"cat": 1}'], "changes.jsonl:1: source-ref is missing"),
-            ([classification_line(1, ["a"]), "{bad"], "changes.jsonl:2: not a JSON object"),
-            ([classification_line(1, ["a"]), classification_line(1, ["b"])], "also on line 1")):
+    ref = f"{BUCKET}00001.jpg"
+    for body, expected in (
+            (['{"cat": 1}'], [("ERROR_MISSING_SOURCE_REF", 1, None, {"source_ref": None})]),
+            (['{"source-ref": "x"}'], [("ERROR_INVALID_SOURCE_REF_FORMAT", 1,
+                                        "$['source-ref']", {"source_ref": "x"})]),
+            ([classification_line(1, ["a"]), "{bad"],
+             [("ERROR_INVALID_JSON_LINE", 2, None, None)]),
+            ([classification_line(1, ["a"]), classification_line(1, ["b"])],
+             [("ERROR_DUPLICATE_SOURCE_REF", 2, "$['source-ref']",
+               {"source_ref": ref, "first_line": 1})]),
+            # every unusable line is named, not only the first
+            (['{"cat": 1}', classification_line(1, ["a"]), "{bad"],
+             [("ERROR_MISSING_SOURCE_REF", 1, None, {"source_ref": None}),
+              ("ERROR_INVALID_JSON_LINE", 3, None, None)])):
         changes = write(tmp_path / "changes.jsonl", body)
-        with pytest.raises(dataset.DatasetError, match=message):
-            dataset.update_entries(path, changes)
+        result = dataset.update_entries(path, changes)
+        assert result.output is None and not result.ok and result.validation is None
+        assert [(i.code, i.line, i.path, None if i.code == "ERROR_INVALID_JSON_LINE"
+                 else i.context) for i in result.issues] == expected
+        assert all(i.file == str(changes) for i in result.issues)
         assert path.read_bytes() == before
+    assert "reason" in result.issues[1].context
     with pytest.raises(dataset.DatasetError, match="never overwritten"):
         dataset.update_entries(path, path)
 
@@ -114,13 +128,18 @@ def test_merge(tmp_path: Path) -> None:
                                         classification_line(1, ["dog"])])
     b = write(tmp_path / "b.manifest", [classification_line(1, ["wolf"]),
                                         classification_line(2, ["cat"])])
-    with pytest.raises(dataset.DatasetError, match=r"b.manifest:1: .*00001.jpg is also .*a"):
-        dataset.merge([a, b], tmp_path / "m.manifest")
+    refused = dataset.merge([a, b], tmp_path / "m.manifest")
+    assert refused.output is None and not (tmp_path / "m.manifest").exists()
+    assert [(i.code, i.file, i.line) for i in refused.issues] == [
+        ("ERROR_DUPLICATE_SOURCE_REF", str(b), 1)]
+    assert refused.issues[0].context == {"source_ref": f"{BUCKET}00001.jpg",
+                                         "first_file": str(a), "first_line": 2}
     first = dataset.merge([a, b], tmp_path / "first.manifest", on_duplicate="first")
     assert "wolf" not in Path(first.output).read_text() and first.removed == 1
     last = dataset.merge([a, b], tmp_path / "last.manifest", on_duplicate="last")
     lines = Path(last.output).read_text().splitlines()
     assert lines[1] == classification_line(1, ["wolf"]) and len(lines) == 3
+    assert last.validation is not None and last.validation.ok and last.issues == []
     with pytest.raises(dataset.DatasetError, match="never overwritten"):
         dataset.merge([a, b], a)
 
@@ -166,6 +185,12 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
                                            classification_line(2, ["bird"])])
     assert main(["remove-label", str(good), "dog", "-o", str(tmp_path / "r.manifest")]) == 0
     assert main(["merge", str(good), str(good), "-o", str(tmp_path / "mm.manifest")]) == 2
+    assert "ERROR_DUPLICATE_SOURCE_REF" in capsys.readouterr().err
+    assert main(["merge", str(good), str(good), "-o", str(tmp_path / "mm.manifest"),
+                 "--format", "json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["output"] is None and [i["context"]["first_line"] for i in doc["issues"]] == [
+        1, 2, 3]
     assert main(["merge", str(good), str(good), "-o", str(tmp_path / "mm.manifest"),
                  "--on-duplicate", "first"]) == 0
     assert main(["describe", str(tmp_path / "missing.manifest")]) == 2

@@ -12,48 +12,73 @@
   entry;
 * :func:`merge` joins manifests into one.
 
-Images, labels, valid and error lines mean what they mean to the validator
-(:mod:`customlabels.manifest.records`). The operations that change a dataset write their result
-atomically (to the manifest itself by default, as the API changes the dataset, or to ``output``)
-and validate it; lines they do not change are copied byte for byte.
+Images, labels, valid and error lines mean what they mean to the validator: every operation
+reads the manifest as records (:mod:`customlabels.manifest.records`, through the compiled core
+when it is built), and parses a line only where it rewrites it. The operations that change a
+dataset write their result atomically (to the manifest itself by default, as the API changes the
+dataset, or to ``output``) and validate it; lines they do not change are copied byte for byte.
+
+Problems in the data (a changes file with unusable lines, images that several merged manifests
+name) are the ``issues`` of the result, and nothing is written; :class:`DatasetError` is for an
+operation that cannot be done as asked (an output that is an input, a label no line has, a line
+too long to copy).
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .codes import CODE_NAMES
 from .errors import DatasetError
-from .manifest.reader import iter_lines
+from .issues import make_issue
+from .limits import MAX_LINE_BYTES, MAX_LINE_CHARS
 from .manifest.jsonline import parse_line
-from .manifest.records import Record, iter_records
-from .manifest.schema import (CLASSIFICATION, DETECTION, attribute_pairs, attribute_type,
-                              source_ref_bucket, usable_boxes)
+from .manifest.reader import iter_lines
+from .manifest.records import (Record, has_errors, is_dropped, iter_records, iter_rows,
+                               may_contain)
+from .manifest.schema import (CLASSIFICATION, DETECTION, VALID, attribute_pairs, attribute_type,
+                              source_ref_bucket)
 from .manifest.writer import atomic_write, dumps_line
+from .split import typed_issues, typed_report
+
+if TYPE_CHECKING:
+    from .validation.report import Issue, ValidationReport
+
+__all__ = ["ChangeResult", "DatasetError", "DatasetStats", "LabelStats", "describe",
+           "list_entries", "list_labels", "merge", "remove_label", "update_entries"]
+
+_INVALID_SOURCE_REF_FORMAT = CODE_NAMES.index("ERROR_INVALID_SOURCE_REF_FORMAT")
+_SOURCE_REF_PATH = "$['source-ref']"
+#: Issues a refusal's message lists before it only counts the rest.
+_SHOWN = 20
 
 
 # --- reading ----------------------------------------------------------------------------------
 
 
 def list_entries(manifest: str | os.PathLike[str], *, has_errors: bool | None = None,
-                 source_ref_contains: str | None = None,
-                 labels: list[str] | None = None) -> Iterator[tuple[Record, bytes]]:
+                 source_ref_contains: str | None = None, labels: list[str] | None = None,
+                 backend: str = "auto") -> Iterator[tuple[Record, bytes]]:
     """Yield ``(record, line)`` for each entry matching every filter given (ListDatasetEntries).
 
     Args:
         has_errors: True for lines with an error only, False for lines without.
         source_ref_contains: keep lines whose source-ref contains this text.
         labels: keep lines that have one of these labels (usable, on a valid line).
+        backend: ``auto``, ``compiled`` or ``python`` (see :func:`iter_records`).
 
     The line is the manifest's, with the validator's findings attached when it has any.
     """
     from .validation.pipeline import annotate
 
     wanted = set(labels or ())
-    for rec in iter_records(manifest):
+    for rec in iter_records(manifest, backend=backend):
         if has_errors is not None and rec.has_errors != has_errors:
             continue
         if source_ref_contains is not None and (
@@ -74,19 +99,16 @@ class LabelStats:
     boxes: int = 0
 
 
-def list_labels(manifest: str | os.PathLike[str]) -> list[LabelStats]:
+def list_labels(manifest: str | os.PathLike[str], *, backend: str = "auto") -> list[LabelStats]:
     """Return the labels of a dataset with image and box counts, by name (ListDatasetLabels)."""
-    stats: dict[str, LabelStats] = {}
-    for rec in iter_records(manifest):
-        if not rec.valid:
-            continue
-        for label in rec.labels:
-            stats.setdefault(label, LabelStats(label)).images += 1
-        obj = rec.object()
-        if obj is not None:
-            for _attr, _i, _box, label in usable_boxes(obj, rec.findings):
-                stats.setdefault(label, LabelStats(label)).boxes += 1
-    return sorted(stats.values(), key=lambda s: s.name)
+    images: Counter[str] = Counter()
+    boxes: Counter[str] = Counter()
+    for _line, _raw, verdict, _findings, _ref, labels, box_labels in iter_rows(
+            manifest, backend=backend):
+        if verdict == VALID:
+            images.update(labels)
+            boxes.update(box_labels)
+    return [LabelStats(name, images[name], boxes[name]) for name in sorted(images.keys() | boxes)]
 
 
 @dataclass
@@ -112,21 +134,24 @@ class DatasetStats:
         return dict(self.__dict__)
 
 
-def describe(manifest: str | os.PathLike[str]) -> DatasetStats:
+def describe(manifest: str | os.PathLike[str], *, backend: str = "auto") -> DatasetStats:
     """Return the ``DatasetStats`` of a manifest (DescribeDataset)."""
     stats = DatasetStats()
-    labels: dict[str, None] = {}
-    for rec in iter_records(manifest):
-        if rec.dropped:
-            stats.DroppedLines += 1
-            continue
-        stats.TotalEntries += 1
-        if rec.valid:
-            stats.LabeledEntries += 1
-            labels.update(dict.fromkeys(rec.labels))
-        if rec.has_errors:
-            stats.ErrorEntries += 1
-    stats.TotalLabels = len(labels)
+    labels: set[str] = set()
+    lines = dropped = labeled = errors = 0
+    for _line, _raw, verdict, findings, _ref, line_labels, _boxes in iter_rows(
+            manifest, backend=backend):
+        lines += 1
+        if findings:
+            if is_dropped(findings):
+                dropped += 1
+                continue
+            errors += has_errors(findings)
+        if verdict == VALID:
+            labeled += 1
+            labels.update(line_labels)
+    stats.DroppedLines, stats.TotalEntries = dropped, lines - dropped
+    stats.LabeledEntries, stats.ErrorEntries, stats.TotalLabels = labeled, errors, len(labels)
     return stats
 
 
@@ -138,66 +163,94 @@ class ChangeResult:
     """What an operation that changes a dataset did.
 
     Attributes:
-        output: the manifest written.
+        output: the manifest written; None when the operation was refused (see ``issues``).
         replaced, added, removed, changed: lines replaced, appended, left out, rewritten.
         details: counts particular to the operation (boxes removed...).
-        validation: the validator's report on the manifest written.
+        issues: the problems that refused the operation, as :class:`customlabels.Issue` (codes
+            and ``context`` values; plain data given to the constructor is typed); empty when
+            the manifest was written.
+        validation_doc: the validator's report on the manifest written, as plain data (what
+            ``--format json`` prints); None when nothing was validated. :attr:`validation` is
+            the same report typed.
     """
 
-    output: str
+    output: str | None
     replaced: int = 0
     added: int = 0
     removed: int = 0
     changed: int = 0
     details: dict[str, int] = field(default_factory=dict)
-    validation: dict[str, Any] | None = None
+    issues: list[Issue] = field(default_factory=list)
+    validation_doc: dict[str, Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.issues = typed_issues(self.issues)
+
+    @cached_property
+    def validation(self) -> ValidationReport | None:
+        """Return the validator's report on the manifest written, typed (None when not run).
+
+        Typed on first use: the command line prints the plain data, without pydantic.
+        """
+        return typed_report(self.validation_doc)
 
     @property
     def ok(self) -> bool:
-        """Tell whether the manifest written validates."""
-        return self.validation is None or self.validation["ok"]
+        """Tell whether the manifest was written and validates."""
+        return self.output is not None and not self.issues and (
+            self.validation_doc is None or self.validation_doc["ok"])
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the result as plain data."""
+        """Return the result as plain data (what ``--format json`` prints)."""
         return {"ok": self.ok, "output": self.output, "replaced": self.replaced,
                 "added": self.added, "removed": self.removed, "changed": self.changed,
-                "details": self.details, "validation": self.validation}
+                "details": self.details, "issues": [i.model_dump() for i in self.issues],
+                "validation": self.validation_doc}
 
 
-def _source_ref(raw: bytes | None) -> str | None:
-    """Return the line's source-ref when it is a JSON object with a string source-ref."""
-    if raw is None:
-        return None
-    try:
-        value = parse_line(raw).get("source-ref")
-    except ValueError:
-        return None
-    return value if isinstance(value, str) else None
+def _read_changes(changes: str | os.PathLike[str]
+                  ) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    """Return (source-ref -> line, issues) of a changes file; each line must be a usable entry.
 
-
-def _read_changes(changes: str | os.PathLike[str]) -> dict[str, bytes]:
-    """Return source-ref -> line of a changes file; every line must be a usable entry."""
+    Every line that is not one is an issue (all of them, not the first only).
+    """
+    path = os.fspath(changes)
     out: dict[str, bytes] = {}
     first: dict[str, int] = {}
+    issues: list[dict[str, Any]] = []
     with open(changes, "rb") as stream:
         for lineno, raw in enumerate(iter_lines(stream), start=1):
-            where = f"{os.fspath(changes)}:{lineno}"
-            if raw is None:
-                raise DatasetError(f"{where}: the line is longer than 100,000 characters")
+            if raw is None:  # the reader keeps no line over MAX_LINE_BYTES
+                issues.append(make_issue(
+                    "ERROR_LINE_TOO_LONG", path, lineno,
+                    detail=f"the line is longer than {MAX_LINE_CHARS:,} characters",
+                    context={"max_chars": MAX_LINE_CHARS}))
+                continue
             try:
                 obj = parse_line(raw)
             except ValueError as exc:
-                raise DatasetError(f"{where}: not a JSON object ({exc})") from None
+                issues.append(make_issue("ERROR_INVALID_JSON_LINE", path, lineno,
+                                         detail=f"not a JSON object ({exc})",
+                                         context={"reason": str(exc)}))
+                continue
             sref = obj.get("source-ref")
             if not isinstance(sref, str) or source_ref_bucket(sref) is None:
-                raise DatasetError(f"{where}: source-ref is missing or not s3://bucket/key "
-                                   f"(found {sref!r}) - at $['source-ref']")
+                code = ("ERROR_MISSING_SOURCE_REF" if "source-ref" not in obj
+                        else "ERROR_INVALID_SOURCE_REF_FORMAT")
+                issues.append(make_issue(
+                    code, path, lineno, None if "source-ref" not in obj else _SOURCE_REF_PATH,
+                    detail=f"source-ref is missing or not s3://bucket/key (found {sref!r})",
+                    context={"source_ref": sref}))
+                continue
             if sref in first:
-                raise DatasetError(f"{where}: {sref} is also on line {first[sref]} - at "
-                                   "$['source-ref']")
+                issues.append(make_issue(
+                    "ERROR_DUPLICATE_SOURCE_REF", path, lineno, _SOURCE_REF_PATH,
+                    arg=first[sref], detail=f"{sref} is also on line {first[sref]}",
+                    context={"source_ref": sref, "first_line": first[sref]}))
+                continue
             first[sref] = lineno
             out[sref] = raw
-    return out
+    return out, issues
 
 
 def _target(manifest: str | os.PathLike[str], output: str | os.PathLike[str] | None,
@@ -212,60 +265,78 @@ def _target(manifest: str | os.PathLike[str], output: str | os.PathLike[str] | N
     return target
 
 
-def _finish(result: ChangeResult, validate: bool) -> ChangeResult:
-    if validate:
+def _finish(result: ChangeResult, validate: bool, backend: str) -> ChangeResult:
+    if validate and result.output is not None:
         from .validation.pipeline import validate_files
 
-        result.validation = validate_files(result.output)
+        result.validation_doc = validate_files(result.output, backend=backend)
     return result
 
 
-def _copy_lines(manifest: str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
-    with open(manifest, "rb") as stream:
-        for lineno, raw in enumerate(iter_lines(stream), start=1):
-            if raw is None:
-                raise DatasetError(f"{os.fspath(manifest)}:{lineno}: the line is longer than "
-                                   "400,000 bytes and cannot be copied (ERROR_LINE_TOO_LONG); "
-                                   "remove it first")
-            yield lineno, raw
+def _copy_rows(manifest: str | os.PathLike[str], backend: str
+               ) -> Iterator[tuple[int, bytes, int, list[Any], str | None, tuple[str, ...]]]:
+    """Yield ``(line, raw, verdict, findings, source_ref, labels)`` of each line to copy.
+
+    :class:`DatasetError` for a line the reader did not keep (over the length limit).
+    """
+    for lineno, raw, verdict, findings, sref, labels, _boxes in iter_rows(manifest,
+                                                                          backend=backend):
+        if raw is None:
+            raise DatasetError(f"{os.fspath(manifest)}:{lineno}: the line is longer than "
+                               f"{MAX_LINE_BYTES:,} bytes and cannot be copied "
+                               "(ERROR_LINE_TOO_LONG); remove it first")
+        yield lineno, raw, verdict, findings, sref, labels
+
+
+def _any_source_ref(raw: bytes, findings: list[Any], sref: str | None) -> str | None:
+    """Return the line's source-ref when it is a string, well formed or not.
+
+    The record has it when it is well formed; a malformed one (a string all the same) is read
+    from the line, which is parsed only then.
+    """
+    if sref is not None or not any(code == _INVALID_SOURCE_REF_FORMAT for code, _, _ in findings):
+        return sref
+    value = parse_line(raw).get("source-ref")
+    return value if isinstance(value, str) else None
 
 
 def update_entries(manifest: str | os.PathLike[str], changes: str | os.PathLike[str], *,
-                   output: str | os.PathLike[str] | None = None,
-                   validate: bool = True) -> ChangeResult:
+                   output: str | os.PathLike[str] | None = None, validate: bool = True,
+                   backend: str = "auto") -> ChangeResult:
     """Apply a file of JSON Lines to a manifest, as UpdateDatasetEntries does (L12604-12624).
 
     A change whose source-ref is on a line of the manifest replaces that line (its first
     occurrence); any other is appended, in the changes' order. Every change must be a JSON
-    object with a valid source-ref, each source-ref once (:class:`DatasetError` otherwise,
-    nothing written). The result replaces ``manifest`` atomically, or goes to ``output``.
+    object with a valid source-ref, each source-ref once: otherwise the result's ``issues``
+    name every line that is not (``ERROR_INVALID_JSON_LINE``, ``ERROR_MISSING_SOURCE_REF``,
+    ``ERROR_INVALID_SOURCE_REF_FORMAT``, ``ERROR_DUPLICATE_SOURCE_REF``,
+    ``ERROR_LINE_TOO_LONG``) and nothing is written. The result replaces ``manifest``
+    atomically, or goes to ``output``.
     """
-    updates = _read_changes(changes)
+    updates, issues = _read_changes(changes)
     target = _target(manifest, output, (changes,))
+    if issues:
+        return ChangeResult(None, issues=typed_issues(issues))
     result = ChangeResult(str(target))
     used: set[str] = set()
-    lines = []
-    for _lineno, raw in _copy_lines(manifest):
-        sref = _source_ref(raw)
-        if sref in updates and sref not in used:
-            used.add(sref)
-            lines.append(updates[sref])
-            result.replaced += 1
-        else:
-            lines.append(raw)
-    for sref, raw in updates.items():
-        if sref not in used:
-            lines.append(raw)
-            result.added += 1
     with atomic_write(target) as out:
-        for raw in lines:
+        for _lineno, raw, _verdict, _findings, sref, _labels in _copy_rows(manifest, backend):
+            # a change's source-ref is well formed, so the record's source-ref finds its line
+            if sref is not None and sref in updates and sref not in used:
+                used.add(sref)
+                raw = updates[sref]
+                result.replaced += 1
             out.write(raw + b"\n")
-    return _finish(result, validate)
+        for sref, raw in updates.items():
+            if sref not in used:
+                out.write(raw + b"\n")
+                result.added += 1
+    return _finish(result, validate, backend)
 
 
 def remove_label(manifest: str | os.PathLike[str], label: str, *,
-                 output: str | os.PathLike[str] | None = None,
-                 validate: bool = True) -> ChangeResult:
+                 output: str | os.PathLike[str] | None = None, validate: bool = True,
+                 backend: str = "auto") -> ChangeResult:
     """Remove a label from every line, consistently (L5380-5388).
 
     Classification: the attribute (and its metadata) whose ``class-name`` is ``label``.
@@ -276,28 +347,24 @@ def remove_label(manifest: str | os.PathLike[str], label: str, *,
     target = _target(manifest, output)
     result = ChangeResult(str(target))
     totals = [0, 0, 0]
-    lines = []
-    for _lineno, raw in _copy_lines(manifest):
-        try:
-            obj = parse_line(raw, keep_literals=True)
-        except ValueError:
-            lines.append(raw)
-            continue
-        removed = _remove_from_line(obj, label)
-        if any(removed):
-            lines.append(dumps_line(obj))
-            result.changed += 1
-            totals = [a + b for a, b in zip(totals, removed)]
-        else:
-            lines.append(raw)
-    if not result.changed:
-        raise DatasetError(f"{os.fspath(manifest)}: no line has the label {label!r}")
     with atomic_write(target) as out:
-        for raw in lines:
+        for _lineno, raw, _verdict, _findings, _sref, _labels in _copy_rows(manifest, backend):
+            if may_contain(raw, label):  # only lines that may name the label are parsed
+                try:
+                    obj = parse_line(raw, keep_literals=True)
+                except ValueError:
+                    obj = None
+                removed = _remove_from_line(obj, label) if obj is not None else (0, 0, 0)
+                if any(removed):
+                    raw = dumps_line(obj)
+                    result.changed += 1
+                    totals = [a + b for a, b in zip(totals, removed)]
             out.write(raw + b"\n")
+        if not result.changed:  # raised inside: the temporary file is removed
+            raise DatasetError(f"{os.fspath(manifest)}: no line has the label {label!r}")
     result.details = {"boxes_removed": totals[0], "attributes_removed": totals[1],
                       "class_map_entries_removed": totals[2]}
-    return _finish(result, validate)
+    return _finish(result, validate, backend)
 
 
 def _remove_from_line(obj: dict[str, Any], label: str) -> tuple[int, int, int]:
@@ -335,41 +402,45 @@ def _remove_from_line(obj: dict[str, Any], label: str) -> tuple[int, int, int]:
 
 
 def merge(manifests: list[str | os.PathLike[str]], output: str | os.PathLike[str], *,
-          on_duplicate: str = "error", validate: bool = True) -> ChangeResult:
+          on_duplicate: str = "error", validate: bool = True,
+          backend: str = "auto") -> ChangeResult:
     """Join manifests into ``output``, in order.
 
-    ``on_duplicate``: ``error`` (default) refuses images that several lines name (the message
-    lists them), ``first`` keeps the first line of each image, ``last`` the last one (at the
-    first one's place). Lines that are not JSON objects with a source-ref are copied as they are.
+    ``on_duplicate``: ``error`` (default) refuses images that several lines name (each such
+    line is an ``ERROR_DUPLICATE_SOURCE_REF`` issue of the result, whose context names the
+    first line; nothing is written), ``first`` keeps the first line of each image, ``last`` the
+    last one (at the first one's place). Lines that are not JSON objects with a string
+    source-ref are copied as they are.
     """
     if on_duplicate not in ("error", "first", "last"):
-        raise ValueError(f"on_duplicate must be error, first or last, not {on_duplicate!r}")
+        raise DatasetError(f"on_duplicate must be error, first or last, not {on_duplicate!r}")
     target = _target(output, None, tuple(manifests))
     result = ChangeResult(str(target))
     seen: dict[str, tuple[str, int, int]] = {}  # source-ref -> (file, line, index in lines)
-    lines: list[bytes | None] = []
-    clashes: list[str] = []
+    lines: list[bytes] = []
+    clashes: list[dict[str, Any]] = []
     for manifest in manifests:
-        for lineno, raw in _copy_lines(manifest):
-            sref = _source_ref(raw)
+        name = os.fspath(manifest)
+        for lineno, raw, _verdict, findings, sref, _labels in _copy_rows(manifest, backend):
+            sref = _any_source_ref(raw, findings, sref)
             if sref is None or sref not in seen:
                 if sref is not None:
-                    seen[sref] = (os.fspath(manifest), lineno, len(lines))
+                    seen[sref] = (name, lineno, len(lines))
                 lines.append(raw)
                 continue
             where, first_line, index = seen[sref]
-            clashes.append(f"{os.fspath(manifest)}:{lineno}: {sref} is also {where}:{first_line}")
+            clashes.append(make_issue(
+                "ERROR_DUPLICATE_SOURCE_REF", name, lineno, _SOURCE_REF_PATH,
+                arg=f"{where}:{first_line}", detail=f"{sref} is also {where}:{first_line}",
+                context={"source_ref": sref, "first_file": where, "first_line": first_line}))
             result.removed += 1
             if on_duplicate == "last":
                 lines[index] = raw
                 result.replaced += 1
     if clashes and on_duplicate == "error":
-        shown = "\n".join(clashes[:20]) + (f"\n... and {len(clashes) - 20} more"
-                                           if len(clashes) > 20 else "")
-        raise DatasetError(f"{len(clashes)} lines name an image already merged (use "
-                           f"on_duplicate first or last):\n{shown}")
+        return ChangeResult(None, issues=typed_issues(clashes))
     with atomic_write(target) as out:
         for raw in lines:
-            out.write(raw + b"\n")  # type: ignore[operator]
+            out.write(raw + b"\n")
     result.added = len(lines)
-    return _finish(result, validate)
+    return _finish(result, validate, backend)

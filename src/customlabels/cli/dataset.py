@@ -3,7 +3,8 @@
 They mirror the service's dataset API (ListDatasetEntries, ListDatasetLabels,
 UpdateDatasetEntries, DescribeDataset) on local manifests. Exit status: 0 on success (for
 ``update``, ``remove-label`` and ``merge``: when the result validates), 1 when the result has
-errors or nothing matched, 2 on a usage error or an input that cannot be used.
+errors or nothing matched, 2 on a usage error or an input that cannot be used (``update`` and
+``merge`` then print the issues that refused it, compiler style, and write nothing).
 """
 
 from __future__ import annotations
@@ -112,16 +113,24 @@ def _describe(args: argparse.Namespace, dataset: Any) -> int:
 
 
 def _changed(args: argparse.Namespace, result: Any, summary: str) -> int:
+    """Print what an operation that changes a dataset did; 2 when it refused (nothing written)."""
+    from .convert import problems_text
     from .validate import render_text
 
+    refused = result.output is None
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif refused:
+        lines = problems_text(result.issues) + ["nothing written"]
+        sys.stderr.write("".join(f"customlabels: {line}\n" for line in lines))
     else:
         print(summary)
-        if result.validation is not None:
-            stdout, stderr = render_text([result.validation])
+        if result.validation_doc is not None:
+            stdout, stderr = render_text([result.validation_doc])
             sys.stdout.write(stdout)
             sys.stderr.write(stderr)
+    if refused:
+        return 2
     return 0 if result.ok else 1
 
 
