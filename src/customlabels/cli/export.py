@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
-        lines = problems_text(result.problems)
+        lines = problems_text(result.issues)
         if result.output is None:
             lines.append(f"{args.manifest}: not exported")
         else:

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..manifest.records import iter_records
+from ..manifest.jsonline import parse_line
+from ..manifest.records import iter_records, may_contain
 from ..manifest.schema import (DETECTION, IGNORED, VALID, attribute_pairs, attribute_type,
                                box_too_small, usable_boxes)
 from . import _common as C
@@ -434,9 +436,14 @@ def _largest(boxes: list[dict[str, int]], keep: int) -> list[dict[str, int]]:
 
 # --- export: manifest -> COCO ---------------------------------------------------------------
 
+#: Annotations serialised at a time: small enough to keep memory flat, large enough that
+#: orjson, not Python, does the work.
+_EXPORT_BATCH = 4096
+
 
 def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
-           s3_prefix: str | None = None, progress: bool | None = False) -> ConversionResult:
+           s3_prefix: str | None = None, progress: bool | None = False,
+           backend: str = "auto") -> ConversionResult:
     """Export the bounding boxes of a manifest as a COCO object detection file.
 
     Each valid or ignored line with a bounding-box attribute becomes an image (``file_name``
@@ -446,6 +453,11 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
     class ids when every name has one id throughout, else are numbered from 1 in order of
     first use. Invalid lines are reported and left out, as are lines with image-level labels
     only.
+
+    Memory stays flat whatever the manifest's size: the records come from the validator
+    (``backend``: ``auto``, ``compiled`` or ``python``), only lines that can hold boxes are
+    parsed, and the annotations are serialised as they come, into a temporary file, then
+    copied into the output after the images (which need the folder all source-refs share).
     """
     job = Job("coco-export", manifest, output)
     with job:
@@ -453,61 +465,220 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
         if s3_prefix is not None:
             folder = C.s3_folder(s3_prefix)
             if folder is None:
-                raise job.fatal("S3_PREFIX_INVALID", repr(s3_prefix))
-        images: list[dict[str, Any]] = []
-        boxes: list[tuple[int, str, int, dict[str, Any]]] = []  # (image id, label, class id, box)
-        other_lines: list[int] = []
-        bar = C.Progress(0, Path(job.source).name, progress, unit="line")
-        try:
-            for rec in iter_records(job.source):
-                bar.update(1)
-                _export_record(job, rec, images, boxes, other_lines)
-        except OSError as exc:
-            raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc)) from None
-        finally:
-            bar.close()
-        refs = [img["coco_url"] for img in images]
-        folder = folder if folder is not None else _common_folder(refs)
-        for img in images:
-            ref = img["coco_url"]
-            img["file_name"] = ref[len(folder):] if ref.startswith(folder) else ref
-        categories, ids = _category_ids(boxes)
-        doc = {
-            "info": {"description": f"Exported by customlabels from {Path(job.source).name}"},
-            "licenses": [],
-            "images": images,
-            "annotations": [_annotation(k, image_id, ids[label, class_id], box)
-                            for k, (image_id, label, class_id, box) in enumerate(boxes, 1)],
-            "categories": categories,
-        }
-        C.finish_export(job, other_lines, "without a bounding-box attribute", C.dump_json(doc),
-                        len(images))
-        job.count("images", len(images))
-        job.count("annotations", len(boxes))
-        job.count("categories", len(categories))
+                raise job.fatal("S3_PREFIX_INVALID", repr(s3_prefix),
+                                context={"s3_prefix": s3_prefix})
+        # A manifest's class ids are kept unless two labels share one or a label has two; that
+        # shows only part way, and so does a string orjson cannot write (then the whole file
+        # is written by json, ASCII, as C.dump_json does): start again knowing it.
+        ranked = ascii_only = False
+        issues = len(job.issues)
+        while True:
+            try:
+                _export_to(job, folder, ranked, ascii_only, progress, backend)
+                break
+            except _Restart as again:
+                del job.issues[issues:]
+                job.stats.clear()
+                ranked, ascii_only = ranked or again.ranked, ascii_only or again.ascii_only
     return job.result(validate=False)
 
 
-def _export_record(job: Job, rec: Any, images: list[dict[str, Any]],
-                   boxes: list[tuple[int, str, int, dict[str, Any]]],
-                   other_lines: list[int]) -> None:
-    if rec.verdict not in (VALID, IGNORED):
-        job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=C.error_codes(rec))
-        return
-    obj = rec.object()
+class _Restart(Exception):
+    """Export again: the class ids cannot be kept (``ranked``), or orjson cannot write a value."""
+
+    def __init__(self, ranked: bool = False, ascii_only: bool = False):
+        super().__init__()
+        self.ranked, self.ascii_only = ranked, ascii_only
+
+
+def _dumps_json(value: Any) -> bytes:
+    """Serialise like C.dump_json's fallback: json, compact, ASCII."""
+    import json
+
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+def _dumps_orjson(value: Any) -> bytes:
+    """Serialise with orjson; a value it cannot write means the file is written by json."""
+    import orjson
+
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        raise _Restart(ascii_only=True) from None
+
+
+class _Categories:
+    """Category ids as the boxes come: the class id while every label keeps one id (a
+    one-to-one map), else the label's place in order of first use (``ranked``)."""
+
+    def __init__(self, ranked: bool):
+        self.ranked = ranked
+        self.ids: dict[str, Any] = {}  # label -> its category id
+        self.labels: dict[Any, str] = {}  # class id -> label (kept ids only)
+
+    def id(self, label: str, class_id: Any) -> Any:
+        """Return the category of a box; :class:`_Restart` when the class ids cannot be kept."""
+        known = self.ids.get(label)
+        if known is None:
+            if self.ranked:
+                known = self.ids[label] = len(self.ids) + 1
+            elif class_id in self.labels:
+                raise _Restart(ranked=True)
+            else:
+                known = self.ids[label] = class_id
+                self.labels[class_id] = label
+        elif not self.ranked and known != class_id:
+            raise _Restart(ranked=True)
+        return known
+
+    def records(self) -> list[dict[str, Any]]:
+        """Return the categories, by id."""
+        return [{"id": number, "name": label, "supercategory": ""}
+                for label, number in sorted(self.ids.items(), key=lambda item: item[1])]
+
+
+def _export_to(job: Job, folder: str | None, ranked: bool, ascii_only: bool,
+               progress: bool | None, backend: str) -> None:
+    """Make one pass over the manifest and write the COCO file (see :func:`export`)."""
+    import tempfile
+
+    dumps = _dumps_json if ascii_only else _dumps_orjson
+    categories = _Categories(ranked)
+    known, ranked = categories.ids, categories.ranked
+    images: list[tuple[str, Any, Any, str]] = []  # (source-ref, width, height, date_captured)
+    other_lines: list[int] = []
+    batch: list[dict[str, Any]] = []
+    annotations = 0
+    detection = DETECTION.encode()
+    bar = C.Progress(0, Path(job.source).name, progress, unit="line")
+    # gc paused: the loop makes a million short-lived dicts and no cycle (C.gc_paused)
+    with tempfile.TemporaryFile() as spool, C.gc_paused():
+        try:
+            for rec in iter_records(job.source, backend=backend):
+                bar.update(1)
+                if rec.verdict not in (VALID, IGNORED):
+                    codes = C.error_code_list(rec)
+                    job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=", ".join(codes),
+                            context={"codes": codes})
+                    continue
+                # only a line that spells "object-detection" (or may, escaped) has boxes
+                if not may_contain(rec.raw, detection):  # type: ignore[arg-type]
+                    other_lines.append(rec.line)
+                    continue
+                obj, pairs, boxes = _detection(rec)
+                if not pairs:
+                    other_lines.append(rec.line)
+                    continue
+                size = obj[pairs[0][0]]["image_size"][0]
+                date = C.parse_date(obj[pairs[0][1]].get("creation-date"))
+                # a valid or ignored line has a well-formed source-ref: never None here
+                images.append((rec.source_ref, _int(size["width"]),  # type: ignore[arg-type]
+                               _int(size["height"]),
+                               "" if date is None else date.replace("T", " ")))
+                image_id = len(images)
+                # the annotations, written out here: this loop runs once a box (800,000 in the
+                # benchmark manifest); tuples serialise as arrays, as lists do
+                for box, label in boxes:
+                    class_id = box["class_id"]
+                    category = known.get(label)
+                    if category is None or (category != class_id and not ranked):
+                        category = categories.id(label, class_id)
+                    left, top, width, height = (box["left"], box["top"], box["width"],
+                                                box["height"])
+                    if not (type(left) is int and type(top) is int and type(width) is int
+                            and type(height) is int):
+                        left, top, width, height = _int(left), _int(top), _int(width), \
+                            _int(height)
+                    right, bottom = left + width, top + height
+                    annotations += 1
+                    batch.append({"id": annotations, "image_id": image_id,
+                                  "category_id": category, "bbox": (left, top, width, height),
+                                  "area": width * height, "iscrowd": 0,
+                                  "segmentation": ((left, top, right, top, right, bottom, left,
+                                                    bottom),)})
+                if len(batch) >= _EXPORT_BATCH:
+                    _spool(spool, dumps(batch), annotations > len(batch))
+                    batch.clear()
+        except OSError as exc:
+            raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
+                            context=C.os_error(exc)) from None
+        finally:
+            bar.close()
+        if batch:
+            _spool(spool, dumps(batch), annotations > len(batch))
+        if folder is None:
+            folder = _common_folder([image[0] for image in images])
+        if other_lines:
+            without = "without a bounding-box attribute"
+            job.add("MANIFEST_LINE_NOT_EXPORTED", line=other_lines[0],
+                    detail=f"{len(other_lines)} lines {without}, the first line "
+                           f"{other_lines[0]}",
+                    context={"lines": len(other_lines), "first_line": other_lines[0],
+                             "without": without})
+        info = {"description": f"Exported by customlabels from {Path(job.source).name}"}
+        with job.open_output() as out:
+            out.write(b'{"info":' + dumps(info) + b',"licenses":[],"images":[')
+            _write_images(out, images, folder, dumps)
+            out.write(b'],"annotations":[')
+            spool.seek(0)
+            while chunk := spool.read(1 << 20):
+                out.write(chunk)
+            out.write(b'],"categories":' + dumps(categories.records()) + b"}")
+        job.lines = len(images)
+        job.count("images", len(images))
+        job.count("annotations", annotations)
+        job.count("categories", len(categories.ids))
+
+
+def _spool(spool: Any, data: bytes, more: bool) -> None:
+    """Append a serialised batch of annotations (a JSON array) as array items."""
+    if more:
+        spool.write(b",")
+    spool.write(data[1:-1])
+
+
+def _write_images(out: BinaryIO, images: list[tuple[str, Any, Any, str]], folder: str,
+                  dumps: Any) -> None:
+    """Write the images, a JSON array's items, ``file_name`` relative to ``folder``."""
+    for start in range(0, len(images), _EXPORT_BATCH):
+        batch = [{"id": k, "file_name": ref[len(folder):] if ref.startswith(folder) else ref,
+                  "coco_url": ref, "width": width, "height": height, "date_captured": date}
+                 for k, (ref, width, height, date) in enumerate(
+                     images[start:start + _EXPORT_BATCH], start + 1)]
+        if start:
+            out.write(b",")
+        out.write(dumps(batch)[1:-1])
+
+
+def _detection(rec: Any) -> tuple[dict[str, Any], list[tuple[str, str]],
+                                    list[tuple[dict[str, Any], str]]]:
+    """Return a valid or ignored line's object, detection pairs and ``(box, label)`` exported.
+
+    The object is what parse_line gives, parsed by orjson where the two agree. The line is a
+    strict JSON object (the validator said so), and the numbers exported are bounded by the
+    image size on such a line, so orjson keeps them exact; but a class id is any integer, and
+    orjson makes one past 64 bits a float: such a line, and one with a lone surrogate (which
+    orjson refuses), is parsed by parse_line. The boxes are the usable ones of a valid line:
+    without findings every box, with the record's labels; else :func:`usable_boxes` says.
+    """
+    import orjson
+
+    try:
+        obj = orjson.loads(rec.raw)
+    except orjson.JSONDecodeError:
+        obj = parse_line(rec.raw)
     pairs = [(a, m) for a, m in attribute_pairs(obj) if attribute_type(obj, m) == DETECTION]
-    if not pairs:
-        other_lines.append(rec.line)
-        return
-    size = obj[pairs[0][0]]["image_size"][0]
-    date = C.parse_date(obj[pairs[0][1]].get("creation-date"))
-    image_id = len(images) + 1
-    images.append({"id": image_id, "file_name": "", "coco_url": rec.source_ref,
-                   "width": _int(size["width"]), "height": _int(size["height"]),
-                   "date_captured": "" if date is None else date.replace("T", " ")})
-    if rec.verdict == VALID:
-        for _attr, _i, box, label in usable_boxes(obj, rec.findings):
-            boxes.append((image_id, label, box["class_id"], box))
+    every = [box for attr, _ in pairs for box in obj[attr].get("annotations") or ()]
+    if any(type(box["class_id"]) is not int for box in every):
+        obj = parse_line(rec.raw)
+        every = [box for attr, _ in pairs for box in obj[attr].get("annotations") or ()]
+    if rec.verdict != VALID or not pairs:
+        return obj, pairs, []
+    if rec.findings:
+        return obj, pairs, [(box, label)
+                            for _, _, box, label in usable_boxes(obj, rec.findings)]
+    return obj, pairs, list(zip(every, rec.box_labels))
 
 
 def _int(value: Any) -> Any:
@@ -520,31 +691,3 @@ def _common_folder(refs: list[str]) -> str:
         return ""
     common = os.path.commonprefix(refs)
     return common[:common.rfind("/") + 1] if common.count("/") >= 3 else ""
-
-
-def _category_ids(boxes: list[tuple[int, str, int, dict[str, Any]]]
-                  ) -> tuple[list[dict[str, Any]], dict[tuple[str, int], int]]:
-    """Return the categories and (label, class id) -> category id."""
-    by_name: dict[str, set[int]] = {}
-    for _, label, class_id, _ in boxes:
-        by_name.setdefault(label, set()).add(class_id)
-    kept = all(len(ids) == 1 for ids in by_name.values()) and len(
-        {next(iter(ids)) for ids in by_name.values()}) == len(by_name)
-    if kept:
-        number = {label: next(iter(ids)) for label, ids in by_name.items()}
-    else:
-        number = {label: k for k, label in enumerate(by_name, start=1)}
-    ids = {(label, class_id): number[label] for _, label, class_id, _ in boxes}
-    categories = [{"id": number[label], "name": label, "supercategory": ""}
-                  for label in sorted(by_name, key=lambda x: number[x])]
-    return categories, ids
-
-
-def _annotation(k: int, image_id: int, category_id: int, box: dict[str, Any]) -> dict[str, Any]:
-    left, top = _int(box["left"]), _int(box["top"])
-    width, height = _int(box["width"]), _int(box["height"])
-    return {"id": k, "image_id": image_id, "category_id": category_id,
-            "bbox": [left, top, width, height], "area": width * height, "iscrowd": 0,
-            "segmentation": [[left, top, left + width, top, left + width, top + height,
-                              left, top + height]]}
-
