@@ -84,24 +84,33 @@ def _line_rows() -> tuple[tuple[str, str, str, str, bool, str], ...]:
                   LINE_CONTEXT_KEYS.get(name, "value")) for name, row in CODES.items())
 
 
+def line_message(code: int, where: tuple[str | int, ...], arg: Any
+                 ) -> tuple[str, str | None, dict[str, Any]]:
+    """Return the message, detail and context of a scanner's finding ``(code index, path, arg)``.
+
+    The message's ``{}`` takes ``arg``, else the path's first key; a message without ``{}``
+    keeps ``arg`` as the detail. The value is in the context (``{"first_line": 3}`` for a
+    duplicate source-ref, the parser's reason for invalid JSON); a finding whose place says it
+    all has an empty context.
+    """
+    _, _, _, message, fill, key = _line_rows()[code]
+    if fill:
+        value = where[0] if arg is None else arg
+        return message.format(value), None, {key: value}
+    if arg is None:
+        return message, None, {}
+    return message, str(arg), {key: arg}
+
+
 def make_line_issue(file: str, line: int, code: int, where: tuple[str | int, ...],
                     arg: Any) -> dict[str, Any]:
     """Return the issue of one finding of a scanner: ``(code index, path, argument)``.
 
-    The same issue as :func:`make_issue` builds, made for the validator's hot loop (a faulty
-    manifest has thousands): the message's ``{}`` takes ``arg``, else the path's first key;
-    a message without ``{}`` keeps ``arg`` as the detail. The value is in the context
-    (``{"first_line": 3}`` for a duplicate source-ref, the parser's reason for invalid JSON);
-    a finding whose place says it all has an empty context.
+    The same issue as :func:`make_issue` builds (see :func:`line_message`), made for the
+    validator's hot loop: a faulty manifest has thousands.
     """
-    name, severity, scope, message, fill, key = _line_rows()[code]
-    if fill:
-        value = where[0] if arg is None else arg
-        message, detail, context = message.format(value), None, {key: value}
-    elif arg is None:
-        detail, context = None, {}
-    else:
-        detail, context = str(arg), {key: arg}
+    name, severity, scope, _, _, _ = _line_rows()[code]
+    message, detail, context = line_message(code, where, arg)
     return {"code": name, "severity": severity, "scope": scope, "file": file, "line": line,
             "path": render_path(where), "message": message, "detail": detail,
             "context": context}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..codes import CODE_NAMES, CODES
-from ..issues import make_issue, make_line_issue
+from ..issues import line_message, make_issue, make_line_issue
 from ..limits import DEFAULT_MAX_LINES, MAX_MANIFEST_BYTES
 from ..manifest.jsonline import parse_line
 from ..manifest.reader import iter_line_blocks
@@ -29,14 +29,6 @@ LINE_TOO_LONG = CODE_NAMES.index("ERROR_LINE_TOO_LONG")
 SUMMARY_NAME = "manifest_summary.json"
 RESULT_NAMES = {"training": "training_manifest_with_validation.json",
                 "testing": "testing_manifest_with_validation.json"}
-
-def _line_message(code: int, path: tuple[str | int, ...], arg: Any) -> tuple[str, str | None]:
-    """Return a finding's message and detail; a ``{}`` takes ``arg``, else the path's key."""
-    row = CODES[CODE_NAMES[code]]
-    if "{}" in row.message:
-        return row.format(path[0] if arg is None else arg), None
-    return row.message, None if arg is None else str(arg)
-
 
 class _Terminal(Exception):
     """A terminal manifest file error (L6064-6085).
@@ -267,7 +259,7 @@ def annotate(raw: bytes | None, findings: list[tuple[int, tuple[str | int, ...],
     obj: dict[str, Any] = {} if replaced or raw is None else parse_line(raw, keep_literals=True)
     for code, where, arg in findings:
         row = CODES[CODE_NAMES[code]]
-        message, detail = _line_message(code, where, arg)
+        message, detail, _ = line_message(code, where, arg)
         entry = {"code": row.name, "message": message if detail is None else f"{message} ({detail})"}
         attach(obj, _placement(row.scope, where), row.severity + "s", entry)
     return dumps_line(obj)
