@@ -216,10 +216,11 @@ def _images(job: Job, images: list[Any], folder: str | None
                 continue
             sref = folder + name.lstrip("/")
         else:
-            sref = img.get("coco_url")
-            if not isinstance(sref, str) or not C.is_source_ref(sref):
+            url = img.get("coco_url")
+            if not isinstance(url, str) or not C.is_source_ref(url):
                 no_location.append(i)
                 continue
+            sref = url
         first = seen_refs.get(sref)
         if first is not None:
             job.add("COCO_DUPLICATE_FILE_NAME", path=where,
