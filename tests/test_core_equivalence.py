@@ -1,7 +1,7 @@
 """The compiled core (``customlabels._core``) must give exactly what the reference gives.
 
 Every test scans the same bytes with ``customlabels.validation._pyscan.scan`` (the reference) and
-``customlabels.scan_compiled`` and compares every field of the two :class:`ScanResult` objects:
+``customlabels.validation.scan.scan_compiled`` and compares every field of the two :class:`ScanResult` objects:
 values, types, order (the ``repr`` of each field), and ``refs`` by membership and value.
 The lines below exercise every rule of ``_pyscan.check_line``, every finding code it can
 produce, the reader's rules (BOM, CRLF, final newline, over-long lines) and reads that split

@@ -202,6 +202,20 @@ def test_deferred_numbers():
         assert_same_rows(compiled_rows(io.BytesIO(data), **turns(n)), reference_rows(data))
 
 
+def test_caps_of_a_piece():
+    """A piece holds at most so many lines and findings; the main thread checks the rest, and
+    the batch of the piece holds them all."""
+    short = b"\n" * 9000 + b"{}\n" * 9000 + b"x\n" * 100 + lines_to_bytes([line(cls())] * 3)
+    many = lines_to_bytes([line(det(boxes=[box(width=-1)] * 1500)) for _ in range(14)]
+                          + [line(cls())])
+    for data in (short, many, short + many + short):
+        expected = reference_rows(data)
+        for kw in ({"_threads": 2, "_block": 1 << 22, "_piece": 1 << 22},
+                   {"_threads": 2, "_block": 1 << 22, "_piece": 1 << 16, "_static": True},
+                   {"_threads": 1, "_block": 1 << 22, "_piece": 1 << 22}):
+            assert_same_rows(compiled_rows(io.BytesIO(data), **kw), expected)
+
+
 @pytest.fixture(scope="module")
 def big():
     data = big_manifest()
