@@ -55,8 +55,6 @@ __all__ = ["ChangeResult", "DatasetError", "DatasetStats", "LabelStats", "descri
 
 _INVALID_SOURCE_REF_FORMAT = CODE_NAMES.index("ERROR_INVALID_SOURCE_REF_FORMAT")
 _SOURCE_REF_PATH = "$['source-ref']"
-#: Issues a refusal's message lists before it only counts the rest.
-_SHOWN = 20
 
 
 # --- reading ----------------------------------------------------------------------------------
