@@ -57,7 +57,7 @@ of a source-ref) work as on the reference's dict; it is keyed by a 128-bit hash 
 see :class:`RefTable`.
 
 Files, one job each (included here in this order; the shared declarations are in
-``_core.pxd``, the C helpers in ``_hash.h``, ``_simd.h``, ``_sys.h``, ``_threads.h``):
+``_decls.pxd``, the C helpers in ``_hash.h``, ``_simd.h``, ``_sys.h``, ``_threads.h``):
 
 * ``_codes.pxi``, ``_limits.pxi``: generated from ``customlabels.codes`` and
   ``customlabels.limits`` (``python -m customlabels.codes .``);

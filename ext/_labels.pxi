@@ -1,4 +1,4 @@
-# Label names interned in C hash tables (Label, LabelTab in _core.pxd): one for the scan,
+# Label names interned in C hash tables (Label, LabelTab in _decls.pxd): one for the scan,
 # one a thread's context. Part of ext/_core.pyx (included).
 
 cdef bint lt_init(LabelTab *t) noexcept nogil:

@@ -1,5 +1,5 @@
 # The source-ref table: source-ref -> first line, kept as 128-bit hashes (RefSlot in
-# _core.pxd). Part of ext/_core.pyx (included).
+# _decls.pxd). Part of ext/_core.pyx (included).
 
 @cython.final
 cdef class RefTable:

@@ -1,5 +1,5 @@
 # The compiled core's constant strings and byte tables (filled once at import), and small
-# helpers on words and arrays. Part of ext/_core.pyx (included); declarations in _core.pxd.
+# helpers on words and arrays. Part of ext/_core.pyx (included); declarations in _decls.pxd.
 
 # --- literals ---------------------------------------------------------------------------------
 

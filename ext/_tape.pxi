@@ -1,4 +1,4 @@
-# The strict JSON parser: one line into a flat tape of nodes (Node, Parser in _core.pxd),
+# The strict JSON parser: one line into a flat tape of nodes (Node, Parser in _decls.pxd),
 # rejecting exactly what customlabels.manifest.jsonline.parse_line rejects. Part of
 # ext/_core.pyx (included).
 

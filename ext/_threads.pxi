@@ -1,4 +1,4 @@
-# The worker threads: they take pieces off the queue (Shared in _core.pxd) and check them,
+# The worker threads: they take pieces off the queue (Shared in _decls.pxd) and check them,
 # with no Python. Part of ext/_core.pyx (included).
 
 cdef inline Py_ssize_t claim(Shared *sh, int t) noexcept nogil:
