@@ -77,11 +77,10 @@ LINE_CONTEXT_KEYS = {"ERROR_DUPLICATE_SOURCE_REF": "first_line",
                      "ERROR_INVALID_JSON_LINE": "reason"}
 
 
-@lru_cache(maxsize=1)
-def _line_rows() -> tuple[tuple[str, str, str, str, bool, str], ...]:
-    """Per code index: name, severity, scope, message, whether it has a ``{}``, context key."""
-    return tuple((name, row.severity, row.scope, row.message, "{}" in row.message,
-                  LINE_CONTEXT_KEYS.get(name, "value")) for name, row in CODES.items())
+#: Per code index: name, severity, scope, message, whether it has a ``{}``, context key.
+_LINE_ROWS: tuple[tuple[str, str, str, str, bool, str], ...] = tuple(
+    (name, row.severity, row.scope, row.message, "{}" in row.message,
+     LINE_CONTEXT_KEYS.get(name, "value")) for name, row in CODES.items())
 
 
 def line_message(code: int, where: tuple[str | int, ...], arg: Any
@@ -93,7 +92,7 @@ def line_message(code: int, where: tuple[str | int, ...], arg: Any
     duplicate source-ref, the parser's reason for invalid JSON); a finding whose place says it
     all has an empty context.
     """
-    _, _, _, message, fill, key = _line_rows()[code]
+    _, _, _, message, fill, key = _LINE_ROWS[code]
     if fill:
         value = where[0] if arg is None else arg
         return message.format(value), None, {key: value}
@@ -109,8 +108,15 @@ def make_line_issue(file: str, line: int, code: int, where: tuple[str | int, ...
     The same issue as :func:`make_issue` builds (see :func:`line_message`), made for the
     validator's hot loop: a faulty manifest has thousands.
     """
-    name, severity, scope, _, _, _ = _line_rows()[code]
-    message, detail, context = line_message(code, where, arg)
+    # line_message, inlined: this runs once per finding
+    name, severity, scope, message, fill, key = _LINE_ROWS[code]
+    if fill:
+        value = where[0] if arg is None else arg
+        message, detail, context = message.format(value), None, {key: value}
+    elif arg is None:
+        detail, context = None, {}
+    else:
+        detail, context = str(arg), {key: arg}
     return {"code": name, "severity": severity, "scope": scope, "file": file, "line": line,
             "path": render_path(where), "message": message, "detail": detail,
             "context": context}
@@ -133,7 +139,10 @@ def as_data(item: Any) -> dict[str, Any]:
 
 def issue_message(issue: Any) -> str:
     """Return an issue's message with its detail and path: ``message (detail) - at PATH``."""
-    issue = as_data(issue)
+    return _message(issue if type(issue) is dict else as_data(issue))
+
+
+def _message(issue: dict[str, Any]) -> str:
     text = issue["message"]
     if issue["detail"]:
         text += f" ({issue['detail']})"
@@ -144,7 +153,8 @@ def issue_message(issue: Any) -> str:
 
 def issue_text(issue: Any) -> str:
     """Return one issue, compiler style: ``FILE:LINE: CODE message (detail) - at PATH``."""
-    issue = as_data(issue)
+    if type(issue) is not dict:
+        issue = as_data(issue)
     where = issue["file"] if issue["line"] is None else f"{issue['file']}:{issue['line']}"
-    return f"{where}: {issue['code']} {issue_message(issue)}"
+    return f"{where}: {issue['code']} {_message(issue)}"
 
