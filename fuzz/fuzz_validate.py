@@ -65,7 +65,7 @@ if _core is not None:
         pass
 LINE_SCOPES = ("line", "attribute", "annotation", "metadata")
 #: Where each input is written; libFuzzer may end the process without running atexit handlers,
-#: so a run under a temporary TMPDIR (as tests/test_fuzz.py does) leaves nothing behind.
+#: so a run under a temporary TMPDIR (as tests/validation/test_fuzz.py does) leaves nothing behind.
 _TMP = tempfile.mkdtemp(prefix="fuzz-validate-")
 atexit.register(shutil.rmtree, _TMP, True)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from customlabels.codes import CODES, render_codes_pxi, render_errors_md
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,8 +29,6 @@ def test_every_code_has_an_anchor() -> None:
 
 
 def test_codes_are_well_formed() -> None:
-    guide = (ROOT.parent / "shared" / "seed" / "rekognition-custom-labels-guide.txt")
-    guide_text = guide.read_text(encoding="utf-8") if guide.exists() else None
     for name, code in CODES.items():
         assert code.message and code.hint
         if code.raised_by == "convert":  # a converter's problem: ours, no prefix, no line effect
@@ -40,8 +40,16 @@ def test_codes_are_well_formed() -> None:
         assert re.fullmatch(r"(ERROR|WARNING)_[A-Z0-9_]+", name)
         assert code.severity == ("warning" if name.startswith("WARNING_") else "error")
         assert code.guide
-        if guide_text is not None and not code.project:
-            # codes are spelled exactly as the guide spells them
+
+
+GUIDE = ROOT.parent / "shared" / "seed" / "rekognition-custom-labels-guide.txt"
+
+
+@pytest.mark.skipif(not GUIDE.exists(), reason=f"the guide is not beside the checkout ({GUIDE})")
+def test_codes_are_spelled_as_the_guide_spells_them() -> None:
+    guide_text = GUIDE.read_text(encoding="utf-8")
+    for name, code in CODES.items():
+        if code.raised_by != "convert" and not code.project:
             assert name in guide_text, name
 
 

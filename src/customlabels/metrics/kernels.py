@@ -1,6 +1,6 @@
 """Choose the IoU and matching kernels: the compiled ``_metrics`` or the numpy path.
 
-Both give identical results (``tests/test_metrics_kernels.py``); ``CUSTOMLABELS_PURE=1`` forces
+Both give identical results (``tests/metrics/test_metrics_kernels.py``); ``CUSTOMLABELS_PURE=1`` forces
 the numpy path at run time, as it forces the pure-Python scanner for ``validate``.
 """
 

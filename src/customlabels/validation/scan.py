@@ -2,9 +2,9 @@
 
 The compiled core (``customlabels._core``) returns its result as a plain tuple in the order of
 :attr:`ScanResult.__slots__`; the pure-Python scanner (:mod:`._pyscan`) builds the object itself.
-Both give equal objects for the same input (``tests/test_core_equivalence.py``). The core also
+Both give equal objects for the same input (``tests/validation/test_core_equivalence.py``). The core also
 gives every line's record (:func:`records_compiled`), equal to what
-:mod:`customlabels.manifest.records` makes on the pure-Python path (``tests/test_core_records.py``).
+:mod:`customlabels.manifest.records` makes on the pure-Python path (``tests/validation/test_core_records.py``).
 """
 
 from __future__ import annotations

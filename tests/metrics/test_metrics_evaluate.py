@@ -4,7 +4,7 @@ Covers the guide's summary example reproduced from data, the shapes of both docu
 snapshot's outcomes, re-evaluating a snapshot, both backends, outputs and faulty inputs. Case
 folders under ``tests/metrics_cases`` hold a test manifest, predictions and the expected issues
 and summary; after a deliberate change, rewrite them with ``CUSTOMLABELS_REGEN_CASES=1 pytest
-tests/test_metrics_evaluate.py`` and review the diff.
+tests/metrics/test_metrics_evaluate.py`` and review the diff.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from customlabels.metrics.kernels import COMPILED_AVAILABLE
 from .test_metrics_coco import make_set, write_files
 
 BACKENDS = ["python", "compiled"] if COMPILED_AVAILABLE else ["python"]
-CASES = Path(__file__).parent / "metrics_cases"
+CASES = Path(__file__).parents[1] / "metrics_cases"
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
 WHEN = "2024-01-01T00:00:00.000000"
 EVALUATION = "rekognition-custom-labels-evaluation"

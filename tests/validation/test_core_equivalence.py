@@ -27,6 +27,8 @@ from customlabels.validation.scan import scan_compiled
 from customlabels.codes import CODE_NAMES
 from customlabels.validation import _pyscan
 
+from tests.helpers import Trickle
+
 core = pytest.importorskip("customlabels._core")
 
 FIELDS = ("total", "exceeded", "counts", "dropped", "problems", "labels", "kind_lines", "buckets",
@@ -39,20 +41,6 @@ C = {name: i for i, name in enumerate(CODE_NAMES)}
 # --- streams ---------------------------------------------------------------------------------
 
 
-class Trickle(io.RawIOBase):
-    """A raw stream whose reads return at most ``step`` bytes (lines split anywhere)."""
-
-    def __init__(self, data: bytes, step: int):
-        self.data, self.pos, self.step = data, 0, step
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf) -> int:
-        n = min(len(buf), self.step, len(self.data) - self.pos)
-        buf[:n] = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return n
 
 
 class ReadOnly:
@@ -947,7 +935,7 @@ def test_hypothesis_bytes(raw):
 
 # --- the benchmark manifest --------------------------------------------------------------------
 
-BENCH = sorted(Path(__file__).resolve().parent.parent.glob("benchmarks/data/bench*250k*.manifest"))
+BENCH = sorted(Path(__file__).resolve().parents[2].glob("benchmarks/data/bench*250k*.manifest"))
 
 
 @pytest.mark.slow

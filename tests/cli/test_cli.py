@@ -11,7 +11,7 @@ import pytest
 
 from customlabels.cli.main import main
 
-CASES = Path(__file__).parent / "cases"
+CASES = Path(__file__).parents[1] / "cases"
 GOOD = str(CASES / "valid_classification" / "train.manifest")
 GOOD_TEST = str(CASES / "valid_classification" / "test.manifest")
 BOXES = str(CASES / "bounding_boxes" / "train.manifest")

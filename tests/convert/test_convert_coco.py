@@ -10,7 +10,7 @@ import pytest
 
 from customlabels.convert import _common, coco, convert, export
 
-from .convert_cases import guide_scripts
+from tests.convert_cases import guide_scripts
 from .convert_contract import CASES, DATE, ConverterContract, codes, manifest_lines, without_dates
 
 COCO = CASES / "coco"
@@ -240,6 +240,6 @@ def test_every_problem_kind_is_tested_and_documented() -> None:
     tests = "".join(p.read_text() for p in Path(__file__).parent.glob("test_convert_*.py"))
     tests += (Path(__file__).parent / "convert_contract.py").read_text()
     assert [k for k in CONVERTER_CODES if f'"{k}"' not in tests] == []
-    docs = (Path(__file__).parents[1] / "docs" / "convert.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).parents[2] / "docs" / "convert.md").read_text(encoding="utf-8")
     assert generated_part(docs) == render_convert_md(), (
         "docs/convert.md is stale: run `python -m customlabels.codes .`")

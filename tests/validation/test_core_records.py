@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 
 try:
-    from . import strategies as S
+    from tests import strategies as S
     from .test_core_equivalence import (MODES, READER_CASES, Failing, ReadOnly, Trickle,
                                         base_lines, big_manifest, cls, det, line, lines_to_bytes,
                                         long_line_cases, mutate, ref, tricky_lines, turns, box)

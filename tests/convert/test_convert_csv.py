@@ -10,7 +10,7 @@ from pathlib import Path
 from customlabels.convert import convert, export
 from customlabels.convert._imagesize import image_size
 
-from .convert_cases import guide_scripts
+from tests.convert_cases import guide_scripts
 from .convert_contract import CASES, DATE, ConverterContract, codes, manifest_lines, without_dates
 
 CSV = CASES / "csv"

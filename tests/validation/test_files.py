@@ -12,9 +12,9 @@ from customlabels.manifest.reader import MAX_LINE_BYTES
 from customlabels.validation import pipeline
 from customlabels.validation.pipeline import validate_files
 
-from .conftest import BACKENDS
+from tests.helpers import BACKENDS
 
-CASES = Path(__file__).parent / "cases"
+CASES = Path(__file__).parents[1] / "cases"
 GOOD = CASES / "valid_classification" / "train.manifest"
 GOOD_TEST = CASES / "valid_classification" / "test.manifest"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from customlabels.convert import convert
 
-from .convert_cases import guide_scripts
+from tests.convert_cases import guide_scripts
 from .convert_contract import CASES, DATE, ConverterContract, manifest_lines
 
 GT = CASES / "groundtruth"

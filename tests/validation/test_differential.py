@@ -19,13 +19,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 try:
-    from . import strategies as S
+    from tests import strategies as S
 except ImportError:  # tests/ is not a package: pytest put it on sys.path
     import strategies as S
 
 from customlabels.validation.scan import scan_compiled
 from customlabels.validation import _pyscan
 from customlabels.validation.pipeline import validate_files
+
+from tests.helpers import Trickle
 
 try:
     from customlabels import _core
@@ -139,20 +141,6 @@ def test_backend_agree_on_raw_mutations(manifest: S.Manifest, data: Any) -> None
     run_both(train, None, BIG)
 
 
-class Trickle(io.RawIOBase):
-    """A stream that returns at most ``step`` bytes a read."""
-
-    def __init__(self, data: bytes, step: int):
-        self._data, self._pos, self._step = data, 0, step
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = min(len(buffer), self._step, len(self._data) - self._pos)
-        buffer[:n] = self._data[self._pos:self._pos + n]
-        self._pos += n
-        return n
 
 
 @S.fixed_settings(100)

@@ -4,7 +4,7 @@ A folder has ``train.manifest``, optionally ``test.manifest`` and ``args.json`` 
 for validate_files), and ``expected.json``: the issues as ``FILE:LINE CODE PATH`` strings, in report
 order, and the whole manifest summary (null after a terminal manifest file error). Both backends
 must give exactly this. After a deliberate rule change, rewrite the expectations with
-``CUSTOMLABELS_REGEN_CASES=1 pytest tests/test_cases.py`` and review the diff line by line.
+``CUSTOMLABELS_REGEN_CASES=1 pytest tests/validation/test_cases.py`` and review the diff line by line.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 
 from customlabels.validation.pipeline import validate_files
 
-from .conftest import BACKENDS
+from tests.helpers import BACKENDS
 
-CASES = Path(__file__).parent / "cases"
+CASES = Path(__file__).parents[1] / "cases"
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
 
 
@@ -63,7 +63,7 @@ def test_every_code_has_a_case() -> None:
         seen.update(item.split()[1] for item in expected["issues"])
     file_level = {"ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
                   "ERROR_MANIFEST_SIZE_TOO_LARGE", "ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",
-                  "ERROR_OUTPUT_NOT_WRITABLE"}  # need a file system set-up: tests/test_files.py
+                  "ERROR_OUTPUT_NOT_WRITABLE"}  # need a file system set-up: tests/validation/test_files.py
     expected_codes = {c.name for c in CODES.values() if c.raised_by == "validate"} - file_level
     assert expected_codes - seen == set()
 

@@ -124,7 +124,7 @@ def test_validate_start_up_does_not_load_the_converters() -> None:
             "main(['validate', sys.argv[1]]); "
             "print(sorted(m for m in ('orjson', 'tqdm', 'polars', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code,
-                          str(Path(__file__).parent / "cases" / "valid_classification"
+                          str(Path(__file__).parents[1] / "cases" / "valid_classification"
                               / "train.manifest")], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
@@ -132,7 +132,7 @@ def test_validate_start_up_does_not_load_the_converters() -> None:
 @pytest.mark.parametrize("fmt", ["coco", "csv", "csv-boxes", "groundtruth-multilabel"])
 def test_export_survives_lone_surrogates(tmp_path: Path, fmt: str) -> None:
     """A \\ud800 escape in a manifest (valid JSON, not valid UTF-8 text) exports, no traceback."""
-    source = Path(__file__).parents[1] / "fuzz" / "corpus" / "13-unicode-escapes.manifest"
+    source = Path(__file__).parents[2] / "fuzz" / "corpus" / "13-unicode-escapes.manifest"
     out = tmp_path / f"out.{fmt}"
     status = main(["export", fmt, str(source), "-o", str(out)])
     assert status in (0, 1)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "fuzz" / "fuzz_validate.py"
 CORPUS = ROOT / "fuzz" / "corpus"
 DICTIONARY = ROOT / "fuzz" / "manifest.dict"

@@ -11,7 +11,7 @@ from customlabels.cli.main import main
 
 from .test_metrics_coco import make_set, write_files
 
-CASES = Path(__file__).parent / "metrics_cases"
+CASES = Path(__file__).parents[1] / "metrics_cases"
 FAULTY = CASES / "faulty_detection"
 
 

@@ -21,10 +21,10 @@ from customlabels.cli.main import (DEBUG_VARIABLE, EXIT_BROKEN_PIPE, EXIT_INTERN
                                    EXIT_PROBLEMS, EXIT_STATUS, EXIT_UNUSABLE, SUBCOMMANDS,
                                    main)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 FAULTY = str(EXAMPLES / "train.manifest")  # the bundled examples hold real problems
-CSV = Path(__file__).parent / "convert_cases" / "csv"
+CSV = Path(__file__).parents[1] / "convert_cases" / "csv"
 S3 = "s3://my-bucket/images/"
 LABELS = ("cat", "dog", "bird")  # three: remove-label leaves a dataset of two
 

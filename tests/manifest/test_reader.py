@@ -8,20 +8,9 @@ import pytest
 
 from customlabels.manifest.reader import MAX_LINE_BYTES, MAX_LINE_CHARS, is_too_long, iter_lines
 
+from tests.helpers import Trickle
 
-class Trickle(io.RawIOBase):
-    """A stream that returns at most ``step`` bytes a read, to cross every chunk boundary."""
 
-    def __init__(self, data: bytes, step: int):
-        self.data, self.pos, self.step = data, 0, step
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, n: int = -1) -> bytes:
-        chunk = self.data[self.pos:self.pos + min(self.step, n if n >= 0 else self.step)]
-        self.pos += len(chunk)
-        return chunk
 
 
 @pytest.mark.parametrize("data,expected", [

@@ -19,7 +19,7 @@ from customlabels.codes import CODES
 from customlabels.convert import FORMATS, _common, convert, detect, export, get_format
 from customlabels.validation.report import Issue, ValidationReport
 
-CASES = Path(__file__).parent / "convert_cases"
+CASES = Path(__file__).parents[1] / "convert_cases"
 #: One good sample of each format, for detection.
 SAMPLES = {
     "coco": CASES / "coco" / "instances.json",

@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 try:
-    from . import strategies as S
+    from tests import strategies as S
 except ImportError:  # tests/ is not a package: pytest put it on sys.path
     import strategies as S
 

@@ -20,10 +20,10 @@ from customlabels.manifest.records import (Record, iter_records, iter_rows, load
 from customlabels.manifest.schema import IGNORED, INVALID, VALID
 from customlabels.validation import scan
 
-from .test_dataset_ops import sample
-from .test_split import BUCKET, classification_line, detection_line, write
+from tests.test_dataset_ops import sample
+from tests.test_split import BUCKET, classification_line, detection_line, write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted(p for folder in ("tests/cases", "tests/convert_cases", "examples")
                    for p in (ROOT / folder).rglob("*.manifest"))
 COMPILED_RECORDS = getattr(scan, "records_compiled", None) is not None and \
