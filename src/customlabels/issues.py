@@ -20,9 +20,12 @@ Standard library only, nothing imported at module level beyond the catalogue.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .codes import CODES
+
+if TYPE_CHECKING:
+    from .validation.report import Issue
 
 #: The keys of an issue, in the order they are printed in JSON.
 FIELDS = ("code", "severity", "scope", "file", "line", "path", "message", "detail", "context")
@@ -158,3 +161,20 @@ def issue_text(issue: Any) -> str:
     where = issue["file"] if issue["line"] is None else f"{issue['file']}:{issue['line']}"
     return f"{where}: {issue['code']} {_message(issue)}"
 
+
+class IssueViews:
+    """The ``errors`` and ``warnings`` of a result's ``issues`` (validation, conversion,
+    evaluation results share them)."""
+
+    if TYPE_CHECKING:
+        issues: list[Issue]
+
+    @property
+    def errors(self) -> list[Issue]:
+        """Return the issues of severity error."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        """Return the issues of severity warning."""
+        return [i for i in self.issues if i.severity == "warning"]

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from ..issues import make_issue
+from ..issues import IssueViews, make_issue
 from ..limits import (MAX_ASPECT, MAX_BOXES, MAX_LABEL_NAME, MAX_LABELS_PER_IMAGE, MAX_SIDE,
                       MIN_LABEL_NAME, MIN_SIDE, SCALE_SIDE)
 from ..manifest.records import iter_records
@@ -45,7 +45,7 @@ class Abort(Exception):
 
 
 @dataclass
-class ConversionResult:
+class ConversionResult(IssueViews):
     """What converting (or exporting) one file did.
 
     Attributes:
@@ -85,16 +85,6 @@ class ConversionResult:
     def problems(self) -> list[Issue]:
         """Deprecated name of :attr:`issues` (read-only)."""
         return self.issues
-
-    @property
-    def errors(self) -> list[Issue]:
-        """Return the issues of severity error."""
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        """Return the issues of severity warning."""
-        return [i for i in self.issues if i.severity == "warning"]
 
     @property
     def ok(self) -> bool:

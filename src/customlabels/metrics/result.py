@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ..issues import IssueViews
 from ..validation.report import Issue
 from .detection import CocoSummary, DetectionAccumulation
 from .thresholds import ThresholdCurve
@@ -75,7 +76,7 @@ class LabelResult:
 
 
 @dataclass
-class EvaluationResult:
+class EvaluationResult(IssueViews):
     """Everything an evaluation computed; fields are empty or None when it could not run.
 
     Attributes:
@@ -133,16 +134,6 @@ class EvaluationResult:
         """Tell whether the evaluation ran without any error in its inputs."""
         return self.summary is not None and not any(
             i.severity == "error" for i in self.issues)
-
-    @property
-    def errors(self) -> list[Issue]:
-        """Return the issues of severity error."""
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        """Return the issues of severity warning."""
-        return [i for i in self.issues if i.severity == "warning"]
 
     def label(self, name: str) -> LabelResult:
         """Return the result of label ``name`` (KeyError when it is not a testing label)."""

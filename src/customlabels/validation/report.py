@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ValidationFailed  # defined with the other exceptions; importable here too
+from ..issues import IssueViews
 
 Severity = Literal["error", "warning"]
 Scope = Literal["file", "dataset", "pair", "line", "attribute", "annotation", "metadata", "item"]
@@ -85,7 +86,7 @@ class Files(_Model):
     testing: str | None
 
 
-class ValidationReport(_Model):
+class ValidationReport(IssueViews, _Model):
     """What validating a training (and testing) manifest found."""
 
     ok: bool = Field(description="no errors (warnings allowed)")
@@ -95,16 +96,6 @@ class ValidationReport(_Model):
         description="manifest_summary.json; None after a terminal manifest file error")
     issues: list[Issue]
     outputs: list[str] = Field(description="files written, when an output directory was given")
-
-    @property
-    def errors(self) -> list[Issue]:
-        """Return the issues of severity error."""
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        """Return the issues of severity warning."""
-        return [i for i in self.issues if i.severity == "warning"]
 
     def raise_for_issues(self, *, strict: bool = False) -> None:
         """Raise :class:`ValidationFailed` if there are errors (or, with ``strict``, warnings)."""
