@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .codes import CODE_NAMES
 from .errors import DatasetError
-from .issues import make_issue
+from .issues import make_issue, typed_issues, typed_report
 from .limits import MAX_LINE_BYTES, MAX_LINE_CHARS
 from .manifest.jsonline import parse_line
 from .manifest.reader import iter_lines
@@ -45,7 +45,6 @@ from .manifest.records import (Record, has_errors, is_dropped, iter_records, ite
 from .manifest.schema import (CLASSIFICATION, DETECTION, VALID, attribute_pairs, attribute_type,
                               source_ref_bucket)
 from .manifest.writer import atomic_write, dumps_line
-from .split import typed_issues, typed_report
 
 if TYPE_CHECKING:
     from .validation.report import Issue, ValidationReport

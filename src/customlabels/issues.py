@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .codes import CODES
 
 if TYPE_CHECKING:
-    from .validation.report import Issue
+    from .validation.report import Issue, ValidationReport
 
 #: The keys of an issue, in the order they are printed in JSON.
 FIELDS = ("code", "severity", "scope", "file", "line", "path", "message", "detail", "context")
@@ -160,6 +160,24 @@ def issue_text(issue: Any) -> str:
         issue = as_data(issue)
     where = issue["file"] if issue["line"] is None else f"{issue['file']}:{issue['line']}"
     return f"{where}: {issue['code']} {_message(issue)}"
+
+
+def typed_issues(issues: list[Any]) -> list[Issue]:
+    """Return issues as :class:`customlabels.Issue`: plain data typed, models as they are."""
+    if not issues:
+        return []  # nothing to type: pydantic stays unimported
+    from .validation.report import Issue
+
+    return [i if isinstance(i, Issue) else Issue.model_validate(i) for i in issues]
+
+
+def typed_report(doc: dict[str, Any] | None) -> ValidationReport | None:
+    """Return a report document as :class:`customlabels.ValidationReport` (None stays None)."""
+    if doc is None:
+        return None
+    from .validation.report import ValidationReport
+
+    return ValidationReport.model_validate(doc)
 
 
 class IssueViews:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import SplitError
-from .issues import make_issue
+from .issues import make_issue, typed_issues, typed_report
 from .limits import (DEFAULT_TEST_FRACTION, MAX_LINE_BYTES, MAX_TEST_IMAGES_PER_LABEL,
                      MIN_IMAGES_PER_LABEL)
 from .manifest.reader import iter_line_blocks
@@ -100,24 +100,6 @@ class SplitResult:
                 "train_lines": self.train_lines, "test_lines": self.test_lines,
                 "labels": self.labels, "issues": [i.model_dump() for i in self.issues],
                 "validation": self.validation_doc}
-
-
-def typed_issues(issues: list[Any]) -> list[Issue]:
-    """Return issues as :class:`customlabels.Issue`: plain data typed, models as they are."""
-    if not issues:
-        return []  # nothing to type: pydantic stays unimported
-    from .validation.report import Issue
-
-    return [i if isinstance(i, Issue) else Issue.model_validate(i) for i in issues]
-
-
-def typed_report(doc: dict[str, Any] | None) -> ValidationReport | None:
-    """Return a report document as :class:`customlabels.ValidationReport` (None stays None)."""
-    if doc is None:
-        return None
-    from .validation.report import ValidationReport
-
-    return ValidationReport.model_validate(doc)
 
 
 # --- the assignment ---------------------------------------------------------------------------

@@ -53,6 +53,15 @@ def _os_reason(exc: OSError) -> dict[str, Any]:
     return {"reason": "os_error", "error": exc.strerror or str(exc), "errno": exc.errno}
 
 
+def _unreadable(exc: OSError) -> _Terminal:
+    """Return the terminal error of a manifest that could not be opened or read."""
+    if isinstance(exc, PermissionError):
+        return _Terminal("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET", "permission denied",
+                         context={"reason": "permission"})
+    return _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
+                     exc.strerror or str(exc), context=_os_reason(exc))
+
+
 def _check_file(path: str) -> None:
     """Raise _Terminal for a manifest that cannot be validated at all."""
     try:
@@ -60,12 +69,8 @@ def _check_file(path: str) -> None:
     except FileNotFoundError:
         raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
                         "no such file", context={"reason": "missing"}) from None
-    except PermissionError:
-        raise _Terminal("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",
-                        "permission denied", context={"reason": "permission"}) from None
     except OSError as exc:
-        raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
-                        exc.strerror or str(exc), context=_os_reason(exc)) from None
+        raise _unreadable(exc) from None
     if not stat.S_ISREG(info.st_mode):
         raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT", "not a regular file",
                         context={"reason": "not_a_file"})
@@ -84,12 +89,8 @@ def _scan(path: str, backend: str, max_lines: int, other: Any) -> ScanResult:
     try:
         with open(path, "rb", buffering=0) as stream:
             result = scan(stream, max_lines, other, backend)
-    except PermissionError:
-        raise _Terminal("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",
-                        "permission denied", context={"reason": "permission"}) from None
     except OSError as exc:
-        raise _Terminal("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
-                        exc.strerror or str(exc), context=_os_reason(exc)) from None
+        raise _unreadable(exc) from None
     if result.total == 0:
         raise _Terminal("ERROR_MANIFEST_EMPTY", "the file holds no line",
                         context={"reason": "empty"})
