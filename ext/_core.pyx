@@ -68,7 +68,9 @@ Files, one job each (included here in this order; the shared declarations are in
 * ``_pieces.pxi``: a line, a piece, a thread's context; ``_threads.pxi``: the worker threads;
 * ``_reader.pxi``: reading (``customlabels.manifest.reader``'s rules) into pieces;
 * ``_scanner.pxi``: the merge, the Python results of :func:`scan`, the records of
-  :func:`records`.
+  :func:`records`;
+* ``_export.pxi``: the numbers of a valid line's boxes (taken by the checking thread) and the
+  COCO export's images and annotations written from them (:class:`CocoLines`).
 """
 
 cimport cython
@@ -94,10 +96,11 @@ include "_pieces.pxi"
 include "_threads.pxi"
 include "_reader.pxi"
 include "_scanner.pxi"
+include "_export.pxi"
 
 
-def records(stream, *, reason, chunk_size=DEFAULT_CHUNK, _threads=None, _block=None,
-            _piece=None, _static=False):
+def records(stream, *, reason, numbers=False, chunk_size=DEFAULT_CHUNK, _threads=None,
+            _block=None, _piece=None, _static=False):
     """Check ``stream`` line by line as :func:`scan` does; yield a record a line, in batches.
 
     Yields lists (the lines of a piece, at most a few hundred KiB of them, in line order) of
@@ -110,10 +113,21 @@ def records(stream, *, reason, chunk_size=DEFAULT_CHUNK, _threads=None, _block=N
     and the label of each usable box (in attribute and annotation order), else ``()``. Each
     label name is one str object for the whole scan.
 
+    With ``numbers``, the record of a line checked as valid without findings has an eighth
+    field: the numbers the COCO export writes for it (int64s in native order: the first
+    detection attribute's image width and height, 1 if its metadata has a plain
+    creation-date, that date as 19 bytes ``YYYY-MM-DD HH:MM:SS`` padded to 24, then left,
+    top, width, height and class id of every box of every detection attribute, in order), as
+    bytes; ``b""`` when the line has no detection attribute; None when a number is not a
+    whole one (or the date not plain). A record with numbers has no bytes (``raw`` None): what
+    the export needs of them is in its numbers; one with ``b""`` has no source-ref either. Other records have seven fields.
+    :class:`CocoLines` reads them.
+
     Every line is read (no max_lines); memory stays bounded as in :func:`scan`. The options
     are :func:`scan`'s. Threads stop when the iterator is exhausted, fails or is dropped.
     """
-    return _Scanner().run_records(stream, reason, chunk_size, _threads, _block, _piece, _static)
+    return _Scanner().run_records(stream, reason, chunk_size, _threads, _block, _piece, _static,
+                                  numbers)
 
 
 def scan(stream, max_lines, other=None, *, reason, chunk_size=DEFAULT_CHUNK, _threads=None,

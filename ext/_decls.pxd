@@ -259,7 +259,7 @@ cdef enum:
     R_DEFER = 3    # a rule needs a number only Python's strtod reads: the merge checks it
 
 
-ctypedef struct LineRec:  # 56 bytes
+ctypedef struct LineRec:  # 64 bytes
     int32_t start    # the line's offset in its piece's buffer
     int32_t len      # its length without the terminator (\n and one \r before it)
     uint8_t kind
@@ -277,6 +277,8 @@ ctypedef struct LineRec:  # 56 bytes
     int32_t slen
     uint64_t h1      # hash128 of the source-ref
     uint64_t h2
+    int32_t noff     # records with numbers: the line's numbers (line_numbers), the next nnum
+    int32_t nnum     # in the piece's num; 0: no detection attribute; -1: none (Python's)
 
 
 cdef enum:
@@ -316,6 +318,8 @@ ctypedef struct Piece:
     Py_ssize_t nlab, lcap
     unsigned char *sa    # records: the decoded source-refs that had escapes
     Py_ssize_t nsa, sacap
+    int64_t *num         # records with numbers: image sizes, dates, boxes (line_numbers)
+    Py_ssize_t nnum, ncap
 
 
 # --- a context: what one thread needs to check lines (_pieces.pxi) ----------------------------
@@ -327,6 +331,7 @@ ctypedef struct Ctx:
     int id
     bint nomem
     bint records      # note the label events of each line (records())
+    bint numbers      # ... and the numbers of a valid line's boxes (records(numbers=True))
     Piece *out        # the piece being checked: records, findings, labels go there
     Py_ssize_t fbase  # the line's first finding in out.f
     int64_t seq       # lines checked (label stamps)

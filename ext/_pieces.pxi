@@ -18,11 +18,13 @@ cdef bint piece_ready(Piece *pc) noexcept nogil:
         pc.lab = <int32_t *>malloc(pc.lcap * sizeof(int32_t))
         pc.sacap = 256
         pc.sa = <unsigned char *>malloc(pc.sacap)
+        pc.ncap = 256
+        pc.num = <int64_t *>malloc(pc.ncap * sizeof(int64_t))
         if (pc.recs == NULL or pc.f == NULL or pc.decl == NULL or pc.bk == NULL
-                or pc.lab == NULL or pc.sa == NULL):
+                or pc.lab == NULL or pc.sa == NULL or pc.num == NULL):
             piece_free(pc)
             return False
-    pc.nrecs = pc.nf = pc.ndecl = pc.nbk = pc.nlab = pc.nsa = 0
+    pc.nrecs = pc.nf = pc.ndecl = pc.nbk = pc.nlab = pc.nsa = pc.nnum = 0
     pc.last_bk = -1
     pc.nomem = False
     return True
@@ -35,13 +37,15 @@ cdef void piece_free(Piece *pc) noexcept nogil:
     free(pc.bk)
     free(pc.lab)
     free(pc.sa)
+    free(pc.num)
     pc.recs = NULL
     pc.f = NULL
     pc.decl = NULL
     pc.bk = NULL
     pc.lab = NULL
     pc.sa = NULL
-    pc.rcap = pc.fcap = pc.dcap = pc.bkcap = pc.lcap = pc.sacap = 0
+    pc.num = NULL
+    pc.rcap = pc.fcap = pc.dcap = pc.bkcap = pc.lcap = pc.sacap = pc.ncap = 0
 
 
 # --- contexts ---------------------------------------------------------------------------------
@@ -116,6 +120,7 @@ cdef void do_line(Ctx *c, Py_ssize_t start, Py_ssize_t n, bint strip_cr) noexcep
     rec.nf = rec.ndecl = rec.nlab = 0
     rec.bucket = -1
     rec.sref = -1
+    rec.nnum = -1
     if n > MAX_LINE_BYTES:
         too_long = True
     elif n > MAX_LINE_CHARS:  # count characters: bytes that are not continuations
@@ -151,6 +156,10 @@ cdef void do_line(Ctx *c, Py_ssize_t start, Py_ssize_t n, bint strip_cr) noexcep
     rec.nf = <int32_t>(pc.nf - c.fbase)
     rec.ndecl = <int32_t>(pc.ndecl - i)
     rec.nlab = <int32_t>(pc.nlab - lab0)
+    if c.numbers and verdict == VALID and rec.nf == 0:
+        line_numbers(c, rec)
+        if c.nomem:
+            return
     blen = c.bucket_len
     if blen:
         src = sptr(&c.p, &c.p.nodes[c.sref]) + 5

@@ -37,6 +37,7 @@ cdef class _Scanner(_Reader):
     # records (records()): the batch being made, the scan's label names as str (one object a
     # name) and as 1-tuples (the labels of most lines)
     cdef bint records
+    cdef bint numbers  # records with the numbers of a valid line's boxes (line_numbers)
     cdef list batch
     cdef list names
     cdef list singles
@@ -70,6 +71,7 @@ cdef class _Scanner(_Reader):
                     raise MemoryError()
                 c.sync = &sh.sync
                 c.records = self.records
+                c.numbers = self.numbers
                 self.ctxs[t] = c
             self.wargs[t].sh = sh
             self.wargs[t].ctx = self.ctxs[t]
@@ -369,10 +371,27 @@ cdef class _Scanner(_Reader):
                 labels = tuple(out)
                 if bl is not None:
                     boxes = tuple(bl)
-        self.batch.append((self.lineno, self.raw(pc, rec), rec.verdict,
-                           self.findings_list(pc, rec, f) if rec.nf else [],
+        if not self.numbers:
+            self.batch.append((self.lineno, self.raw(pc, rec), rec.verdict,
+                               self.findings_list(pc, rec, f) if rec.nf else [],
+                               self.sref_text(pc, rec) if rec.bucket >= 0 else None,
+                               labels, boxes))
+            return 0
+        if rec.nnum < 0:
+            self.batch.append((self.lineno, self.raw(pc, rec), rec.verdict,
+                               self.findings_list(pc, rec, f) if rec.nf else [],
+                               self.sref_text(pc, rec) if rec.bucket >= 0 else None,
+                               labels, boxes, None))
+            return 0
+        # a line with numbers: what its bytes would tell is in them (no findings, no raw);
+        # without a detection attribute, only its line number is of use (no source-ref)
+        if rec.nnum == 0:
+            self.batch.append((self.lineno, None, rec.verdict, [], None, labels, boxes, b""))
+            return 0
+        self.batch.append((self.lineno, None, rec.verdict, [],
                            self.sref_text(pc, rec) if rec.bucket >= 0 else None,
-                           labels, boxes))
+                           labels, boxes, PyBytes_FromStringAndSize(
+                               <const char *>(pc.num + rec.noff), rec.nnum * sizeof(int64_t))))
         return 0
 
     # --- Python results ----------------------------------------------------------------------
@@ -541,6 +560,7 @@ cdef class _Scanner(_Reader):
         if self.ctxs[0] == NULL or self.ctxs[MERGE_CTX] == NULL:
             raise MemoryError()
         self.ctxs[0].records = self.ctxs[MERGE_CTX].records = self.records
+        self.ctxs[0].numbers = self.ctxs[MERGE_CTX].numbers = self.numbers
         if self.forced and self.nthreads > 1:
             self.start_workers()
         sh.nthreads = self.nthreads
@@ -585,8 +605,10 @@ cdef class _Scanner(_Reader):
         finally:
             self.finish()
 
-    def run_records(self, stream, reason, Py_ssize_t chunk, threads, block, piece, bint static):
+    def run_records(self, stream, reason, Py_ssize_t chunk, threads, block, piece, bint static,
+                    bint numbers=False):
         self.records = True
+        self.numbers = numbers
         self.batch = []
         self.names = []
         self.singles = []

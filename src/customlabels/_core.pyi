@@ -58,10 +58,31 @@ def scan(stream: BinaryIO | _Readable, max_lines: int,
     """
 
 def records(stream: BinaryIO | _Readable, *, reason: Callable[[bytes], str],
-            chunk_size: int = ..., _threads: int | None = None, _block: int | None = None,
-            _piece: int | None = None, _static: bool = False) -> Iterator[list[_Record]]:
+            numbers: bool = False, chunk_size: int = ..., _threads: int | None = None,
+            _block: int | None = None, _piece: int | None = None,
+            _static: bool = False) -> Iterator[list[_Record]]:
     """Check every line of ``stream`` as :func:`scan` does; yield their records in batches.
 
     Each batch is a non-empty list of ``(line, raw, verdict, findings, source_ref, labels,
     box_labels)`` in line order, the lines of one piece of the input; options as :func:`scan`.
+    With ``numbers``, the records of lines checked as valid have an eighth field, the numbers
+    of their boxes as bytes for :class:`CocoLines` (``b""``: no detection attribute; None:
+    not all whole numbers or a date not plain); a record with numbers has ``raw`` None.
     """
+
+class CocoLines:
+    """A COCO export's images and annotations for the records that need no Python."""
+
+    images: list[tuple[str, int, int, str]]
+    other_lines: list[int]
+    annotations: int
+    conflict: bool
+
+    def __init__(self, ids: dict[str, Any], labels: dict[Any, str]) -> None: ...
+    def feed(self, batch: list[Any], start: int = 0) -> int:
+        """Export ``batch[start:]``; return the index of the first record left to the caller."""
+    def take(self) -> bytes:
+        """Return the annotations written since the last call."""
+
+def coco_images(images: list[tuple[str, Any, Any, str]], folder: str) -> bytes | None:
+    """Return the COCO images as JSON array items, orjson's bytes; None to leave it to orjson."""

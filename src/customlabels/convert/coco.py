@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..manifest.jsonline import parse_line
-from ..manifest.records import iter_records, may_contain
+from ..manifest.records import Record, iter_batches, may_contain
 from ..manifest.schema import (DETECTION, IGNORED, VALID, attribute_pairs, attribute_type,
                                box_too_small, usable_boxes)
 from . import _common as C
@@ -540,14 +540,29 @@ class _Categories:
 
 def _export_to(job: Job, folder: str | None, ranked: bool, ascii_only: bool,
                progress: bool | None, backend: str) -> None:
-    """Make one pass over the manifest and write the COCO file (see :func:`export`)."""
+    """Make one pass over the manifest and write the COCO file (see :func:`export`).
+
+    With the compiled core, the records come in batches with the numbers of their boxes, and
+    its ``CocoLines`` exports every line that needs no Python (a valid line without findings,
+    whole-number boxes, a plain date), writing the same bytes this loop writes; this loop takes
+    the others,
+    in line order, appending to the same lists and counting on the same annotation ids. Once
+    the class ids cannot be kept (``ranked``), this loop does it all.
+    """
     import tempfile
 
     dumps = _dumps_json if ascii_only else _dumps_orjson
     categories = _Categories(ranked)
     known, ranked = categories.ids, categories.ranked
-    images: list[tuple[str, Any, Any, str]] = []  # (source-ref, width, height, date_captured)
-    other_lines: list[int] = []
+    which, batches = iter_batches(job.source, backend=backend, numbers=not ranked)
+    lines = None
+    if which == "compiled" and not ranked:
+        from .._core import CocoLines
+
+        lines = CocoLines(known, categories.labels)
+    # (source-ref, width, height, date_captured) of each image
+    images: list[tuple[str, Any, Any, str]] = [] if lines is None else lines.images
+    other_lines: list[int] = [] if lines is None else lines.other_lines
     batch: list[dict[str, Any]] = []
     annotations = 0
     detection = DETECTION.encode()
@@ -555,51 +570,67 @@ def _export_to(job: Job, folder: str | None, ranked: bool, ascii_only: bool,
     # gc paused: the loop makes a million short-lived dicts and no cycle (C.gc_paused)
     with tempfile.TemporaryFile() as spool, C.gc_paused():
         try:
-            for rec in iter_records(job.source, backend=backend):
-                bar.update(1)
-                if rec.verdict not in (VALID, IGNORED):
-                    codes = C.error_code_list(rec)
-                    job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=", ".join(codes),
-                            context={"codes": codes})
-                    continue
-                # only a line that spells "object-detection" (or may, escaped) has boxes
-                if not may_contain(rec.raw, detection):  # type: ignore[arg-type]
-                    other_lines.append(rec.line)
-                    continue
-                obj, pairs, boxes = _detection(rec)
-                if not pairs:
-                    other_lines.append(rec.line)
-                    continue
-                size = obj[pairs[0][0]]["image_size"][0]
-                date = C.parse_date(obj[pairs[0][1]].get("creation-date"))
-                # a valid or ignored line has a well-formed source-ref: never None here
-                images.append((rec.source_ref, _int(size["width"]),  # type: ignore[arg-type]
-                               _int(size["height"]),
-                               "" if date is None else date.replace("T", " ")))
-                image_id = len(images)
-                # the annotations, written out here: this loop runs once a box (800,000 in the
-                # benchmark manifest); tuples serialise as arrays, as lists do
-                for box, label in boxes:
-                    class_id = box["class_id"]
-                    category = known.get(label)
-                    if category is None or (category != class_id and not ranked):
-                        category = categories.id(label, class_id)
-                    left, top, width, height = (box["left"], box["top"], box["width"],
-                                                box["height"])
-                    if not (type(left) is int and type(top) is int and type(width) is int
-                            and type(height) is int):
-                        left, top, width, height = _int(left), _int(top), _int(width), \
-                            _int(height)
-                    right, bottom = left + width, top + height
-                    annotations += 1
-                    batch.append({"id": annotations, "image_id": image_id,
-                                  "category_id": category, "bbox": (left, top, width, height),
-                                  "area": width * height, "iscrowd": 0,
-                                  "segmentation": ((left, top, right, top, right, bottom, left,
-                                                    bottom),)})
-                if len(batch) >= _EXPORT_BATCH:
-                    _spool(spool, dumps(batch), annotations > len(batch))
-                    batch.clear()
+            for rows in batches:
+                bar.update(len(rows))
+                at, count = 0, len(rows)
+                while at < count:
+                    if lines is not None:
+                        lines.annotations = annotations
+                        at = lines.feed(rows, at)
+                        if lines.conflict:
+                            raise _Restart(ranked=True)
+                        spool.write(lines.take())
+                        annotations = lines.annotations
+                        if at == count:
+                            break
+                    rec = tuple.__new__(Record, rows[at][:7])
+                    at += 1
+                    if rec.verdict not in (VALID, IGNORED):
+                        codes = C.error_code_list(rec)
+                        job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=", ".join(codes),
+                                context={"codes": codes})
+                        continue
+                    # only a line that spells "object-detection" (or may, escaped) has boxes
+                    if not may_contain(rec.raw, detection):  # type: ignore[arg-type]
+                        other_lines.append(rec.line)
+                        continue
+                    obj, pairs, boxes = _detection(rec)
+                    if not pairs:
+                        other_lines.append(rec.line)
+                        continue
+                    size = obj[pairs[0][0]]["image_size"][0]
+                    date = C.parse_date(obj[pairs[0][1]].get("creation-date"))
+                    # a valid or ignored line has a well-formed source-ref: never None here
+                    images.append((rec.source_ref, _int(size["width"]),  # type: ignore[arg-type]
+                                   _int(size["height"]),
+                                   "" if date is None else date.replace("T", " ")))
+                    image_id = len(images)
+                    # the annotations, written out here: without the compiled core this loop
+                    # runs once a box (800,000 in the benchmark manifest); tuples serialise as
+                    # arrays, as lists do
+                    for box, label in boxes:
+                        class_id = box["class_id"]
+                        category = known.get(label)
+                        if category is None or (category != class_id and not ranked):
+                            category = categories.id(label, class_id)
+                        left, top, width, height = (box["left"], box["top"], box["width"],
+                                                    box["height"])
+                        if not (type(left) is int and type(top) is int and type(width) is int
+                                and type(height) is int):
+                            left, top, width, height = _int(left), _int(top), _int(width), \
+                                _int(height)
+                        right, bottom = left + width, top + height
+                        annotations += 1
+                        batch.append({"id": annotations, "image_id": image_id,
+                                      "category_id": category,
+                                      "bbox": (left, top, width, height),
+                                      "area": width * height, "iscrowd": 0,
+                                      "segmentation": ((left, top, right, top, right, bottom,
+                                                        left, bottom),)})
+                    # written before the compiled lines that follow it, or when many
+                    if batch and (lines is not None or len(batch) >= _EXPORT_BATCH):
+                        _spool(spool, dumps(batch), annotations > len(batch))
+                        batch.clear()
         except OSError as exc:
             raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
                             context=C.os_error(exc)) from None
@@ -619,16 +650,52 @@ def _export_to(job: Job, folder: str | None, ranked: bool, ascii_only: bool,
         info = {"description": f"Exported by customlabels from {Path(job.source).name}"}
         with job.open_output() as out:
             out.write(b'{"info":' + dumps(info) + b',"licenses":[],"images":[')
-            _write_images(out, images, folder, dumps)
+            written = None
+            if lines is not None and not ascii_only:  # the same bytes as orjson's, or None
+                from .._core import coco_images
+
+                written = coco_images(images, folder)
+            if written is not None:
+                out.write(written)
+            else:
+                _write_images(out, images, folder, dumps)
             out.write(b'],"annotations":[')
-            spool.seek(0)
-            while chunk := spool.read(1 << 20):
-                out.write(chunk)
+            _copy_spool(spool, out)
             out.write(b'],"categories":' + dumps(categories.records()) + b"}")
         job.lines = len(images)
         job.count("images", len(images))
         job.count("annotations", annotations)
         job.count("categories", len(categories.ids))
+
+
+def _copy_spool(spool: Any, out: BinaryIO) -> None:
+    """Append the spooled annotations to ``out``: by the kernel (``copy_file_range``) where it
+    can, else through a buffer."""
+    import io
+
+    spool.flush()
+    out.flush()
+    size = spool.tell()
+    copy = getattr(os, "copy_file_range", None)
+    if copy is not None:
+        start = out.tell()
+        try:
+            done = 0
+            while done < size:
+                step = copy(spool.fileno(), out.fileno(), size - done, done)
+                if step == 0:
+                    break
+                done += step
+        except (OSError, io.UnsupportedOperation):  # a file system or kernel that refuses
+            done = -1
+        if done == size:
+            out.seek(start + size)
+            return
+        out.seek(start)
+        out.truncate()
+    spool.seek(0)
+    while chunk := spool.read(1 << 20):
+        out.write(chunk)
 
 
 def _spool(spool: Any, data: bytes, more: bool) -> None:

@@ -35,8 +35,9 @@ _DUPLICATE_SOURCE_REF = CODE_NAMES.index("ERROR_DUPLICATE_SOURCE_REF")
 _NOT_READ = frozenset(CODE_NAMES.index(name)
                       for name in ("ERROR_INVALID_JSON_LINE", "ERROR_LINE_TOO_LONG"))
 #: Re-exported: what the tools that read records derive from a line and its findings.
-__all__ = ["Record", "Row", "attribute_pairs", "has_errors", "is_dropped", "iter_records",
-           "iter_rows", "load_object", "may_contain", "usable_boxes", "usable_classes"]
+__all__ = ["Record", "Row", "attribute_pairs", "has_errors", "is_dropped", "iter_batches",
+           "iter_records", "iter_rows", "load_object", "may_contain", "usable_boxes",
+           "usable_classes"]
 
 #: One record as a plain tuple, the fields of :class:`Record` in order (what the scanners yield).
 Row = tuple[int, bytes | None, int, list[Finding], str | None, tuple[str, ...], tuple[str, ...]]
@@ -141,6 +142,37 @@ def iter_rows(path: str | os.PathLike[str], *, backend: str = "auto") -> Iterato
     if scan.choose_backend(backend) == "compiled" and records is not None:
         return chain.from_iterable(_compiled_batches(path, records))
     return _python_rows(path)
+
+
+def iter_batches(path: str | os.PathLike[str], *, backend: str = "auto", size: int = 4096,
+                 numbers: bool = False) -> tuple[str, Iterator[list[Row]]]:
+    """Return the backend that reads the manifest at ``path`` and its records in lists.
+
+    For commands that hand whole batches to compiled code: the compiled core gives the lists it
+    makes (the lines of one piece of the input); the pure-Python path, lists of ``size`` rows.
+    The backend is ``"compiled"`` or ``"python"`` (``backend`` as :func:`iter_records`). With
+    ``numbers``, the compiled core's rows of valid lines have an eighth field, the numbers of
+    their boxes (see ``customlabels._core.records``); the first seven are the row.
+    """
+    from ..validation import scan
+
+    records = getattr(scan, "records_compiled", None)
+    if scan.choose_backend(backend) == "compiled" and records is not None:
+        if numbers:
+            records = partial(records, numbers=True)
+        return "compiled", _compiled_batches(path, records)
+    return "python", _chunks(_python_rows(path), size)
+
+
+def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _compiled_batches(path: str | os.PathLike[str], records: Any) -> Iterator[list[Row]]:
