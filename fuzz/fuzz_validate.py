@@ -236,6 +236,9 @@ def test_one_input(data: bytes) -> None:
             check(comparable(scan_compiled(io.BytesIO(data), max_lines, chunk_size=step))
                   == expected, f"the compiled scanner with chunk_size={step} differs")
 
+    if _core is not None:
+        check_records_and_export(train)
+
     # The whole validation, sometimes with the second half as a testing manifest.
     inputs = {"training": (train, data)}
     test = None
@@ -255,6 +258,41 @@ def test_one_input(data: bytes) -> None:
         c_report["backend"] = report["backend"]
         check(c_report == report, "the compiled backend's report differs")
         check(c_files == files, "the compiled backend's files differ")
+
+
+def check_records_and_export(path: str) -> None:
+    """The compiled records equal the Python ones (with numbers too, their first seven
+    fields but ``raw``), and export coco writes the same bytes and issues with either."""
+    from customlabels.convert import export
+    from customlabels.manifest.records import iter_batches, iter_rows
+
+    rows = list(iter_rows(path, backend="python"))
+    check(list(iter_rows(path, backend="compiled")) == rows,
+          "the compiled records differ from the Python ones")
+    _, batches = iter_batches(path, backend="compiled", numbers=True)
+    numbered = [row for batch in batches for row in batch]
+    check(len(numbered) == len(rows), "records with numbers: not one a line")
+    for row, plain in zip(numbered, rows):
+        if len(row) == 7 or row[7] is None:  # no numbers: the record as it is
+            same = row[:7] == plain
+        else:  # numbers: no bytes, no findings (a valid line), no source-ref without boxes
+            same = (row[0] == plain[0] and row[1] is None and row[2] == plain[2] == 0
+                    and row[3] == plain[3] == []
+                    and row[4] == (None if row[7] == b"" else plain[4])
+                    and row[5:7] == plain[5:7])
+        check(same, f"line {plain[0]}: the record with numbers differs")
+    outputs = []
+    for backend in ("python", "compiled"):
+        target = os.path.join(_TMP, f"export-{backend}.json")
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(target)
+        try:
+            result = export("coco", path, target, backend=backend)
+        except Exception as exc:  # noqa: BLE001 - a crash is what the fuzzer looks for
+            raise FuzzFailure(f"export coco ({backend}) raised {exc!r}") from exc
+        body = Path(target).read_bytes() if os.path.exists(target) else None
+        outputs.append((body, [(i.code, i.line, i.context) for i in result.issues]))
+    check(outputs[0] == outputs[1], "export coco: the compiled path writes other bytes or issues")
 
 
 def replay(paths: list[str]) -> int:
