@@ -1,4 +1,4 @@
-"""Build the compiled extensions, ``customlabels._core`` and ``._metrics``, from ``ext/``.
+"""Build the compiled extensions, ``customlabels._core``, ``._metrics`` and ``._split``, from ``ext/``.
 
 Everything else lives in pyproject.toml. Set ``CUSTOMLABELS_NO_EXT=1`` to skip the
 extension: the package then runs on its pure-Python path with identical results.
@@ -60,6 +60,13 @@ if os.environ.get("CUSTOMLABELS_NO_EXT") != "1":
                 extra_compile_args=optimize,
                 extra_link_args=sanitize_ldflags,
                 optional=not sanitize_cflags,  # no compiler: install anyway, on the numpy path
+            ),
+            Extension(
+                "customlabels._split",
+                ["ext/_split.pyx"],
+                extra_compile_args=optimize,
+                extra_link_args=sanitize_ldflags,
+                optional=not sanitize_cflags,  # no compiler: the split's Python loops
             ),
         ],
         compiler_directives={

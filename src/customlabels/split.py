@@ -38,7 +38,7 @@ from .issues import make_issue, typed_issues, typed_report
 from .limits import (DEFAULT_TEST_FRACTION, MAX_LINE_BYTES, MAX_TEST_IMAGES_PER_LABEL,
                      MIN_IMAGES_PER_LABEL)
 from .manifest.reader import iter_line_blocks
-from .manifest.records import iter_rows
+from .manifest.records import iter_batches, iter_rows
 from .manifest.writer import atomic_write
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class SplitResult:
 
 
 def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_FRACTION,
-           seed: int = 0) -> tuple[list[bool], list[str]]:
+           seed: int = 0, *, backend: str = "auto") -> tuple[list[bool], list[str]]:
     """Choose the testing images; return (is_test per image, labels that cannot be on both sides).
 
     ``images[i]`` is the labels of image ``i`` (empty for an image without a usable label). A
@@ -116,30 +116,23 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
     One pass per image and label: the counts are kept up to date rather than recounted, and the
     loops take the common single-label image by a short path. The result is a function of the
     input and the seed only (the shuffle and the tie-breaks draw on ``random.Random(seed)``).
+    ``backend``: the shuffle and the stratification loop in the compiled ``_split`` (the same
+    draws on the same generator, the same result) or here (``auto``, ``compiled``, ``python``).
     """
     if not 0 < test_fraction < 1:
         raise SplitError(f"test_fraction must be between 0 and 1, not {test_fraction}")
     rng = random.Random(seed)
     n = len(images)
-    order = list(range(n))
-    rng.shuffle(order)
-    rank = [0] * n  # each image's place in the shuffle
-    for k, image in enumerate(order):
-        rank[image] = k
-    # each image's labels once each, in order
-    distinct = [labels if len(labels) < 2 else tuple(dict.fromkeys(labels)) for labels in images]
-
-    members: dict[str, list[int]] = defaultdict(list)  # label -> its images, in shuffled order
-    for image in order:
-        for label in distinct[image]:
-            members[label].append(image)
+    kernels = _kernels(backend)
+    if kernels is not None:
+        order, rank, distinct, members = kernels.shuffle_members(list(images), rng)
+    else:
+        order, rank, distinct, members = _shuffle_members(images, rng)
     labels = sorted(members, key=lambda x: (len(members[x]), x))
     short = [label for label in labels if len(members[label]) < MIN_IMAGES_PER_LABEL]
     if short:
         return [False] * n, short
 
-    is_test = [False] * n
-    assigned = [False] * n
     # desired testing images a label still wants, and training images (targets within 1..n-1)
     want: dict[str, list[int]] = {}
     for label in labels:
@@ -149,9 +142,65 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
     labeled = sum(1 for labels_of in images if labels_of)
     total = [round(test_fraction * labeled), 0]
     total[1] = labeled - total[0]
-    remaining = {label: len(members[label]) for label in labels}
+    if kernels is not None:
+        is_test = kernels.stratify(labels, members, distinct, [want[x] for x in labels], total,
+                                   test_fraction, rng)
+    else:
+        is_test = _stratify(labels, members, distinct, want, total, test_fraction, rng)
 
-    # iterative stratification: the label with the fewest unassigned images first
+    unlabeled = [i for i in order if not images[i]]
+    for image in unlabeled[:round(test_fraction * len(unlabeled))]:
+        is_test[image] = True
+
+    tested = _tested(distinct, labels, is_test)
+    failed = _repair(distinct, members, labels, is_test, rank, tested)
+    _trim(distinct, members, labels, is_test, rank, tested)
+    return is_test, failed
+
+
+def _kernels(backend: str) -> Any:
+    """Return the compiled ``_split`` module for ``backend``, or None for the Python loops."""
+    from ._backend import resolve_backend
+
+    compiled: Any
+    try:
+        from . import _split as compiled
+    except ImportError:  # not built: the loops below give the same results
+        compiled = None
+    if resolve_backend(backend, compiled, "the compiled split customlabels._split is") == "python":
+        return None
+    return compiled
+
+
+def _shuffle_members(images: Sequence[Sequence[str]], rng: random.Random
+                     ) -> tuple[list[int], list[int], list[Sequence[str]], dict[str, list[int]]]:
+    """Return (order, rank, distinct, members): the shuffle, each image's place in it, each
+    image's labels once each, and each label's images in shuffled order (the reference of
+    ``_split.shuffle_members``)."""
+    n = len(images)
+    order = list(range(n))
+    rng.shuffle(order)
+    rank = [0] * n  # each image's place in the shuffle
+    for k, image in enumerate(order):
+        rank[image] = k
+    # each image's labels once each, in order
+    distinct = [labels if len(labels) < 2 else tuple(dict.fromkeys(labels)) for labels in images]
+    members: dict[str, list[int]] = defaultdict(list)  # label -> its images, in shuffled order
+    for image in order:
+        for label in distinct[image]:
+            members[label].append(image)
+    return order, rank, distinct, dict(members)
+
+
+def _stratify(labels: list[str], members: dict[str, list[int]], distinct: list[Sequence[str]],
+              want: dict[str, list[int]], total: list[int], test_fraction: float,
+              rng: random.Random) -> list[bool]:
+    """Iterative stratification: the label with the fewest unassigned images first (the
+    reference of ``_split.stratify``); ``want`` and ``total`` are used up."""
+    n = len(distinct)
+    is_test = [False] * n
+    assigned = [False] * n
+    remaining = {label: len(members[label]) for label in labels}
     pending = dict.fromkeys(labels)
     while pending:
         label = min(pending, key=lambda x: (remaining[x], x))
@@ -177,15 +226,7 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
             for other in mine:
                 want[other][side] -= 1
                 remaining[other] -= 1
-
-    unlabeled = [i for i in order if not images[i]]
-    for image in unlabeled[:round(test_fraction * len(unlabeled))]:
-        is_test[image] = True
-
-    tested = _tested(distinct, labels, is_test)
-    failed = _repair(distinct, members, labels, is_test, rank, tested)
-    _trim(distinct, members, labels, is_test, rank, tested)
-    return is_test, failed
+    return is_test
 
 
 def _tested(distinct: list[Sequence[str]], labels: list[str],
@@ -273,12 +314,28 @@ def _plan(source: str, test_fraction: float, seed: int, backend: str
     A group is an image: the lines that name one source-ref (a line without one is its own
     group). Only the records are read (source-ref and labels); no line is parsed.
     """
+    kernels = _kernels(backend)
+    if kernels is not None:
+        _, batches = iter_batches(source, backend=backend)
+        group_of_line, group_labels, too_long = kernels.group_lines(batches)
+    else:
+        group_of_line, group_labels, too_long = _group_lines(iter_rows(source, backend=backend))
+    if too_long:
+        raise SplitError(f"{source}:{too_long[0]}: the line is longer than "
+                         f"{MAX_LINE_BYTES:,} bytes and cannot be copied "
+                         "(ERROR_LINE_TOO_LONG); remove it first")
+    is_test, failed = assign(group_labels, test_fraction, seed, backend=backend)
+    return group_of_line, is_test, group_labels, failed
+
+
+def _group_lines(rows: Any) -> tuple[list[int], list[tuple[str, ...]], list[int]]:
+    """Return (group of each line, labels per group, lines too long to copy): the reference of
+    ``_split.group_lines``."""
     group_of_line: list[int] = []
     group_labels: list[tuple[str, ...]] = []
     by_ref: dict[str, int] = {}
     too_long: list[int] = []
-    for line, raw, _verdict, _findings, key, labels, _boxes in iter_rows(source,
-                                                                        backend=backend):
+    for line, raw, _verdict, _findings, key, labels, _boxes in rows:
         if raw is None:
             too_long.append(line)
         group = by_ref.get(key) if key is not None else None
@@ -290,12 +347,7 @@ def _plan(source: str, test_fraction: float, seed: int, backend: str
         elif labels:
             group_labels[group] = tuple(dict.fromkeys(group_labels[group] + labels))
         group_of_line.append(group)
-    if too_long:
-        raise SplitError(f"{source}:{too_long[0]}: the line is longer than "
-                         f"{MAX_LINE_BYTES:,} bytes and cannot be copied "
-                         "(ERROR_LINE_TOO_LONG); remove it first")
-    is_test, failed = assign(group_labels, test_fraction, seed)
-    return group_of_line, is_test, group_labels, failed
+    return group_of_line, group_labels, too_long
 
 
 #: Labels a refusal's detail names before it only counts the rest (the context has them all).
