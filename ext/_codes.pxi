@@ -104,6 +104,7 @@ cdef enum:
     C_BOX_VANISHED = 100
     C_BOX_TOO_SMALL = 101
     C_DATE_FALLBACK = 102
+    C_OUTPUT_COLLISION = 103
     N_TIER1 = 8
 
 

@@ -476,6 +476,11 @@ _ROWS: tuple[Code, ...] = (
                "The date is missing or malformed; the conversion time is used as "
                "creation-date.",
                "Give dates as YYYY-MM-DD HH:MM:SS, or pass --creation-date.", "L4004"),
+    _converter("OUTPUT_COLLISION", "error", "file",
+               "Another input of the batch writes the same output; this input is not "
+               "converted.",
+               "Rename one of the inputs, or convert them in separate runs into separate "
+               "output directories."),
 )
 
 #: Every code, by name, in catalogue order.

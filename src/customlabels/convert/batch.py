@@ -49,6 +49,51 @@ def output_paths(fmt: str, inputs: list[str], output_dir: str | os.PathLike[str]
     return out
 
 
+def _key(path: str | os.PathLike[str]) -> str:
+    """Return what names one file: the absolute path, links and case as the system sees them."""
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _refusals(fmt: str, inputs: list[str], outputs: list[Path]
+              ) -> list[ConversionResult | None]:
+    """Plan the batch's outputs before writing any; return the refused result of each input
+    whose output is another input (``OUTPUT_IS_INPUT``) or an earlier input's output
+    (``OUTPUT_COLLISION``), else None.
+
+    Each job checks only its own input; the batch must also keep each job off the others'
+    inputs and outputs (``convert x.manifest custom_labels_x.manifest`` would else write the
+    first's result over the second).
+    """
+    sources = {}
+    for source in inputs:
+        sources.setdefault(_key(source), source)
+    planned: dict[str, str] = {}
+    refused: list[ConversionResult | None] = []
+    for source, output in zip(inputs, outputs):
+        key = _key(output)
+        other = sources.get(key)
+        if other is not None:
+            refused.append(_refused(fmt, source, "OUTPUT_IS_INPUT",
+                                    f"{output} is the input {other}",
+                                    {"output": str(output), "input": other}))
+        elif key in planned:
+            refused.append(_refused(fmt, source, "OUTPUT_COLLISION",
+                                    f"{output} is also the output of {planned[key]}",
+                                    {"output": str(output), "other_input": planned[key]}))
+        else:
+            planned[key] = source
+            refused.append(None)
+    return refused
+
+
+def _refused(fmt: str, source: str, code: str, detail: str,
+             context: dict[str, Any]) -> ConversionResult:
+    from ..validation.report import Issue
+
+    return ConversionResult(fmt, source, None, issues=[Issue.model_validate(make_issue(
+        code, source, detail=detail, context=context))])
+
+
 def _one(fmt: str, source: str, output: str, options: dict[str, Any]) -> ConversionResult:
     """Convert one file; an unexpected exception becomes a problem of this file only."""
     try:
@@ -76,20 +121,22 @@ def convert_many(fmt: str, inputs: list[str], output_dir: str | os.PathLike[str]
     """
     get_format(fmt)  # an unknown format is misuse: raise before starting anything
     outputs = output_paths(fmt, inputs, output_dir)
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(inputs)))
+    results: list[ConversionResult | None] = list(_refusals(fmt, inputs, outputs))
+    todo = [k for k, refused in enumerate(results) if refused is None]
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     bar = Progress(len(inputs), "files", progress, unit="file")
-    results: list[ConversionResult | None] = [None] * len(inputs)
+    bar.update(len(inputs) - len(todo))
     try:
         if workers == 1:
-            for k, (source, output) in enumerate(zip(inputs, outputs)):
-                results[k] = _one(fmt, source, str(output), options)
+            for k in todo:
+                results[k] = _one(fmt, inputs[k], str(outputs[k]), options)
                 bar.update(1)
         else:
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(_one, fmt, source, str(output), options): k
-                           for k, (source, output) in enumerate(zip(inputs, outputs))}
+                futures = {pool.submit(_one, fmt, inputs[k], str(outputs[k]), options): k
+                           for k in todo}
                 for future in as_completed(futures):
                     k = futures[future]
                     try:
