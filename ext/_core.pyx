@@ -99,8 +99,8 @@ include "_scanner.pxi"
 include "_export.pxi"
 
 
-def records(stream, *, reason, numbers=False, chunk_size=DEFAULT_CHUNK, _threads=None,
-            _block=None, _piece=None, _static=False):
+def records(stream, *, reason, numbers=False, declared=False, chunk_size=DEFAULT_CHUNK,
+            _threads=None, _block=None, _piece=None, _static=False):
     """Check ``stream`` line by line as :func:`scan` does; yield a record a line, in batches.
 
     Yields lists (the lines of a piece, at most a few hundred KiB of them, in line order) of
@@ -123,11 +123,18 @@ def records(stream, *, reason, numbers=False, chunk_size=DEFAULT_CHUNK, _threads
     the export needs of them is in its numbers; one with ``b""`` has no source-ref either. Other records have seven fields.
     :class:`CocoLines` reads them.
 
+    With ``declared`` (not with ``numbers``), every record has ``raw`` ``b""`` (the bytes are
+    left out; None still where the reader did not keep them) and an eighth field: for a checked line with a well-formed source-ref that is
+    not a duplicate, the labels it declares as ``(name, bits)`` in the order declared, bits 1
+    when the label is among its classification labels and 2 its detection labels; None for
+    every other line. What :func:`scan` counts of a line, from its record (the split
+    validates its two sides from them).
+
     Every line is read (no max_lines); memory stays bounded as in :func:`scan`. The options
     are :func:`scan`'s. Threads stop when the iterator is exhausted, fails or is dropped.
     """
     return _Scanner().run_records(stream, reason, chunk_size, _threads, _block, _piece, _static,
-                                  numbers)
+                                  numbers, declared)
 
 
 def scan(stream, max_lines, other=None, *, reason, chunk_size=DEFAULT_CHUNK, _threads=None,

@@ -38,6 +38,8 @@ cdef class _Scanner(_Reader):
     # name) and as 1-tuples (the labels of most lines)
     cdef bint records
     cdef bint numbers  # records with the numbers of a valid line's boxes (line_numbers)
+    cdef bint declared  # records with the labels a line declares (and no bytes)
+    cdef dict dcache    # declared: ((name, bits),) by (label id << 2) | bits
     cdef list batch
     cdef list names
     cdef list singles
@@ -193,6 +195,10 @@ cdef class _Scanner(_Reader):
                     Py_ssize_t n) except -1:
         """A line with one terminal finding (LINE_TOO_LONG, INVALID_JSON_LINE); s[:n] are its
         bytes (NULL: the reader drops them), for its record."""
+        if self.records and self.declared:  # the bytes left out (b""), or not kept (None)
+            self.batch.append((self.lineno, None if s == NULL else b"", INVALID,
+                               [(code, (), arg)], None, (), (), None))
+            return 0
         if self.records:
             self.batch.append((self.lineno, None if s == NULL else
                                PyBytes_FromStringAndSize(<const char *>s, n),
@@ -257,9 +263,11 @@ cdef class _Scanner(_Reader):
         if rec.bucket >= 0:
             first = self.refs.find(rec.h1, rec.h2)
             if first and self.records:
-                self.batch.append((self.lineno, self.raw(pc, rec), INVALID,
-                                   [(C_ERROR_DUPLICATE_SOURCE_REF, (NAMES[N_SOURCE_REF],),
-                                     first)], self.sref_text(pc, rec), (), ()))
+                self.batch.append((self.lineno, b"" if self.declared else self.raw(pc, rec),
+                                   INVALID, [(C_ERROR_DUPLICATE_SOURCE_REF,
+                                              (NAMES[N_SOURCE_REF],), first)],
+                                   self.sref_text(pc, rec), (), ()) + (
+                                       (None,) if self.declared else ()))
                 return 0
             if first:  # dropped at import: no other rule counts, nothing is counted
                 self.counts[INVALID] += 1
@@ -271,7 +279,7 @@ cdef class _Scanner(_Reader):
             if self.refs.add(rec.h1, rec.h2, self.lineno) < 0:
                 raise MemoryError()
         if self.records:
-            return self.record(c, pc, rec, f, events)
+            return self.record(c, pc, rec, f, decl, events)
         self.counts[verdict] += 1
         if rec.nf:
             self.problems.append((self.lineno, verdict, self.findings_list(pc, rec, f)))
@@ -331,7 +339,7 @@ cdef class _Scanner(_Reader):
         return PyUnicode_DecodeUTF8(<const char *>pc.sa + (-1 - rec.soff), rec.slen,
                                     "surrogatepass")
 
-    cdef int record(self, Ctx *c, Piece *pc, LineRec *rec, Finding *f,
+    cdef int record(self, Ctx *c, Piece *pc, LineRec *rec, Finding *f, int32_t *decl,
                     int32_t *events) except -1:
         """The record of a checked line that is not a duplicate: ``(line, raw, verdict,
         findings, source_ref, labels, box_labels)``, as customlabels.manifest.records makes it.
@@ -371,6 +379,13 @@ cdef class _Scanner(_Reader):
                 labels = tuple(out)
                 if bl is not None:
                     boxes = tuple(bl)
+        if self.declared:
+            self.batch.append((self.lineno, b"", rec.verdict,
+                               self.findings_list(pc, rec, f) if rec.nf else [],
+                               self.sref_text(pc, rec) if rec.bucket >= 0 else None,
+                               labels, boxes,
+                               self.declared_labels(c, rec, decl) if rec.bucket >= 0 else None))
+            return 0
         if not self.numbers:
             self.batch.append((self.lineno, self.raw(pc, rec), rec.verdict,
                                self.findings_list(pc, rec, f) if rec.nf else [],
@@ -393,6 +408,28 @@ cdef class _Scanner(_Reader):
                            labels, boxes, PyBytes_FromStringAndSize(
                                <const char *>(pc.num + rec.noff), rec.nnum * sizeof(int64_t))))
         return 0
+
+    cdef tuple declared_labels(self, Ctx *c, LineRec *rec, int32_t *decl):
+        """The labels a line declares, ``(name, bits)`` in the order declared: bits 1 when it
+        is among the line's classification labels, 2 its detection labels (what the scan
+        counts of a line with a well-formed source-ref)."""
+        cdef Py_ssize_t r
+        cdef int32_t e, g
+        cdef object key, one
+        cdef list out
+        if rec.ndecl == 1:
+            e = decl[0]
+            g = self.gid(c, e >> 2)
+            key = (g << 2) | (e & 3)
+            one = self.dcache.get(key)
+            if one is None:
+                one = self.dcache[key] = ((self.names[g], e & 3),)
+            return <tuple>one
+        out = []
+        for r in range(rec.ndecl):
+            e = decl[r]
+            out.append((self.names[self.gid(c, e >> 2)], e & 3))
+        return tuple(out)
 
     # --- Python results ----------------------------------------------------------------------
 
@@ -606,9 +643,13 @@ cdef class _Scanner(_Reader):
             self.finish()
 
     def run_records(self, stream, reason, Py_ssize_t chunk, threads, block, piece, bint static,
-                    bint numbers=False):
+                    bint numbers=False, bint declared=False):
+        if numbers and declared:
+            raise ValueError("records: numbers and declared do not go together")
         self.records = True
         self.numbers = numbers
+        self.declared = declared
+        self.dcache = {}
         self.batch = []
         self.names = []
         self.singles = []

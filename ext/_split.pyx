@@ -10,7 +10,10 @@ the same results):
   ``getrandbits``: the same calls on the same generator, so the generator ends in the same
   state), each image's distinct labels, and each label's images in shuffled order;
 * :func:`stratify`: the iterative stratification loop, with label ids and counts in C arrays;
-  ties still draw ``rng.random()``, in the same order.
+  ties still draw ``rng.random()``, in the same order;
+* :func:`group_lines` and :func:`side_scans`: the lines grouped by image, and the scans of the
+  two sides made from the input's records (what the validator would find in the files the
+  split writes, without reading them again).
 
 The policy (targets, rounding, the checks and repairs after the loop) stays in Python.
 """
@@ -24,6 +27,8 @@ from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memchr, memcpy
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Resize
 
 
 cdef Py_ssize_t randbelow(object getrandbits, Py_ssize_t n) except -1:
@@ -46,46 +51,57 @@ def shuffle_members(list images not None, object rng not None):
     ``order`` is ``list(range(n))`` shuffled by ``rng.shuffle``; ``rank[image]`` its place
     there; ``distinct[image]`` the image's labels once each, in order; ``members`` label ->
     its images in shuffled order, labels in order of first appearance along ``order``.
+    The shuffle and the ranks are made in C arrays, the lists at the end in order (their
+    int objects then lie in memory in the order they are read).
     """
-    cdef Py_ssize_t n = len(images), i, j, k, m
-    cdef list order = list(range(n))
-    cdef list rank = [0] * n
-    cdef list distinct = [None] * n
+    cdef Py_ssize_t n = len(images), i, j, k, m, t
+    cdef Py_ssize_t *perm = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t) + 8)
+    cdef Py_ssize_t *where = <Py_ssize_t *>malloc(n * sizeof(Py_ssize_t) + 8)
+    cdef list order, rank, distinct = [None] * n
     cdef dict members = {}
     cdef object getrandbits = rng.getrandbits
-    cdef PyObject *a
-    cdef PyObject *b
     cdef PyObject *found
     cdef object labels, image, label, group
-    # the shuffle: swap x[i] and x[randbelow(i + 1)], i from n - 1 down to 1
-    i = n - 1
-    while i >= 1:
-        j = randbelow(getrandbits, i + 1)
-        a = PyList_GET_ITEM(order, i)
-        b = PyList_GET_ITEM(order, j)
-        PyList_SET_ITEM(order, i, <object>b)  # a swap: no reference changes hands
-        PyList_SET_ITEM(order, j, <object>a)
-        i -= 1
-    for i in range(n):
-        labels = <object>PyList_GET_ITEM(images, i)
-        if len(labels) < 2:
-            distinct[i] = labels
-        else:
-            distinct[i] = tuple(dict.fromkeys(labels))
-    for k in range(n):
-        image = <object>PyList_GET_ITEM(order, k)
-        i = PyLong_AsLongLong(image)
-        rank[i] = k
-        labels = <object>PyList_GET_ITEM(distinct, i)
-        for m in range(len(labels)):
-            label = labels[m]
-            found = PyDict_GetItem(members, label)
-            if found == NULL:
-                group = [image]
-                PyDict_SetItem(members, label, group)
+    if perm == NULL or where == NULL:
+        free(perm)
+        free(where)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            perm[i] = i
+        # the shuffle: swap x[i] and x[randbelow(i + 1)], i from n - 1 down to 1
+        i = n - 1
+        while i >= 1:
+            j = randbelow(getrandbits, i + 1)
+            t = perm[i]
+            perm[i] = perm[j]
+            perm[j] = t
+            i -= 1
+        order = [perm[k] for k in range(n)]
+        for k in range(n):
+            where[perm[k]] = k
+        rank = [where[i] for i in range(n)]
+        for i in range(n):
+            labels = <object>PyList_GET_ITEM(images, i)
+            if len(labels) < 2:
+                distinct[i] = labels
             else:
-                PyList_Append(<object>found, image)
-    return order, rank, distinct, members
+                distinct[i] = tuple(dict.fromkeys(labels))
+        for k in range(n):
+            image = <object>PyList_GET_ITEM(order, k)
+            labels = <object>PyList_GET_ITEM(distinct, perm[k])
+            for m in range(len(labels)):
+                label = labels[m]
+                found = PyDict_GetItem(members, label)
+                if found == NULL:
+                    group = [image]
+                    PyDict_SetItem(members, label, group)
+                else:
+                    PyList_Append(<object>found, image)
+        return order, rank, distinct, members
+    finally:
+        free(perm)
+        free(where)
 
 
 @cython.boundscheck(False)
@@ -165,21 +181,28 @@ def stratify(list labels not None, dict members not None, list distinct not None
         free(need); free(remaining); free(byname); free(pending); free(assigned)
 
 
-def group_lines(object batches not None):
-    """Return ``(group_of_line, group_labels, too_long)`` for records in batches (lists of
-    rows as ``customlabels.manifest.records.iter_batches`` gives them), as ``split._plan``
+def group_lines(object batches not None, bint keep=False):
+    """Return ``(group_of_line, group_labels, too_long, lines)`` for records in batches (lists
+    of rows as ``customlabels.manifest.records.iter_batches`` gives them), as ``split._plan``
     makes them: a group is an image, the lines that name one source-ref (a line without one
     is its own group); its labels, the distinct labels of its lines in order; ``too_long``,
-    the lines whose bytes the reader did not keep."""
+    the lines whose bytes the reader did not keep (``raw`` None).
+
+    With ``keep`` (records with ``declared``), ``lines`` is what :func:`side_scans` needs of
+    every line: ``(verdicts, findings by line, source-refs, declared labels)``; else None.
+    """
     cdef list group_of_line = [], group_labels = [], too_long = [], batch
-    cdef dict by_ref = {}
+    cdef dict by_ref = {}, problems = {}
+    cdef bytearray verdicts = bytearray()
+    cdef list srefs = [], declared = []
     cdef tuple row
-    cdef object key, labels, group
+    cdef object key, labels, group, findings
     cdef PyObject *found
     cdef Py_ssize_t i, k
     for batch in batches:
         for i in range(len(batch)):
             row = <tuple>PyList_GET_ITEM(batch, i)
+            findings = <object>PyTuple_GET_ITEM(row, 3)
             if <object>PyTuple_GET_ITEM(row, 1) is None:
                 too_long.append(<object>PyTuple_GET_ITEM(row, 0))
             key = <object>PyTuple_GET_ITEM(row, 4)
@@ -196,4 +219,190 @@ def group_lines(object batches not None):
                     k = PyLong_AsLongLong(group)
                     group_labels[k] = tuple(dict.fromkeys(group_labels[k] + labels))
             group_of_line.append(group)
-    return group_of_line, group_labels, too_long
+            if keep:
+                verdicts.append(<int>PyLong_AsLongLong(<object>PyTuple_GET_ITEM(row, 2)))
+                if len(findings):
+                    problems[<object>PyTuple_GET_ITEM(row, 0)] = findings
+                srefs.append(key)
+                declared.append(<object>PyTuple_GET_ITEM(row, 7))
+    lines = (verdicts, problems, srefs, declared) if keep else None
+    return group_of_line, group_labels, too_long, lines
+
+
+def side_scans(tuple lines not None, list group_of_line not None, list is_test not None,
+               Py_ssize_t max_lines, object dropped not None, int duplicate):
+    """Return the scans of the two sides of a split, training then testing, as the fields of
+    ``ScanResult`` (``refs`` None): what scanning the files the split writes gives, from the
+    input's records (:func:`group_lines` with ``keep``), without reading them again.
+
+    The sides hold the input's lines, byte for byte, in order: a line keeps its verdict and
+    findings, but for its number, and a duplicate's first line (on the same side: a
+    source-ref's lines are one image) is renumbered; each side counts its own lines, labels
+    (first reference), buckets, up to ``max_lines`` (``exceeded`` past it). No image is on
+    both sides: ``overlaps`` are empty. ``dropped``: the codes that drop a line;
+    ``duplicate``: ERROR_DUPLICATE_SOURCE_REF's code.
+    """
+    cdef bytearray verdicts = <bytearray>lines[0]
+    cdef dict problems = <dict>lines[1]
+    cdef list srefs = <list>lines[2], declared = <list>lines[3], counts, probs, kind, lab
+    cdef dict labels, buckets
+    cdef Py_ssize_t n = len(group_of_line), i, total, ndropped, slash
+    cdef int v, bits, ors, wanted
+    cdef bint exceeded
+    cdef int64_t *number = <int64_t *>malloc(n * sizeof(int64_t) + 8)
+    cdef object findings, decl, sref, entry, name
+    cdef PyObject *found
+    cdef list out = []
+    if number == NULL:
+        raise MemoryError()
+    try:
+        for wanted in range(2):  # 0: training (is_test False), 1: testing
+            total = ndropped = 0
+            exceeded = False
+            counts = [0, 0, 0]
+            probs = []
+            labels = {}
+            kind = [0, 0]
+            buckets = {}
+            for i in range(n):
+                if bool(is_test[<Py_ssize_t>PyLong_AsLongLong(
+                        <object>PyList_GET_ITEM(group_of_line, i))]) != wanted:
+                    continue
+                if total == max_lines:
+                    exceeded = True
+                    break
+                total += 1
+                number[i] = total
+                v = verdicts[i]
+                counts[v] += 1
+                found = PyDict_GetItem(problems, i + 1)
+                if found != NULL:
+                    findings = <object>found
+                    entry = findings[0]
+                    if entry[0] == duplicate:  # its only finding: the first line, renumbered
+                        findings = [(entry[0], entry[1], number[<Py_ssize_t>entry[2] - 1])]
+                    probs.append((total, v, findings))
+                    for entry in findings:
+                        if entry[0] in dropped:
+                            ndropped += 1
+                            break
+                decl = <object>PyList_GET_ITEM(declared, i)
+                if decl is None:
+                    continue
+                sref = <object>PyList_GET_ITEM(srefs, i)
+                slash = sref.find("/", 5)
+                buckets.setdefault(sref[5:slash], total)
+                for entry in decl:
+                    name = entry[0]
+                    if PyDict_GetItem(labels, name) == NULL:
+                        labels[name] = [0, 0, 0]
+                if v != 0:  # not VALID: its labels are declared, not counted
+                    continue
+                ors = 0
+                for entry in decl:
+                    lab = <list>labels[entry[0]]
+                    bits = entry[1]
+                    if bits & 1:
+                        lab[0] += 1
+                    if bits & 2:
+                        lab[1] += 1
+                    if bits & 3:
+                        lab[2] += 1
+                    ors |= bits
+                if ors & 1:
+                    kind[0] += 1
+                if ors & 2:
+                    kind[1] += 1
+            out.append((total, exceeded, counts, ndropped, probs, labels, kind, buckets, [],
+                        None))
+        return out[0], out[1]
+    finally:
+        free(number)
+
+
+def line_sides(list group_of_line not None, list is_test not None):
+    """Return the side of each line (bytes: 1 testing, 0 training) from its group's."""
+    cdef Py_ssize_t n = len(group_of_line), i
+    cdef bytearray out = bytearray(n)
+    for i in range(n):
+        out[i] = 1 if is_test[<Py_ssize_t>PyLong_AsLongLong(
+            <object>PyList_GET_ITEM(group_of_line, i))] else 0
+    return bytes(out)
+
+
+cdef inline int put_line(bytearray out, const char *s, Py_ssize_t n) except -1:
+    """Append ``s[:n]`` and a newline to ``out``."""
+    cdef Py_ssize_t at = len(out)
+    if PyByteArray_Resize(out, at + n + 1) < 0:
+        return -1
+    memcpy(PyByteArray_AS_STRING(out) + at, s, n)
+    PyByteArray_AS_STRING(out)[at + n] = 10
+    return 0
+
+
+def copy_sides(object stream not None, bytes sides not None, object train not None,
+               object test not None, Py_ssize_t chunk=1 << 22):
+    """Copy each line of ``stream`` to ``train`` (``sides[i]`` 0) or ``test`` (1), byte for
+    byte, each followed by ``\\n``; return the number of lines.
+
+    The lines are the manifest reader's (``customlabels.manifest.reader``): a BOM at the very
+    start is skipped, one ``\\r`` before ``\\n`` belongs to the terminator, the final newline
+    makes no line, a last line without one is a line. No line may be missing from ``sides``.
+    """
+    cdef bytes data, carry = b"", more
+    cdef const char *s
+    cdef const char *nl
+    cdef Py_ssize_t n, p, end, e2, line = 0, nsides = len(sides)
+    cdef const unsigned char *side = <const unsigned char *><const char *>sides
+    cdef bytearray out0, out1
+    cdef bint first = True
+    while True:
+        data = stream.read(chunk)
+        if first:
+            first = False
+            while len(data) < 3:
+                more = stream.read(chunk)
+                if not more:
+                    break
+                data += more
+            if data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:]
+                if not data:  # the BOM alone: read on, it was not the end
+                    continue
+        if not data:
+            break
+        if carry:
+            data = carry + data
+        s = <const char *>data
+        n = len(data)
+        p = 0
+        out0 = bytearray()
+        out1 = bytearray()
+        while True:
+            nl = <const char *>memchr(s + p, 10, n - p)
+            if nl == NULL:
+                break
+            end = nl - s
+            e2 = end - 1 if end > p and s[end - 1] == 13 else end
+            if line >= nsides:
+                raise ValueError("copy_sides: more lines than sides")
+            put_line(out1 if side[line] else out0, s + p, e2 - p)
+            line += 1
+            p = end + 1
+        carry = data[p:]
+        if out0:
+            train.write(out0)
+        if out1:
+            test.write(out1)
+    if carry:
+        n = len(carry)
+        s = <const char *>carry
+        if s[n - 1] == 13:
+            n -= 1
+        if line >= nsides:
+            raise ValueError("copy_sides: more lines than sides")
+        out0 = bytearray()
+        put_line(out0, s, n)
+        (test if side[line] else train).write(out0)
+        line += 1
+    return line

@@ -33,9 +33,10 @@ from itertools import chain, compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .codes import CODE_NAMES, DROPPED_CODES
 from .errors import SplitError
 from .issues import make_issue, typed_issues, typed_report
-from .limits import (DEFAULT_TEST_FRACTION, MAX_LINE_BYTES, MAX_TEST_IMAGES_PER_LABEL,
+from .limits import (DEFAULT_MAX_LINES, DEFAULT_TEST_FRACTION, MAX_LINE_BYTES, MAX_TEST_IMAGES_PER_LABEL,
                      MIN_IMAGES_PER_LABEL)
 from .manifest.reader import iter_line_blocks
 from .manifest.records import iter_batches, iter_rows
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
 #: for training and one for testing), and MAX_TEST_IMAGES_PER_LABEL (the validator's
 #: ERROR_TOO_MANY_IMAGES_PER_LABEL), which makes large labels give less than ``test_fraction``.
 AUTOSPLIT = "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT"
+#: Code indexes the side scans need (duplicates renumbered, dropped lines counted).
+_DUPLICATE_SOURCE_REF = CODE_NAMES.index("ERROR_DUPLICATE_SOURCE_REF")
+_DROPPED = frozenset(CODE_NAMES.index(name) for name in DROPPED_CODES)
 DISTRIBUTE = "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE"
 
 
@@ -307,17 +311,19 @@ def _repair(distinct: list[Sequence[str]], members: dict[str, list[int]], labels
 # --- files ------------------------------------------------------------------------------------
 
 
-def _plan(source: str, test_fraction: float, seed: int, backend: str
-          ) -> tuple[list[int], list[bool], list[tuple[str, ...]], list[str]]:
-    """Read ``source``; return (group of each line, is_test per group, labels per group, failed).
+def _plan(source: str, test_fraction: float, seed: int, backend: str) -> _Plan:
+    """Read ``source``; return the plan: group of each line, is_test per group, labels per
+    group, failed.
 
     A group is an image: the lines that name one source-ref (a line without one is its own
     group). Only the records are read (source-ref and labels); no line is parsed.
     """
     kernels = _kernels(backend)
+    lines = None
     if kernels is not None:
-        _, batches = iter_batches(source, backend=backend)
-        group_of_line, group_labels, too_long = kernels.group_lines(batches)
+        which, batches = iter_batches(source, backend=backend, declared=True)
+        keep = which == "compiled"
+        group_of_line, group_labels, too_long, lines = kernels.group_lines(batches, keep)
     else:
         group_of_line, group_labels, too_long = _group_lines(iter_rows(source, backend=backend))
     if too_long:
@@ -325,7 +331,32 @@ def _plan(source: str, test_fraction: float, seed: int, backend: str
                          f"{MAX_LINE_BYTES:,} bytes and cannot be copied "
                          "(ERROR_LINE_TOO_LONG); remove it first")
     is_test, failed = assign(group_labels, test_fraction, seed, backend=backend)
-    return group_of_line, is_test, group_labels, failed
+    return _Plan(group_of_line, is_test, group_labels, failed, lines)
+
+
+@dataclass
+class _Plan:
+    """What :func:`_plan` read and chose: the group (image) of each line, is_test per group,
+    labels per group, the labels that cannot be on both sides, and with the compiled loops the
+    lines' verdicts, findings, source-refs and declared labels (``_split.side_scans``)."""
+
+    group_of_line: list[int]
+    is_test: list[bool]
+    images: list[tuple[str, ...]]
+    failed: list[str]
+    lines: Any = None
+
+    def side_scans(self) -> tuple[Any, Any] | None:
+        """Return the scans of the training and testing sides (ScanResult), from the input's
+        records, or None (the sides are then scanned from their files)."""
+        if self.lines is None:
+            return None
+        from . import _split
+        from .validation.scan import ScanResult
+
+        train, test = _split.side_scans(self.lines, self.group_of_line, self.is_test,
+                                        DEFAULT_MAX_LINES, _DROPPED, _DUPLICATE_SOURCE_REF)
+        return ScanResult(*train), ScanResult(*test)
 
 
 def _group_lines(rows: Any) -> tuple[list[int], list[tuple[str, ...]], list[int]]:
@@ -388,11 +419,27 @@ def _label_counts(images: list[tuple[str, ...]], is_test: list[bool]) -> dict[st
 
 
 def _write_sides(source: str, group_of_line: list[int], is_test: list[bool], train: Path,
-                 test: Path) -> tuple[int, int]:
+                 test: Path, backend: str = "auto") -> tuple[int, int]:
     """Copy each line of ``source``, byte for byte, to its side; both files atomically.
 
-    A block of lines at a time: each side's lines of the block are picked and joined in C.
+    A block of lines at a time: each side's lines of the block are picked and joined in C (with
+    the compiled loops, the lines are found and copied there too: ``_split.copy_sides``).
     """
+    kernels = _kernels(backend)
+    if kernels is not None:
+        sides = kernels.line_sides(group_of_line, is_test)
+        with open(source, "rb") as stream, atomic_write(train) as out_train, \
+                atomic_write(test) as out_test:
+            try:
+                copied = kernels.copy_sides(stream, sides, out_train, out_test)
+            except ValueError:
+                copied = -1
+            if copied != len(sides):
+                raise SplitError(f"{source} changed while it was being split; run again")
+            out_train.flush()  # both complete before either replaces its target
+            out_test.flush()
+        tested = sides.count(1)
+        return len(sides) - tested, tested
     line_test = [is_test[group] for group in group_of_line]
     line_train = [not test for test in line_test]
     tested = sum(line_test)
@@ -477,7 +524,9 @@ def _split_into(source: str, train: Path, test: Path, refusal: str, test_fractio
                 seed: int, validate: bool, backend: str,
                 make_dir: Path | None = None) -> SplitResult:
     """Plan the split of ``source``; refuse with ``refusal`` or write both sides and validate."""
-    group_of_line, is_test, images, failed = _plan(source, test_fraction, seed, backend)
+    plan = _plan(source, test_fraction, seed, backend)
+    group_of_line, is_test, images, failed = (plan.group_of_line, plan.is_test, plan.images,
+                                              plan.failed)
     result = SplitResult(source, labels=_label_counts(images, is_test))
     if failed or not result.labels:
         return SplitResult(source, labels=result.labels,
@@ -485,10 +534,15 @@ def _split_into(source: str, train: Path, test: Path, refusal: str, test_fractio
     if make_dir is not None:
         make_dir.mkdir(parents=True, exist_ok=True)
     result.train_lines, result.test_lines = _write_sides(source, group_of_line, is_test, train,
-                                                         test)
+                                                         test, backend)
     result.train, result.test = str(train), str(test)
     if validate:
         from .validation.pipeline import validate_files
 
-        result.validation_doc = validate_files(result.train, result.test, backend=backend)
+        # the sides' scans come from the input's records where the compiled loops made the
+        # plan (the files hold the same lines: the same findings); else the files are scanned
+        scans = plan.side_scans()
+        result.validation_doc = validate_files(
+            result.train, result.test, backend=backend,
+            scans=None if scans is None else {"training": scans[0], "testing": scans[1]})
     return result

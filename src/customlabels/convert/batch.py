@@ -64,7 +64,7 @@ def _refusals(fmt: str, inputs: list[str], outputs: list[Path]
     inputs and outputs (``convert x.manifest custom_labels_x.manifest`` would else write the
     first's result over the second).
     """
-    sources = {}
+    sources: dict[str, str] = {}
     for source in inputs:
         sources.setdefault(_key(source), source)
     planned: dict[str, str] = {}

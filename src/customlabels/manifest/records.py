@@ -145,21 +145,24 @@ def iter_rows(path: str | os.PathLike[str], *, backend: str = "auto") -> Iterato
 
 
 def iter_batches(path: str | os.PathLike[str], *, backend: str = "auto", size: int = 4096,
-                 numbers: bool = False) -> tuple[str, Iterator[list[Row]]]:
+                 numbers: bool = False, declared: bool = False
+                 ) -> tuple[str, Iterator[list[Row]]]:
     """Return the backend that reads the manifest at ``path`` and its records in lists.
 
     For commands that hand whole batches to compiled code: the compiled core gives the lists it
     makes (the lines of one piece of the input); the pure-Python path, lists of ``size`` rows.
     The backend is ``"compiled"`` or ``"python"`` (``backend`` as :func:`iter_records`). With
     ``numbers``, the compiled core's rows of valid lines have an eighth field, the numbers of
-    their boxes (see ``customlabels._core.records``); the first seven are the row.
+    their boxes (see ``customlabels._core.records``); the first seven are the row. With
+    ``declared``, the compiled core's rows leave the bytes out (raw ``b""``) and have an eighth
+    field, the labels each line declares (the same place).
     """
     from ..validation import scan
 
     records = getattr(scan, "records_compiled", None)
     if scan.choose_backend(backend) == "compiled" and records is not None:
-        if numbers:
-            records = partial(records, numbers=True)
+        if numbers or declared:
+            records = partial(records, numbers=numbers, declared=declared)
         return "compiled", _compiled_batches(path, records)
     return "python", _chunks(_python_rows(path), size)
 

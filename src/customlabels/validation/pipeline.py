@@ -91,6 +91,11 @@ def _scan(path: str, backend: str, max_lines: int, other: Any) -> ScanResult:
             result = scan(stream, max_lines, other, backend)
     except OSError as exc:
         raise _unreadable(exc) from None
+    return _not_empty(result)
+
+
+def _not_empty(result: ScanResult) -> ScanResult:
+    """Return ``result``; _Terminal for a file that holds no line."""
     if result.total == 0:
         raise _Terminal("ERROR_MANIFEST_EMPTY", "the file holds no line",
                         context={"reason": "empty"})
@@ -98,11 +103,14 @@ def _scan(path: str, backend: str, max_lines: int, other: Any) -> ScanResult:
 
 
 def validate_files(train: str, test: str | None = None, *, output_dir: str | None = None,
-                   max_lines: int = DEFAULT_MAX_LINES, backend: str = "auto") -> dict[str, Any]:
+                   max_lines: int = DEFAULT_MAX_LINES, backend: str = "auto",
+                   scans: dict[str, ScanResult] | None = None) -> dict[str, Any]:
     """Validate ``train`` (and ``test``); return the report document.
 
     With ``output_dir``, also write ``manifest_summary.json`` and the validation manifests there,
-    each atomically, unless a terminal manifest file error occurred.
+    each atomically, unless a terminal manifest file error occurred. ``scans``: the files'
+    scans by role (``training``, ``testing``) where the caller already knows what scanning
+    them gives (the split, from its input's records); the files are still checked.
     """
     backend = choose_backend(backend)
     roles = {"training": train} if test is None else {"training": train, "testing": test}
@@ -121,11 +129,15 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
     if terminal:
         return _finish(report)
 
-    scans: dict[str, ScanResult] = {}
+    known, scans = scans, {}
     for role, path in roles.items():
         other = scans["training"].refs if role == "testing" else None
         try:
-            scans[role] = result = _scan(path, backend, max_lines, other)
+            if known is None:
+                result = _scan(path, backend, max_lines, other)
+            else:
+                result = _not_empty(known[role])
+            scans[role] = result
         except _Terminal as exc:
             issues.append(exc.issue(path))
             terminal.append(exc)
