@@ -124,7 +124,8 @@ def records(stream, *, reason, numbers=False, declared=False, chunk_size=DEFAULT
     :class:`CocoLines` reads them.
 
     With ``declared`` (not with ``numbers``), every record has ``raw`` ``b""`` (the bytes are
-    left out; None still where the reader did not keep them) and an eighth field: for a checked line with a well-formed source-ref that is
+    left out; None still where the reader did not keep them), ``box_labels`` ``()``, and an
+    eighth field: for a checked line with a well-formed source-ref that is
     not a duplicate, the labels it declares as ``(name, bits)`` in the order declared, bits 1
     when the label is among its classification labels and 2 its detection labels; None for
     every other line. What :func:`scan` counts of a line, from its record (the split

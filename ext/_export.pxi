@@ -14,6 +14,8 @@ from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from cpython.buffer cimport PyBUF_READ
+from cpython.memoryview cimport PyMemoryView_FromMemory
 
 cdef extern from "<math.h>" nogil:
     double floor(double x)
@@ -225,8 +227,9 @@ cdef class CocoLines:
     the caller's categories while they keep the class ids (``_Categories`` not ranked): this
     fills them as boxes come. :meth:`feed` takes records in order until one needs the caller;
     ``images``, ``other_lines`` and ``annotations`` are shared with the caller, who adds its
-    own records' in line order; :meth:`take` gives the annotations written since the last
-    call, each item after a ``,`` unless it is the export's first.
+    own records' in line order; :meth:`write_to` writes the annotations made since the last
+    call (:meth:`take` gives them as bytes), each item after a ``,`` unless it is the
+    export's first.
     """
 
     cdef dict ids
@@ -254,10 +257,24 @@ cdef class CocoLines:
         free(self.out)
 
     def take(self):
-        """Return the annotations written since the last call (bytes) and forget them."""
+        """Return the annotations made since the last call (bytes) and forget them."""
         cdef bytes done = PyBytes_FromStringAndSize(<const char *>self.out, self.olen)
         self.olen = 0
         return done
+
+    def write_to(self, stream):
+        """Write the annotations made since the last call to ``stream`` (no copy of them is
+        made here) and forget them; return the bytes written."""
+        cdef Py_ssize_t n = self.olen
+        cdef object view
+        if n:
+            view = PyMemoryView_FromMemory(<char *>self.out, n, PyBUF_READ)
+            try:
+                stream.write(view)
+            finally:
+                view.release()  # the buffer is ours again before anything can grow it
+        self.olen = 0
+        return n
 
     def feed(self, list batch not None, Py_ssize_t start=0):
         """Export ``batch[start:]`` (records with numbers) in order; return the index of the

@@ -355,7 +355,7 @@ cdef class _Scanner(_Reader):
             e = events[0]
             if n == 1 or (n == 2 and e & 3 == 2 and events[1] == e & ~3):  # one label
                 labels = self.singles[self.gid(c, e >> 2)]
-                if n == 2:  # and one box
+                if n == 2 and not self.declared:  # and one box
                     boxes = labels
             else:
                 out = []
@@ -372,7 +372,7 @@ cdef class _Scanner(_Reader):
                         g = self.gid(c, e >> 2)
                         if self.glob.labels[g].st != self.lineno:
                             out.append(self.names[g])
-                    elif e & 3 == 0:
+                    elif e & 3 == 0 and not self.declared:  # (declared: no box labels)
                         if bl is None:
                             bl = []
                         bl.append(self.names[self.gid(c, e >> 2)])

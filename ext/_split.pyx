@@ -26,8 +26,9 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t
-from libc.stdlib cimport free, malloc
-from libc.string cimport memchr, memcpy
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memchr, memcmp, memcpy, memmove
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Resize
 
 
@@ -181,22 +182,28 @@ def stratify(list labels not None, dict members not None, list distinct not None
         free(need); free(remaining); free(byname); free(pending); free(assigned)
 
 
-def group_lines(object batches not None, bint keep=False):
+def group_lines(object batches not None, bint keep=False, int duplicate=-1):
     """Return ``(group_of_line, group_labels, too_long, lines)`` for records in batches (lists
     of rows as ``customlabels.manifest.records.iter_batches`` gives them), as ``split._plan``
     makes them: a group is an image, the lines that name one source-ref (a line without one
     is its own group); its labels, the distinct labels of its lines in order; ``too_long``,
     the lines whose bytes the reader did not keep (``raw`` None).
 
+    A line that repeats a source-ref carries the validator's ERROR_DUPLICATE_SOURCE_REF
+    (code ``duplicate``), whose argument is the first line of that source-ref: it joins that
+    line's group, without a table of source-refs. With ``duplicate`` -1, source-refs are
+    looked up in a table instead.
+
     With ``keep`` (records with ``declared``), ``lines`` is what :func:`side_scans` needs of
-    every line: ``(verdicts, findings by line, source-refs, declared labels)``; else None.
+    every line: ``(verdicts, findings by line, source-refs, declared labels, has findings)``;
+    else None.
     """
     cdef list group_of_line = [], group_labels = [], too_long = [], batch
     cdef dict by_ref = {}, problems = {}
-    cdef bytearray verdicts = bytearray()
+    cdef bytearray verdicts = bytearray(), flags = bytearray()
     cdef list srefs = [], declared = []
     cdef tuple row
-    cdef object key, labels, group, findings
+    cdef object key, labels, group, findings, entry
     cdef PyObject *found
     cdef Py_ssize_t i, k
     for batch in batches:
@@ -207,11 +214,18 @@ def group_lines(object batches not None, bint keep=False):
                 too_long.append(<object>PyTuple_GET_ITEM(row, 0))
             key = <object>PyTuple_GET_ITEM(row, 4)
             labels = <object>PyTuple_GET_ITEM(row, 5)
-            found = NULL if key is None else PyDict_GetItem(by_ref, key)
+            found = NULL
+            if key is not None:
+                if duplicate < 0:
+                    found = PyDict_GetItem(by_ref, key)
+                elif len(findings):
+                    entry = findings[0]
+                    if entry[0] == duplicate:  # the group of the source-ref's first line
+                        found = PyList_GET_ITEM(group_of_line, <Py_ssize_t>entry[2] - 1)
             if found == NULL:
                 group = PyLong_FromSsize_t(len(group_labels))
                 group_labels.append(labels)
-                if key is not None:
+                if key is not None and duplicate < 0:
                     PyDict_SetItem(by_ref, key, group)
             else:
                 group = <object>found
@@ -221,52 +235,62 @@ def group_lines(object batches not None, bint keep=False):
             group_of_line.append(group)
             if keep:
                 verdicts.append(<int>PyLong_AsLongLong(<object>PyTuple_GET_ITEM(row, 2)))
+                flags.append(1 if len(findings) else 0)
                 if len(findings):
                     problems[<object>PyTuple_GET_ITEM(row, 0)] = findings
                 srefs.append(key)
                 declared.append(<object>PyTuple_GET_ITEM(row, 7))
-    lines = (verdicts, problems, srefs, declared) if keep else None
+    lines = (verdicts, problems, srefs, declared, flags) if keep else None
     return group_of_line, group_labels, too_long, lines
 
 
-def side_scans(tuple lines not None, list group_of_line not None, list is_test not None,
-               Py_ssize_t max_lines, object dropped not None, int duplicate):
+def side_scans(tuple lines not None, bytes sides not None, Py_ssize_t max_lines,
+               object dropped not None, int duplicate):
     """Return the scans of the two sides of a split, training then testing, as the fields of
     ``ScanResult`` (``refs`` None): what scanning the files the split writes gives, from the
     input's records (:func:`group_lines` with ``keep``), without reading them again.
 
-    The sides hold the input's lines, byte for byte, in order: a line keeps its verdict and
-    findings, but for its number, and a duplicate's first line (on the same side: a
-    source-ref's lines are one image) is renumbered; each side counts its own lines, labels
-    (first reference), buckets, up to ``max_lines`` (``exceeded`` past it). No image is on
-    both sides: ``overlaps`` are empty. ``dropped``: the codes that drop a line;
-    ``duplicate``: ERROR_DUPLICATE_SOURCE_REF's code.
+    ``sides[i]`` is line i's side (:func:`line_sides`). The sides hold the input's lines, byte
+    for byte, in order: a line keeps its verdict and findings, but for its number, and a
+    duplicate's first line (on the same side: a source-ref's lines are one image) is
+    renumbered; each side counts its own lines, labels (first reference), buckets, up to
+    ``max_lines`` (``exceeded`` past it). No image is on both sides: ``overlaps`` are empty.
+    ``dropped``: the codes that drop a line; ``duplicate``: ERROR_DUPLICATE_SOURCE_REF's code.
     """
     cdef bytearray verdicts = <bytearray>lines[0]
     cdef dict problems = <dict>lines[1]
-    cdef list srefs = <list>lines[2], declared = <list>lines[3], counts, probs, kind, lab
-    cdef dict labels, buckets
-    cdef Py_ssize_t n = len(group_of_line), i, total, ndropped, slash
+    cdef list srefs = <list>lines[2], declared = <list>lines[3], counts, probs, kind, names
+    cdef dict labels, buckets, ids
+    cdef Py_ssize_t n = len(sides), i, k, total, ndropped, slash, nd, lab, ncap
+    cdef Py_ssize_t blen = -1, rlen
     cdef int v, bits, ors, wanted
     cdef bint exceeded
+    cdef const unsigned char *side = <const unsigned char *><const char *>sides
+    cdef const char *flags = PyByteArray_AS_STRING(<bytearray>lines[4])
+    cdef const char *ref
+    cdef char last[64]  # the last bucket, "bucket/" (S3 buckets have at most 63 characters)
     cdef int64_t *number = <int64_t *>malloc(n * sizeof(int64_t) + 8)
+    cdef int64_t *tally = NULL
+    cdef int64_t *grown
     cdef object findings, decl, sref, entry, name
     cdef PyObject *found
     cdef list out = []
     if number == NULL:
         raise MemoryError()
     try:
-        for wanted in range(2):  # 0: training (is_test False), 1: testing
+        for wanted in range(2):  # 0: training, 1: testing
             total = ndropped = 0
             exceeded = False
             counts = [0, 0, 0]
             probs = []
-            labels = {}
             kind = [0, 0]
             buckets = {}
+            ids = {}  # label -> its place in names; tally: its three counts there
+            names = []
+            ncap = 0
+            blen = -1
             for i in range(n):
-                if bool(is_test[<Py_ssize_t>PyLong_AsLongLong(
-                        <object>PyList_GET_ITEM(group_of_line, i))]) != wanted:
+                if side[i] != wanted:
                     continue
                 if total == max_lines:
                     exceeded = True
@@ -275,9 +299,8 @@ def side_scans(tuple lines not None, list group_of_line not None, list is_test n
                 number[i] = total
                 v = verdicts[i]
                 counts[v] += 1
-                found = PyDict_GetItem(problems, i + 1)
-                if found != NULL:
-                    findings = <object>found
+                if flags[i]:
+                    findings = problems[i + 1]
                     entry = findings[0]
                     if entry[0] == duplicate:  # its only finding: the first line, renumbered
                         findings = [(entry[0], entry[1], number[<Py_ssize_t>entry[2] - 1])]
@@ -290,34 +313,61 @@ def side_scans(tuple lines not None, list group_of_line not None, list is_test n
                 if decl is None:
                     continue
                 sref = <object>PyList_GET_ITEM(srefs, i)
-                slash = sref.find("/", 5)
-                buckets.setdefault(sref[5:slash], total)
-                for entry in decl:
-                    name = entry[0]
-                    if PyDict_GetItem(labels, name) == NULL:
-                        labels[name] = [0, 0, 0]
-                if v != 0:  # not VALID: its labels are declared, not counted
-                    continue
+                try:
+                    ref = PyUnicode_AsUTF8AndSize(sref, &rlen)
+                except UnicodeEncodeError:  # a lone surrogate in its key
+                    ref = NULL
+                # buckets.setdefault(bucket, line): the same bucket as the line before is there
+                if ref == NULL or not (blen > 0 and rlen > 5 + blen
+                                       and memcmp(ref + 5, last, blen) == 0):
+                    slash = sref.find("/", 5)
+                    buckets.setdefault(sref[5:slash], total)
+                    blen = -1
+                    if ref != NULL and 0 < slash - 4 <= 64:  # "bucket/" (ASCII: bytes = chars)
+                        blen = slash - 4
+                        memcpy(last, ref + 5, blen)
+                nd = PyTuple_GET_SIZE(decl)
                 ors = 0
-                for entry in decl:
-                    lab = <list>labels[entry[0]]
-                    bits = entry[1]
+                for k in range(nd):
+                    entry = <object>PyTuple_GET_ITEM(decl, k)
+                    name = <object>PyTuple_GET_ITEM(entry, 0)
+                    found = PyDict_GetItem(ids, name)
+                    if found == NULL:
+                        lab = len(names)
+                        ids[name] = lab
+                        names.append(name)
+                        if lab == ncap:
+                            ncap = 2 * ncap + 64
+                            grown = <int64_t *>realloc(tally, 3 * ncap * sizeof(int64_t))
+                            if grown == NULL:
+                                raise MemoryError()
+                            tally = grown
+                        tally[3 * lab] = tally[3 * lab + 1] = tally[3 * lab + 2] = 0
+                    else:
+                        lab = PyLong_AsLongLong(<object>found)
+                    if v != 0:  # not VALID: its labels are declared, not counted
+                        continue
+                    bits = PyLong_AsLongLong(<object>PyTuple_GET_ITEM(entry, 1))
                     if bits & 1:
-                        lab[0] += 1
+                        tally[3 * lab] += 1
                     if bits & 2:
-                        lab[1] += 1
+                        tally[3 * lab + 1] += 1
                     if bits & 3:
-                        lab[2] += 1
+                        tally[3 * lab + 2] += 1
                     ors |= bits
                 if ors & 1:
                     kind[0] += 1
                 if ors & 2:
                     kind[1] += 1
+            labels = {}
+            for lab in range(len(names)):
+                labels[names[lab]] = [tally[3 * lab], tally[3 * lab + 1], tally[3 * lab + 2]]
             out.append((total, exceeded, counts, ndropped, probs, labels, kind, buckets, [],
                         None))
         return out[0], out[1]
     finally:
         free(number)
+        free(tally)
 
 
 def line_sides(list group_of_line not None, list is_test not None):
@@ -330,54 +380,49 @@ def line_sides(list group_of_line not None, list is_test not None):
     return bytes(out)
 
 
-cdef inline int put_line(bytearray out, const char *s, Py_ssize_t n) except -1:
-    """Append ``s[:n]`` and a newline to ``out``."""
-    cdef Py_ssize_t at = len(out)
-    if PyByteArray_Resize(out, at + n + 1) < 0:
-        return -1
-    memcpy(PyByteArray_AS_STRING(out) + at, s, n)
-    PyByteArray_AS_STRING(out)[at + n] = 10
-    return 0
-
-
 def copy_sides(object stream not None, bytes sides not None, object train not None,
-               object test not None, Py_ssize_t chunk=1 << 22):
+               object test not None, Py_ssize_t chunk=1 << 20):
     """Copy each line of ``stream`` to ``train`` (``sides[i]`` 0) or ``test`` (1), byte for
     byte, each followed by ``\\n``; return the number of lines.
 
     The lines are the manifest reader's (``customlabels.manifest.reader``): a BOM at the very
     start is skipped, one ``\\r`` before ``\\n`` belongs to the terminator, the final newline
     makes no line, a last line without one is a line. No line may be missing from ``sides``.
+    The input is read into one buffer (``readinto``, the partial last line moved to its
+    front); each side's lines of a read are gathered in a buffer of their own (a line's copy
+    is never longer than the line and its terminator) and written at once.
     """
-    cdef bytes data, carry = b"", more
-    cdef const char *s
+    cdef bytearray buf = bytearray(chunk + 16), out0 = bytearray(chunk + 16)
+    cdef bytearray out1 = bytearray(chunk + 16)
+    cdef char *s
+    cdef char *o0
+    cdef char *o1
     cdef const char *nl
-    cdef Py_ssize_t n, p, end, e2, line = 0, nsides = len(sides)
+    cdef Py_ssize_t have = 0, got, n, p, end, e2, line = 0, nsides = len(sides), at0, at1
+    cdef Py_ssize_t start = 0
     cdef const unsigned char *side = <const unsigned char *><const char *>sides
-    cdef bytearray out0, out1
-    cdef bint first = True
-    while True:
-        data = stream.read(chunk)
+    cdef bint first = True, eof = False
+    while not eof:
+        if len(buf) - have < chunk:  # a partial line longer than a chunk: room for more
+            buf.extend(bytes(chunk))
+            out0.extend(bytes(chunk))
+            out1.extend(bytes(chunk))
+        got = stream.readinto(memoryview(buf)[have:have + chunk])
+        if not got:
+            eof = True
+        have += got or 0
+        s = PyByteArray_AS_STRING(buf)
         if first:
+            if have < 3 and not eof:
+                continue  # short reads: the BOM test needs 3 bytes
             first = False
-            while len(data) < 3:
-                more = stream.read(chunk)
-                if not more:
-                    break
-                data += more
-            if data.startswith(b"\xef\xbb\xbf"):
-                data = data[3:]
-                if not data:  # the BOM alone: read on, it was not the end
-                    continue
-        if not data:
-            break
-        if carry:
-            data = carry + data
-        s = <const char *>data
-        n = len(data)
-        p = 0
-        out0 = bytearray()
-        out1 = bytearray()
+            if have >= 3 and memcmp(s, b"\xef\xbb\xbf", 3) == 0:
+                start = 3
+        n = have
+        p = start
+        start = at0 = at1 = 0
+        o0 = PyByteArray_AS_STRING(out0)
+        o1 = PyByteArray_AS_STRING(out1)
         while True:
             nl = <const char *>memchr(s + p, 10, n - p)
             if nl == NULL:
@@ -386,23 +431,64 @@ def copy_sides(object stream not None, bytes sides not None, object train not No
             e2 = end - 1 if end > p and s[end - 1] == 13 else end
             if line >= nsides:
                 raise ValueError("copy_sides: more lines than sides")
-            put_line(out1 if side[line] else out0, s + p, e2 - p)
+            if side[line]:
+                memcpy(o1 + at1, s + p, e2 - p)
+                at1 += e2 - p
+                o1[at1] = 10
+                at1 += 1
+            else:
+                memcpy(o0 + at0, s + p, e2 - p)
+                at0 += e2 - p
+                o0[at0] = 10
+                at0 += 1
             line += 1
             p = end + 1
-        carry = data[p:]
-        if out0:
-            train.write(out0)
-        if out1:
-            test.write(out1)
-    if carry:
-        n = len(carry)
-        s = <const char *>carry
-        if s[n - 1] == 13:
-            n -= 1
-        if line >= nsides:
-            raise ValueError("copy_sides: more lines than sides")
-        out0 = bytearray()
-        put_line(out0, s, n)
-        (test if side[line] else train).write(out0)
-        line += 1
+        if eof and p < n:  # a last line without a newline
+            e2 = n - 1 if s[n - 1] == 13 else n
+            if line >= nsides:
+                raise ValueError("copy_sides: more lines than sides")
+            if side[line]:
+                memcpy(o1 + at1, s + p, e2 - p)
+                at1 += e2 - p
+                o1[at1] = 10
+                at1 += 1
+            else:
+                memcpy(o0 + at0, s + p, e2 - p)
+                at0 += e2 - p
+                o0[at0] = 10
+                at0 += 1
+            line += 1
+            p = n
+        if at0:
+            train.write(memoryview(out0)[:at0])
+        if at1:
+            test.write(memoryview(out1)[:at1])
+        memmove(s, s + p, n - p)  # the partial last line, to the front
+        have = n - p
     return line
+
+
+def label_counts(list images not None, list is_test not None):
+    """Return label -> ``[training images, testing images]``, by label, as ``split``'s
+    ``_label_counts`` (each image's labels counted as they are listed)."""
+    cdef dict counts = {}
+    cdef Py_ssize_t i, k, n = len(images)
+    cdef object labels, name
+    cdef PyObject *found
+    cdef list pair
+    cdef int where
+    for i in range(n):
+        labels = <object>PyList_GET_ITEM(images, i)
+        if not len(labels):
+            continue
+        where = 1 if is_test[i] else 0
+        for k in range(len(labels)):
+            name = labels[k]
+            found = PyDict_GetItem(counts, name)
+            if found == NULL:
+                pair = [0, 0]
+                counts[name] = pair
+            else:
+                pair = <list>found
+            pair[where] += 1
+    return {name: counts[name] for name in sorted(counts)}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from customlabels.split import _shuffle_members, assign
+from customlabels.split import _DUPLICATE_SOURCE_REF, _shuffle_members, assign
 
 _split = pytest.importorskip("customlabels._split", reason="the compiled split is not built")
 
@@ -70,6 +70,8 @@ def test_group_lines_is_the_reference(tmp_path) -> None:
     _, batches = iter_batches(manifest, backend="compiled")
     mine = _split.group_lines(batches)[:3]
     assert mine == _group_lines(iter_rows(manifest, backend="python"))
+    _, batches = iter_batches(manifest, backend="compiled")  # by the duplicates' first lines
+    assert _split.group_lines(batches, False, _DUPLICATE_SOURCE_REF)[:3] == mine
     assert mine[2] == [124] and len(mine[1]) == 40 + 4  # 40 images, four lines of their own
 
 
@@ -105,3 +107,12 @@ def test_split_writes_the_same_files_on_both_backends(tmp_path) -> None:
         result = split(source, tmp_path / backend, seed=5, backend=backend, validate=False)
         out[backend] = (Path(result.train).read_bytes(), Path(result.test).read_bytes())
     assert out["python"] == out["compiled"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_label_counts_are_the_reference(seed: int) -> None:
+    from customlabels.split import _label_counts
+
+    images = _dataset(seed, 2000, 9, 0.4, 0.1)
+    is_test = assign(images, 0.2, seed)[0]
+    assert _split.label_counts(images, is_test) == _label_counts(images, is_test)

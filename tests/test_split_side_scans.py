@@ -51,8 +51,10 @@ def _faulty(seed: int, n: int) -> str:
             lines.append("{broken")
         elif roll < 0.85:
             lines.append("")
-        elif roll < 0.9:
+        elif roll < 0.88:
             lines.append(classification_line(ref, ["x" * 300]))
+        elif roll < 0.9:  # a lone surrogate in the key of the source-ref
+            lines.append(classification_line(ref, ["y"]).replace(".jpg", "\\ud800.jpg"))
         else:
             lines.append(classification_line(ref, [rnd.choice(names)]).replace(
                 "split-bucket", "second-bucket"))
@@ -93,8 +95,8 @@ def test_row_limit(max_lines: int, tmp_path: Path) -> None:
     source.write_text(_faulty(99, 300))
     result = split(source, tmp_path / "out", seed=1, validate=False)
     plan = _plan(str(source), 0.2, 1, "auto")
-    made = _split.side_scans(plan.lines, plan.group_of_line, plan.is_test, max_lines, _DROPPED,
-                             _DUPLICATE_SOURCE_REF)
+    made = _split.side_scans(plan.lines, _split.line_sides(plan.group_of_line, plan.is_test),
+                             max_lines, _DROPPED, _DUPLICATE_SOURCE_REF)
     for fields, path in zip(made, (result.train, result.test)):
         with open(path, "rb") as stream:
             assert _plain(ScanResult(*fields)) == _plain(scan_compiled(stream, max_lines))

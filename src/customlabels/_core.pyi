@@ -83,6 +83,8 @@ class CocoLines:
         """Export ``batch[start:]``; return the index of the first record left to the caller."""
     def take(self) -> bytes:
         """Return the annotations written since the last call."""
+    def write_to(self, stream: Any) -> int:
+        """Write the annotations made since the last call to ``stream``; return their size."""
 
 def coco_images(images: list[tuple[str, Any, Any, str]], folder: str) -> bytes | None:
     """Return the COCO images as JSON array items, orjson's bytes; None to leave it to orjson."""

@@ -14,12 +14,12 @@ def stratify(labels: list[str], members: dict[str, list[int]], distinct: list[Se
              rng: random.Random) -> list[bool]:
     """Run the iterative stratification; return ``is_test`` per image."""
 
-def group_lines(batches: Iterable[list[Any]], keep: bool = False
+def group_lines(batches: Iterable[list[Any]], keep: bool = False, duplicate: int = -1
                 ) -> tuple[list[int], list[tuple[str, ...]], list[int], Any]:
     """Return ``(group_of_line, group_labels, too_long, lines)`` for batches of records."""
 
-def side_scans(lines: tuple[Any, ...], group_of_line: list[int], is_test: list[bool],
-               max_lines: int, dropped: frozenset[int], duplicate: int
+def side_scans(lines: tuple[Any, ...], sides: bytes, max_lines: int, dropped: frozenset[int],
+               duplicate: int
                ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """Return the ScanResult fields of the training and testing sides of a split."""
 
@@ -28,3 +28,6 @@ def line_sides(group_of_line: list[int], is_test: list[bool]) -> bytes:
 
 def copy_sides(stream: Any, sides: bytes, train: Any, test: Any, chunk: int = ...) -> int:
     """Copy each line of ``stream`` to its side's file; return the number of lines."""
+
+def label_counts(images: list[tuple[str, ...]], is_test: list[bool]) -> dict[str, list[int]]:
+    """Return label -> [training images, testing images], by label."""

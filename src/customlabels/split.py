@@ -143,7 +143,7 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
         count = len(members[label])
         test = min(count - 1, max(1, round(test_fraction * count)), MAX_TEST_IMAGES_PER_LABEL)
         want[label] = [test, count - test]
-    labeled = sum(1 for labels_of in images if labels_of)
+    labeled = sum(map(bool, images))
     total = [round(test_fraction * labeled), 0]
     total[1] = labeled - total[0]
     if kernels is not None:
@@ -152,7 +152,7 @@ def assign(images: Sequence[Sequence[str]], test_fraction: float = DEFAULT_TEST_
     else:
         is_test = _stratify(labels, members, distinct, want, total, test_fraction, rng)
 
-    unlabeled = [i for i in order if not images[i]]
+    unlabeled = [i for i in order if not images[i]] if labeled < n else []
     for image in unlabeled[:round(test_fraction * len(unlabeled))]:
         is_test[image] = True
 
@@ -323,7 +323,9 @@ def _plan(source: str, test_fraction: float, seed: int, backend: str) -> _Plan:
     if kernels is not None:
         which, batches = iter_batches(source, backend=backend, declared=True)
         keep = which == "compiled"
-        group_of_line, group_labels, too_long, lines = kernels.group_lines(batches, keep)
+        # the validator's duplicate findings name each source-ref's first line: the groups
+        group_of_line, group_labels, too_long, lines = kernels.group_lines(
+            batches, keep, _DUPLICATE_SOURCE_REF)
     else:
         group_of_line, group_labels, too_long = _group_lines(iter_rows(source, backend=backend))
     if too_long:
@@ -345,6 +347,7 @@ class _Plan:
     images: list[tuple[str, ...]]
     failed: list[str]
     lines: Any = None
+    sides: bytes | None = None  # each line's side, once the compiled loops wrote them
 
     def side_scans(self) -> tuple[Any, Any] | None:
         """Return the scans of the training and testing sides (ScanResult), from the input's
@@ -354,8 +357,10 @@ class _Plan:
         from . import _split
         from .validation.scan import ScanResult
 
-        train, test = _split.side_scans(self.lines, self.group_of_line, self.is_test,
-                                        DEFAULT_MAX_LINES, _DROPPED, _DUPLICATE_SOURCE_REF)
+        if self.sides is None:
+            self.sides = _split.line_sides(self.group_of_line, self.is_test)
+        train, test = _split.side_scans(self.lines, self.sides, DEFAULT_MAX_LINES, _DROPPED,
+                                        _DUPLICATE_SOURCE_REF)
         return ScanResult(*train), ScanResult(*test)
 
 
@@ -523,11 +528,27 @@ def _has_content(path: Path) -> bool:
 def _split_into(source: str, train: Path, test: Path, refusal: str, test_fraction: float,
                 seed: int, validate: bool, backend: str,
                 make_dir: Path | None = None) -> SplitResult:
-    """Plan the split of ``source``; refuse with ``refusal`` or write both sides and validate."""
+    """Plan the split of ``source``; refuse with ``refusal`` or write both sides and validate.
+
+    The cyclic collector is paused: the plan keeps a few objects a line and makes a million
+    short-lived ones, with no cycle among them; each collection would walk what it keeps.
+    """
+    from .convert._common import gc_paused
+
+    with gc_paused():
+        return _split_pair(source, train, test, refusal, test_fraction, seed, validate, backend,
+                           make_dir)
+
+
+def _split_pair(source: str, train: Path, test: Path, refusal: str, test_fraction: float,
+                seed: int, validate: bool, backend: str, make_dir: Path | None) -> SplitResult:
     plan = _plan(source, test_fraction, seed, backend)
     group_of_line, is_test, images, failed = (plan.group_of_line, plan.is_test, plan.images,
                                               plan.failed)
-    result = SplitResult(source, labels=_label_counts(images, is_test))
+    kernels = _kernels(backend)
+    counts = (kernels.label_counts(images, is_test) if kernels is not None
+              else _label_counts(images, is_test))
+    result = SplitResult(source, labels=counts)
     if failed or not result.labels:
         return SplitResult(source, labels=result.labels,
                            issues=typed_issues([_refusal(refusal, source, images, failed)]))

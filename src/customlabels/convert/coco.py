@@ -579,7 +579,7 @@ def _export_to(job: Job, folder: str | None, ranked: bool, ascii_only: bool,
                         at = lines.feed(rows, at)
                         if lines.conflict:
                             raise _Restart(ranked=True)
-                        spool.write(lines.take())
+                        lines.write_to(spool)
                         annotations = lines.annotations
                         if at == count:
                             break

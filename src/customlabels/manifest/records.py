@@ -154,8 +154,9 @@ def iter_batches(path: str | os.PathLike[str], *, backend: str = "auto", size: i
     The backend is ``"compiled"`` or ``"python"`` (``backend`` as :func:`iter_records`). With
     ``numbers``, the compiled core's rows of valid lines have an eighth field, the numbers of
     their boxes (see ``customlabels._core.records``); the first seven are the row. With
-    ``declared``, the compiled core's rows leave the bytes out (raw ``b""``) and have an eighth
-    field, the labels each line declares (the same place).
+    ``declared``, the compiled core's rows leave the bytes and the box labels out (raw ``b""``,
+    box_labels ``()``) and have an eighth field, the labels each line declares (the same
+    place).
     """
     from ..validation import scan
 
