@@ -131,8 +131,8 @@ def test_kill_between_the_renames_without_the_hook(tmp_path: Path,
     argv = ["distribute", str(train), str(test), "--in-place"]
     killed(argv)
     assert main(argv + ["--format", "json"]) == 2
-    assert len(recovery_lines(capsys.readouterr().err)) == 1
     assert_consistent(train, test, lines)
+    assert len(recovery_lines(capsys.readouterr().err)) == 1
 
 
 def test_a_write_of_either_file_recovers_the_pair(tmp_path: Path,
