@@ -1,7 +1,7 @@
 """Write files atomically, alone or several all-or-nothing; annotate JSON Lines with findings.
 
-One file (:func:`atomic_write`) is written to a temporary file beside it and renamed over it: a
-rename is atomic, so readers see the old file or the whole new one.
+One file (:func:`atomic_write`) is written to a temporary file beside it (`.NAME.customlabels.tmp`)
+and renamed over it: a rename is atomic, so readers see the old file or the whole new one.
 
 Several files (:func:`replace_all`, used where a command changes a pair such as ``distribute
 --in-place``) cannot be renamed at once, so the renames are journaled:
@@ -27,7 +27,8 @@ lock, and any leftover counts as stale.
 Test hook: with the environment variable ``CUSTOMLABELS_TEST_KILL_AT`` set to ``before-journal``
 (the new files written, no journal yet), ``after-journal-N`` (N journals written),
 ``before-rename`` (every journal written, nothing renamed) or ``after-rename-N`` (N renames
-done), a multi-file write kills its own process with SIGKILL at that point. Only the tests set it, to check that the next run recovers.
+done), a multi-file write kills its own process with SIGKILL at that point. Only the tests set
+it, to check that the next run recovers.
 """
 
 from __future__ import annotations
@@ -284,8 +285,12 @@ def replace_all(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Binary
         yield streams
         for stream in streams:
             stream.flush()
-            os.fsync(stream.fileno())
         if len(targets) > 1:
+            # the journals commit the change: what they name must be on disk before them. (One
+            # file is not fsynced, as before: its rename is atomic for a killed process, and
+            # an fsync a write would slow down every large output.)
+            for stream in streams:
+                os.fsync(stream.fileno())
             _test_kill("before-journal")
             change = os.urandom(8).hex()
             for target in targets:
@@ -299,7 +304,8 @@ def replace_all(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Binary
             renamed += 1
             if committed:
                 _test_kill(f"after-rename-{renamed}")
-        _fsync_dirs(targets)
+        if committed:
+            _fsync_dirs(targets)
     except BaseException:
         if not renamed:  # nothing replaced yet: undo, the journals first (see recover)
             for target, _fd in zip(targets, journals):
