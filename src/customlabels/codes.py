@@ -329,8 +329,8 @@ _ROWS: tuple[Code, ...] = (
                "The S3 prefix is not of the form s3://bucket/path/.",
                "Give an S3 URL with a valid bucket name, for example s3://my-bucket/images/."),
     _converter("COCO_MISSING_SECTION", "error", "file", "The COCO file has no {} list.",
-               "A COCO detection file needs images, annotations and categories lists (guide "
-               "L3781).", "L3781"),
+               "A COCO detection file needs images, annotations and categories lists (guide: "
+               "\"Transforming COCO datasets\").", "L3781"),
     _converter("COCO_NO_S3_LOCATION", "error", "file",
                "The images have no S3 location.",
                "Give --s3-prefix s3://bucket/path/ (file_name is appended), or coco_url values "
@@ -373,7 +373,7 @@ _ROWS: tuple[Code, ...] = (
     _converter("CSV_MIXED_PATHS", "error", "file",
                "Some rows give S3 paths and others bare file names.",
                "Use S3 paths on every row, or bare file names on every row with --s3-path "
-               "(guide L4607-4609).", "L4607-4609"),
+               "(guide: \"Creating a manifest file from a CSV file\").", "L4607-4609"),
     _converter("CSV_NO_S3_PATH", "error", "file",
                "The rows give bare file names and no --s3-path.",
                "Give --s3-path s3://bucket/folder/ so that each file name becomes an S3 "
@@ -409,8 +409,8 @@ _ROWS: tuple[Code, ...] = (
                "Remove the repeated row."),
     _converter("IMAGE_UNREADABLE", "error", "item",
                "The image file cannot be read as a PNG or JPEG; the image is skipped.",
-               "Check that the file exists in --images-dir and is a PNG or JPEG image (guide "
-               "L17920).", "L17920"),
+               "Check that the file exists in --images-dir and is a PNG or JPEG image (guide: "
+               "\"Quotas / Training\").", "L17920"),
     _converter("INPUT_INVALID_JSON_LINE", "error", "item",
                "The line is not a JSON object; it is skipped.",
                "Make the line one JSON object."),
@@ -419,7 +419,8 @@ _ROWS: tuple[Code, ...] = (
                'Give the line a label attribute with a "-metadata" object whose type is '
                '"groundtruth/image-classification-multilabel".', "L4352-4528"),
     _converter("GT_MISSING_KEY", "error", "item", "The line has no {} key; it is skipped.",
-               "Add the key, as in a Ground Truth multi-label output line (guide L4352-4528).",
+               "Add the key, as in a Ground Truth multi-label output line (guide: \"Transforming "
+               "multi-label SageMaker Ground Truth manifest files\").",
                "L4352-4528"),
     _converter("GT_BAD_VALUE", "error", "item",
                "The value of {} is invalid; the line is skipped.",
@@ -442,27 +443,29 @@ _ROWS: tuple[Code, ...] = (
                "Use s3://bucket/key with a valid bucket name and a non-empty key.", "L7228-7249"),
     _converter("SOURCE_REF_DUPLICATE", "error", "item",
                "The image is also on an earlier line, which is kept; this one is skipped.",
-               "Reference each image once (guide L5420).", "L5420"),
+               "Reference each image once (guide: \"Terminal content errors\").", "L5420"),
     _converter("LABEL_NAME_LENGTH", "error", "item",
                "The label name has {} characters; names have {MIN_LABEL_NAME} to "
                "{MAX_LABEL_NAME}. It is skipped.",
-               "Use label names of {MIN_LABEL_NAME} to {MAX_LABEL_NAME} characters (guide "
-               "L8162-8174).", "L8162-8174"),
+               "Use label names of {MIN_LABEL_NAME} to {MAX_LABEL_NAME} characters (guide: "
+               "\"ERROR_INVALID_LABEL_NAME_LENGTH\").", "L8162-8174"),
     _converter("LABEL_ATTRIBUTE_RENAMED", "warning", "item",
                "The label {} cannot be a label attribute name; the attribute is named "
                "differently.",
                "Nothing to do: class-name keeps the label. Rename the label to avoid it."),
     _converter("TOO_MANY_LABELS", "warning", "item",
                "The image has more than {MAX_LABELS_PER_IMAGE} labels; it is skipped.",
-               "Keep at most {MAX_LABELS_PER_IMAGE} labels an image (guide L17944).", "L17944"),
+               "Keep at most {MAX_LABELS_PER_IMAGE} labels an image (guide: \"Quotas / Training\").",
+               "L17944"),
     _converter("TOO_MANY_BOXES", "warning", "item",
                "The image has more than {MAX_BOXES} bounding boxes; {}.",
-               "Keep at most {MAX_BOXES} boxes an image (guide L17957-17959), or pass "
+               "Keep at most {MAX_BOXES} boxes an image (guide: \"Quotas / Training\"), or pass "
                "--too-many-boxes largest.", "L17957-17959"),
     _converter("IMAGE_DIMENSION", "warning", "item",
                "The image size is outside {MIN_SIDE}..{MAX_SIDE} px a side or {MAX_ASPECT}:1; "
                "the image is skipped.",
-               "Resize the image (guide L17961-17967) and give its new size.", "L17961-17967"),
+               "Resize the image (guide: \"Quotas / Training\") and give its new size.",
+               "L17961-17967"),
     _converter("BOX_VANISHED", "warning", "item",
                "The bounding box is empty once rounded to whole pixels and clipped to the "
                "image; it is dropped.",
@@ -470,8 +473,8 @@ _ROWS: tuple[Code, ...] = (
     _converter("BOX_TOO_SMALL", "warning", "item",
                "The bounding box is 1 px or less once the image is scaled to {SCALE_SIDE} px; "
                "it is dropped.",
-               "The service drops such boxes (guide L7743-7793); enlarge the box or accept the "
-               "drop.", "L7743-7793"),
+               "The service drops such boxes (guide: \"ERROR_BOUNDING_BOX_TOO_SMALL\"); enlarge the box "
+               "or accept the drop.", "L7743-7793"),
     _converter("DATE_FALLBACK", "warning", "item",
                "The date is missing or malformed; the conversion time is used as "
                "creation-date.",
@@ -499,6 +502,102 @@ INVALIDATING_CODES: frozenset[str] = frozenset(
 CONVERTER_CODES: tuple[str, ...] = tuple(c.name for c in _ROWS if c.raised_by == "convert")
 
 
+#: The guide's section of each line range a code's ``guide`` cites: the docs show the titles (what
+#: a reader of the guide can find; "A / B" is the subsection B of A), the table keeps the lines.
+#: Every range cited has its section here (tests/test_codes.py).
+GUIDE_SECTIONS = {
+    "L1577-1606": ("Step 4: Analyze an image with your model",),
+    "L2395-2398": ("Label requirements for model types",),
+    "L3663-3672": ("Validation rules for manifest files",),
+    "L3670-3671": ("Validation rules for manifest files",),
+    "L3685": ("Validation rules for manifest files",),
+    "L3687-3690": ("Validation rules for manifest files",),
+    "L3696-3700": ("Validation rules for manifest files",),
+    "L3752-3759": ("Validation rules for manifest files",),
+    "L3781": ("Transforming COCO datasets",),
+    "L3935-3937": ("Mapping COCO object fields to a Custom Labels JSON line object fields",),
+    "L4004": ("Mapping COCO object fields to a Custom Labels JSON line object fields",),
+    "L4352-4528": ("Transforming multi-label SageMaker Ground Truth manifest files",),
+    "L4607-4609": ("Creating a manifest file from a CSV file",),
+    "L5276-5289": ("ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",),
+    "L5291-5309": ("ERROR_MANIFEST_SIZE_TOO_LARGE",),
+    "L5311-5331": ("ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",),
+    "L5333-5347": ("ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",),
+    "L5349-5358": ("ERROR_TOO_MANY_RECORDS_IN_ERROR",),
+    "L5390-5401": ("ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE",),
+    "L5412": ("Terminal content errors",),
+    "L5420-5421": ("Terminal content errors",),
+    "L5420": ("Terminal content errors",),
+    "L6078": ("Terminal manifest file errors",),
+    "L6082": ("Terminal manifest file errors",),
+    "L6755-6764": ("Terminal manifest file errors",),
+    "L6766-6780": ("Terminal manifest file errors",),
+    "L6806-6815": ("Terminal manifest file errors",),
+    "L6824-6843": ("ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST",),
+    "L6845-6866": ("ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST",),
+    "L6868-6882": ("ERROR_INVALID_PERMISSIONS_IMAGES_S3_BUCKET",),
+    "L6884-6911": ("ERROR_INVALID_PERMISSIONS_IMAGES_S3_BUCKET",),
+    "L6913-6930": ("ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT",),
+    "L6932-7016": ("ERROR_MANIFEST_TOO_FEW_LABELS",),
+    "L7018-7044": ("ERROR_MANIFEST_TOO_MANY_LABELS",),
+    "L7046-7088": ("ERROR_INSUFFICIENT_LABEL_OVERLAP",),
+    "L7090-7121": ("ERROR_MANIFEST_TOO_FEW_USABLE_LABELS",),
+    "L7123-7161": ("ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP",),
+    "L7163-7180": ("ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP",),
+    "L7182-7190": ("ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP",),
+    "L7206-7226": ("ERROR_MISSING_SOURCE_REF",),
+    "L7228-7249": ("ERROR_INVALID_SOURCE_REF_FORMAT",),
+    "L7251-7314": ("ERROR_NO_LABEL_ATTRIBUTES",),
+    "L7316-7355": ("ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",),
+    "L7357-7391": ("ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT",),
+    "L7393-7418": ("ERROR_NO_VALID_LABEL_ATTRIBUTES",),
+    "L7420-7447": ("ERROR_MISSING_BOUNDING_BOX_CONFIDENCE",),
+    "L7449-7509": ("ERROR_MISSING_CLASS_MAP_ID",),
+    "L7511-7533": ("ERROR_INVALID_JSON_LINE",),
+    "L7535-7565": ("ERROR_INVALID_IMAGE",),
+    "L7567-7644": ("ERROR_INVALID_IMAGE_DIMENSION",),
+    "L7646-7680": ("ERROR_INVALID_BOUNDING_BOX",),
+    "L7682-7741": ("ERROR_NO_VALID_ANNOTATIONS",),
+    "L7743-7793": ("ERROR_BOUNDING_BOX_TOO_SMALL",),
+    "L7795-7900": ("ERROR_TOO_MANY_BOUNDING_BOXES",),
+    "L7902-7927": ("WARNING_UNANNOTATED_RECORD",),
+    "L7929-7991": ("WARNING_NO_ANNOTATIONS",),
+    "L7993-8056": ("WARNING_NO_ATTRIBUTE_ANNOTATIONS",),
+    "L8058-8160": ("ERROR_UNSUPPORTED_USE_CASE_TYPE",),
+    "L8162-8174": ("ERROR_INVALID_LABEL_NAME_LENGTH",),
+    "L8230-8233": ("Evaluating model performance",),
+    "L8235-8238": ("Evaluating model performance",),
+    "L8511-8520": ("Evaluation manifest snapshot",),
+    "L8511-8524": ("Evaluation manifest snapshot",),
+    "L8553-8672": ("Evaluation manifest snapshot",),
+    "L8673-8700": ("Evaluation manifest snapshot",),
+    "L10287-10299": ("Analyzing an image with a trained model",),
+    "L10287-10352": ("Analyzing an image with a trained model",),
+    "L17920": ("Quotas / Training",),
+    "L17924": ("Quotas / Training",),
+    "L17926-17928": ("Quotas / Training",),
+    "L17930": ("Quotas / Training",),
+    "L17932": ("Quotas / Training",),
+    "L17934-17940": ("Quotas / Training",),
+    "L17944": ("Quotas / Training",),
+    "L17957-17959": ("Quotas / Training",),
+    "L17961-17967": ("Quotas / Training",),
+    "L17981-17983": ("Quotas / Testing",),
+    "L17997": ("Quotas / Testing",),
+}
+
+
+def guide_titles(guide: str) -> list[str]:
+    """Return the guide's section titles of a ``guide`` field ("L5403-5420, L17944"), once each.
+
+    ``KeyError`` for a range without a section in :data:`GUIDE_SECTIONS`.
+    """
+    titles: dict[str, None] = {}
+    for lines in guide.split(", "):
+        titles.update(dict.fromkeys(GUIDE_SECTIONS[lines]))
+    return list(titles)
+
+
 def render_errors_md() -> str:
     """Return docs/errors.md, generated from the table."""
     out = [
@@ -506,7 +605,7 @@ def render_errors_md() -> str:
         "",
         "Generated from `src/customlabels/codes.py` by `python -m customlabels.codes`; do not edit.",
         "Codes marked *project* are ours, for conditions the guide describes without naming a code "
-        "(spec decision 5). Line numbers refer to the guide.",
+        "(spec decision 5). The guide is cited by section title (\"A / B\": the subsection B of A).",
         "",
     ]
     for c in _ROWS:
@@ -521,7 +620,7 @@ def render_errors_md() -> str:
         if c.tier:
             facts.append(f"tier: {c.tier}")
         if c.guide:
-            facts.append(f"guide: {c.guide}")
+            facts.append("guide: " + ", ".join(f'"{title}"' for title in guide_titles(c.guide)))
         if c.project:
             facts.append("project code")
         out += ["; ".join(facts), "", f"> {c.message}", "", f"Fix: {c.hint}", ""]

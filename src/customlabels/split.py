@@ -3,7 +3,7 @@
 Two commands mirror the service: ``split`` is the auto-split of a single-dataset project (80% for
 training, 20% for testing, L2479-2481), written to a new pair of manifests; ``distribute`` is
 ``DistributeDatasetEntries`` (L13848-13860): 20% of the training manifest's entries move into an
-empty testing manifest, both files edited in place, atomically.
+empty testing manifest, both files edited in place, both or neither.
 
 What an image and its labels are is the validator's notion (:mod:`customlabels.manifest.records`):
 an image is a source-ref (every line naming it goes to the same side), its labels are the usable
@@ -40,7 +40,7 @@ from .limits import (DEFAULT_MAX_LINES, DEFAULT_TEST_FRACTION, MAX_LINE_BYTES, M
                      MIN_IMAGES_PER_LABEL)
 from .manifest.reader import iter_line_blocks
 from .manifest.records import iter_batches, iter_rows
-from .manifest.writer import atomic_write
+from .manifest.writer import recover, replace_all
 
 if TYPE_CHECKING:
     from .validation.report import Issue, ValidationReport
@@ -425,32 +425,31 @@ def _label_counts(images: list[tuple[str, ...]], is_test: list[bool]) -> dict[st
 
 def _write_sides(source: str, group_of_line: list[int], is_test: list[bool], train: Path,
                  test: Path, backend: str = "auto") -> tuple[int, int]:
-    """Copy each line of ``source``, byte for byte, to its side; both files atomically.
+    """Copy each line of ``source``, byte for byte, to its side; both files or neither.
 
     A block of lines at a time: each side's lines of the block are picked and joined in C (with
-    the compiled loops, the lines are found and copied there too: ``_split.copy_sides``).
+    the compiled loops, the lines are found and copied there too: ``_split.copy_sides``). The
+    pair is replaced by :func:`replace_all`: a process killed between the two renames leaves a
+    journal that the next write of either file completes.
     """
     kernels = _kernels(backend)
     if kernels is not None:
         sides = kernels.line_sides(group_of_line, is_test)
-        with open(source, "rb") as stream, atomic_write(train) as out_train, \
-                atomic_write(test) as out_test:
+        with open(source, "rb") as stream, \
+                replace_all([train, test]) as (out_train, out_test):
             try:
                 copied = kernels.copy_sides(stream, sides, out_train, out_test)
             except ValueError:
                 copied = -1
             if copied != len(sides):
                 raise SplitError(f"{source} changed while it was being split; run again")
-            out_train.flush()  # both complete before either replaces its target
-            out_test.flush()
         tested = sides.count(1)
         return len(sides) - tested, tested
     line_test = [is_test[group] for group in group_of_line]
     line_train = [not test for test in line_test]
     tested = sum(line_test)
     start = 0
-    with open(source, "rb") as stream, atomic_write(train) as out_train, \
-            atomic_write(test) as out_test:
+    with open(source, "rb") as stream, replace_all([train, test]) as (out_train, out_test):
         for block in iter_line_blocks(stream):
             end = start + len(block)
             for out, keep in ((out_train, line_train), (out_test, line_test)):
@@ -459,8 +458,6 @@ def _write_sides(source: str, group_of_line: list[int], is_test: list[bool], tra
                     out.write(b"\n".join(lines))  # type: ignore[arg-type]
                     out.write(b"\n")
             start = end
-        out_train.flush()  # both complete before either replaces its target
-        out_test.flush()
     return len(line_test) - tested, tested
 
 
@@ -498,7 +495,9 @@ def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
     """Move ``test_fraction`` of the training manifest's entries into an empty testing one.
 
     Like ``DistributeDatasetEntries`` (L13843-13860): ``test`` must be missing or empty; both
-    files are rewritten atomically. Refuses with
+    files are rewritten, both or neither (:func:`~customlabels.manifest.writer.replace_all`).
+    An earlier write of the pair that was interrupted is completed or rolled back first, before
+    either file is read (:func:`~customlabels.manifest.writer.recover` reports it). Refuses with
     ``ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE`` (nothing written) when a label
     cannot be on both sides. :class:`SplitError` when ``test`` holds entries. ``backend`` as
     in :func:`split`.
@@ -506,6 +505,7 @@ def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
     train_path, test_path = Path(train), Path(test)
     if _same(train_path, test_path):
         raise SplitError("the training and testing manifests are the same file")
+    recover([train_path, test_path])  # the pair as one write left it, not half of it
     if _has_content(test_path):
         raise SplitError(f"{test_path} is not empty: distribute moves entries into an empty "
                          "testing manifest")

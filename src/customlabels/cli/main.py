@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
+    _report_recoveries()
     try:
         status: int = _module(args.command).run(args, parser)
     except KeyboardInterrupt:
@@ -128,6 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     if status == EXIT_PROBLEMS and _unusable(args) is not None:
         return EXIT_UNUSABLE
     return status
+
+
+def _report_recoveries() -> None:
+    """Print each interrupted write that a command completes or rolls back, one line on stderr."""
+    from ..manifest import writer
+
+    def report(recovery: writer.Recovery) -> None:
+        print(f"customlabels: {recovery.message}", file=sys.stderr)
+
+    writer.on_recovery = report
 
 
 def _internal_error(exc: Exception) -> int:

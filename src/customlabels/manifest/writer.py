@@ -1,14 +1,347 @@
-"""Write files atomically, and annotate JSON Lines with their errors and warnings."""
+"""Write files atomically, alone or several all-or-nothing; annotate JSON Lines with findings.
+
+One file (:func:`atomic_write`) is written to a temporary file beside it (`.NAME.customlabels.tmp`)
+and renamed over it: a rename is atomic, so readers see the old file or the whole new one.
+
+Several files (:func:`replace_all`, used where a command changes a pair such as ``distribute
+--in-place``) cannot be renamed at once, so the renames are journaled:
+
+1. each new file is written to ``.NAME.customlabels.tmp`` beside its target, and fsynced;
+2. a journal ``.NAME.customlabels-journal`` is written beside *every* target, each naming all the
+   planned renames (paths relative to its folder), and fsynced: once all of them exist the
+   change is committed;
+3. the renames are done, in order, then the journals are removed.
+
+A process killed on the way leaves temporary files and perhaps journals. The next write of any
+of those targets (and ``distribute``, before it reads its pair) calls :func:`recover` first:
+with every journal of the change present it finishes the renames (*completed*); otherwise the
+change never committed, or had finished, and the temporary files left are removed (*rolled
+back*: every target keeps its old content). Either way the targets are consistent again, and one
+line per change says which (:data:`on_recovery`; the command line prints it on stderr).
+
+A process that is still writing holds an advisory lock (``flock``) on its temporary files and
+journals; recovery leaves those alone, and a second writer of the same target fails with
+``FileExistsError`` rather than interleave. Where ``fcntl`` is missing (Windows) there is no
+lock, and any leftover counts as stale.
+
+Test hook: with the environment variable ``CUSTOMLABELS_TEST_KILL_AT`` set to ``before-journal``
+(the new files written, no journal yet), ``after-journal-N`` (N journals written),
+``before-rename`` (every journal written, nothing renamed) or ``after-rename-N`` (N renames
+done), a multi-file write kills its own process with SIGKILL at that point. Only the tests set
+it, to check that the next run recovers.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks (see the module's docstring)
+    fcntl = None  # type: ignore[assignment]
+
+TEMP_SUFFIX = ".customlabels.tmp"
+JOURNAL_SUFFIX = ".customlabels-journal"
+#: The test hook (see the module's docstring).
+KILL_VARIABLE = "CUSTOMLABELS_TEST_KILL_AT"
+_JOURNAL_FORMAT = 1
+
+
+def temp_path(target: str | os.PathLike[str]) -> Path:
+    """Return where the new content of ``target`` is written before it replaces it."""
+    path = Path(target)
+    return path.with_name(f".{path.name}{TEMP_SUFFIX}")
+
+
+def journal_path(target: str | os.PathLike[str]) -> Path:
+    """Return the journal beside ``target`` of a multi-file change that includes it."""
+    path = Path(target)
+    return path.with_name(f".{path.name}{JOURNAL_SUFFIX}")
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What :func:`recover` did to an interrupted write.
+
+    Attributes:
+        action: ``completed`` (every target has its new content) or ``rolled_back`` (every
+            target kept its old content).
+        targets: the files of the interrupted write, as paths.
+    """
+
+    action: str
+    targets: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        """Return the one line that tells the user."""
+        names = ", ".join(self.targets)
+        if self.action == "completed":
+            return (f"{names}: an interrupted write was completed "
+                    "(every file now has its new content)")
+        return (f"{names}: an interrupted write was rolled back "
+                "(every file keeps its previous content)")
+
+
+def _log_recovery(recovery: Recovery) -> None:
+    import logging  # only when there is something to say
+
+    logging.getLogger("customlabels").warning(recovery.message)
+
+
+#: Called with each :class:`Recovery`; by default a warning of the ``customlabels`` logger
+#: (stderr when logging is not set up). The command line prints ``customlabels: MESSAGE``.
+on_recovery: Callable[[Recovery], None] = _log_recovery
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the advisory lock of ``fd``; tell whether it was free."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _in_use(path: Path) -> bool:
+    """Tell whether a live writer holds ``path`` (a temporary file or a journal)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return False
+    try:
+        return not _try_lock(fd)
+    finally:
+        os.close(fd)  # releases the lock taken to look
+
+
+def _fsync_dirs(paths: Sequence[Path]) -> None:
+    """Make the renames and new names in the folders of ``paths`` durable (where possible)."""
+    for directory in dict.fromkeys(os.path.abspath(p.parent) for p in paths):
+        try:
+            fd = os.open(directory, os.O_RDONLY)
+        except OSError:  # a platform that cannot open folders (Windows)
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _read_journal(path: Path) -> dict[str, Any] | None:
+    """Return the journal at ``path``, or None when it is missing or not a whole journal.
+
+    Journals are written in full before the first rename, so one that does not parse was
+    being written when its process died: its change never committed.
+    """
+    try:
+        with open(path, "rb") as stream:
+            doc = json.loads(stream.read())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return None
+    if (not isinstance(doc, dict) or doc.get("customlabels_journal") != _JOURNAL_FORMAT
+            or not isinstance(doc.get("id"), str) or not isinstance(doc.get("renames"), list)
+            or not all(isinstance(pair, list) and len(pair) == 2
+                       and all(isinstance(p, str) for p in pair) for pair in doc["renames"])):
+        return None
+    return doc
+
+
+def _recover_change(journal: Path, doc: dict[str, Any]) -> Recovery | None:
+    """Complete or roll back the change ``doc`` (read from ``journal``); None while it runs."""
+    base = journal.parent
+    pairs = [(Path(os.path.normpath(base / temp)), Path(os.path.normpath(base / target)))
+             for temp, target in doc["renames"]]
+    copies = [journal_path(target) for _, target in pairs]
+    if any(_in_use(path) for path in copies + [temp for temp, _ in pairs]):
+        return None
+    ids = [(_read_journal(copy) or {}).get("id") for copy in copies]
+    names = tuple(str(target) for _, target in pairs)
+    if all(i == doc["id"] for i in ids):  # committed: finish the renames
+        for temp, target in pairs:
+            if temp.exists():
+                os.replace(temp, target)
+        _fsync_dirs([target for _, target in pairs])
+        for copy in copies:
+            _unlink(copy)
+        return Recovery("completed", names)
+    # not committed (or finished, with some journals already removed): drop what is left,
+    # except a temporary file that a later change's journal claims
+    left = [temp for (temp, target), copy_id in zip(pairs, ids)
+            if copy_id in (None, doc["id"]) and temp.exists()]
+    for copy, copy_id in zip(copies, ids):
+        if copy_id == doc["id"]:
+            _unlink(copy)
+    for temp in left:
+        _unlink(temp)
+    return Recovery("rolled_back" if left else "completed", names)
+
+
+def recover(targets: Sequence[str | os.PathLike[str]]) -> list[Recovery]:
+    """Complete or roll back any interrupted write of ``targets``; return what was done.
+
+    Each change found is reported to :data:`on_recovery` as well. A change still being
+    written by a live process is left alone. ``OSError`` when a leftover cannot be removed.
+    """
+    done: list[Recovery] = []
+    seen: set[str] = set()
+    for target in map(Path, targets):
+        journal = journal_path(target)
+        if not journal.exists():
+            continue
+        doc = _read_journal(journal)
+        if doc is None:
+            if not _in_use(journal):  # a journal cut short: that change never committed
+                _unlink(journal)
+            continue
+        if doc["id"] in seen:
+            continue
+        seen.add(doc["id"])
+        recovery = _recover_change(journal, doc)
+        if recovery is not None:
+            done.append(recovery)
+    # a temporary file with no journal beside its target was never committed
+    stray = [target for target in map(Path, targets)
+             if temp_path(target).exists() and not journal_path(target).exists()
+             and not _in_use(temp_path(target))]
+    for target in stray:
+        _unlink(temp_path(target))
+    if stray:
+        done.append(Recovery("rolled_back", tuple(str(t) for t in stray)))
+    for recovery in done:
+        on_recovery(recovery)
+    return done
+
+
+def _open_exclusive(path: Path, target: Path) -> int:
+    """Create ``path`` (a temporary file or a journal of ``target``) and lock it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                     0o644)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, f"being written by another process ({path.name} "
+                              "is in use)", str(target)) from None
+    if not _try_lock(fd):  # a recovery looked at it just now: let it go
+        os.close(fd)
+        raise FileExistsError(errno.EEXIST, f"being written by another process ({path.name} "
+                              "is in use)", str(target))
+    if hasattr(os, "fchmod"):  # as before: readable by all whatever the umask
+        os.fchmod(fd, 0o644)
+    return fd
+
+
+def _test_kill(point: str) -> None:
+    """The test hook: SIGKILL this process at ``point`` when the tests ask for it."""
+    if os.environ.get(KILL_VARIABLE) == point:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextmanager
+def replace_all(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[BinaryIO]]:
+    """Open a stream for each of ``paths``; on success replace them all, or none.
+
+    Interrupted writes of those paths are recovered first (:func:`recover`). On an error in
+    the ``with`` block nothing is replaced and the temporary files are removed. A process
+    killed during the renames leaves a journal that the next write of any of the paths
+    completes (see the module's docstring). ``FileExistsError`` when another process is
+    writing one of them; ``ValueError`` when a path is given twice.
+    """
+    targets = [Path(p) for p in paths]
+    if len({os.path.abspath(t) for t in targets}) != len(targets):
+        raise ValueError("replace_all: a file is named twice")
+    recover(targets)
+    streams: list[BinaryIO] = []
+    journals: list[int] = []
+    renamed = 0
+    committed = False
+    try:
+        for target in targets:
+            streams.append(os.fdopen(_open_exclusive(temp_path(target), target), "wb",
+                                     buffering=1 << 20))
+        yield streams
+        for stream in streams:
+            stream.flush()
+        if len(targets) > 1:
+            # the journals commit the change: what they name must be on disk before them. (One
+            # file is not fsynced, as before: its rename is atomic for a killed process, and
+            # an fsync a write would slow down every large output.)
+            for stream in streams:
+                os.fsync(stream.fileno())
+            _test_kill("before-journal")
+            change = os.urandom(8).hex()
+            for target in targets:
+                journals.append(_write_journal(target, targets, change))
+                _test_kill(f"after-journal-{len(journals)}")
+            _fsync_dirs(targets)
+            committed = True
+            _test_kill("before-rename")
+        for target in targets:
+            os.replace(temp_path(target), target)
+            renamed += 1
+            if committed:
+                _test_kill(f"after-rename-{renamed}")
+        if committed:
+            _fsync_dirs(targets)
+    except BaseException:
+        if not renamed:  # nothing replaced yet: undo, the journals first (see recover)
+            for target, _fd in zip(targets, journals):
+                _unlink(journal_path(target))
+            for target in targets[:len(streams)]:
+                _unlink(temp_path(target))
+        # else committed and partly renamed: the journals stay for the next run to complete
+        raise
+    finally:
+        for stream in streams:
+            stream.close()
+        if committed and renamed == len(targets):
+            for target in targets:
+                _unlink(journal_path(target))
+        for fd in journals:  # the locks go last: a recovery sees the change until it is done
+            os.close(fd)
+
+
+def _write_journal(target: Path, targets: list[Path], change: str) -> int:
+    """Write the journal of ``change`` beside ``target``; return its (locked) descriptor."""
+    path = journal_path(target)
+    fd = _open_exclusive(path, target)
+    try:
+        base = os.path.abspath(path.parent)
+        doc = {"customlabels_journal": _JOURNAL_FORMAT, "id": change, "pid": os.getpid(),
+               "renames": [[os.path.relpath(os.path.abspath(temp_path(t)), base),
+                            os.path.relpath(os.path.abspath(t), base)] for t in targets]}
+        data = json.dumps(doc).encode() + b"\n"
+        while data:
+            data = data[os.write(fd, data):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink(path)
+        raise
+    return fd
 
 
 @contextmanager
@@ -16,23 +349,11 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Open a temporary file beside ``path``; on success rename it over ``path``.
 
     Readers see the old file or the whole new one, never a part; on error the temporary file is
-    removed and ``path`` is left as it was.
+    removed and ``path`` is left as it was. An interrupted write of ``path`` (a temporary
+    file, a journal) is recovered first (:func:`recover`).
     """
-    import tempfile  # only when writing: keeps the command's start-up short
-
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
-            yield stream
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with replace_all([path]) as (stream,):
+        yield stream
 
 
 # A number literal goes through json.dumps as a marked string, then the marks are removed. The
