@@ -266,7 +266,8 @@ def _repair(distinct: list[Sequence[str]], members: dict[str, list[int]], labels
 # --- files ------------------------------------------------------------------------------------
 
 
-def _plan(source: str, test_fraction: float, seed: int, backend: str
+def _plan(source: str, test_fraction: float, seed: int, backend: str,
+          progress: bool | None = False
           ) -> tuple[list[int], list[bool], list[tuple[str, ...]], list[str]]:
     """Read ``source``; return (group of each line, is_test per group, labels per group, failed).
 
@@ -277,8 +278,10 @@ def _plan(source: str, test_fraction: float, seed: int, backend: str
     group_labels: list[tuple[str, ...]] = []
     by_ref: dict[str, int] = {}
     too_long: list[int] = []
-    for line, raw, _verdict, _findings, key, labels, _boxes in iter_rows(source,
-                                                                        backend=backend):
+    from .convert._common import counted
+
+    rows = counted(iter_rows(source, backend=backend), Path(source).name, progress)
+    for line, raw, _verdict, _findings, key, labels, _boxes in rows:
         if raw is None:
             too_long.append(line)
         group = by_ref.get(key) if key is not None else None
@@ -369,14 +372,16 @@ def _same(a: Path, b: Path) -> bool:
 
 def split(source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
           test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
-          validate: bool = True, backend: str = "auto") -> SplitResult:
+          validate: bool = True, backend: str = "auto",
+          progress: bool | None = False) -> SplitResult:
     """Split a manifest into ``train.manifest`` and ``test.manifest`` in ``output_dir``.
 
     Refuses with ``ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT`` (in the result's
     issues, nothing written) when a label cannot be on both sides. ``OSError`` for an
     unreadable input or an unwritable directory; :class:`SplitError` for a bad fraction, an
     output that is the input, or a line too long to copy. ``backend`` reads the records and
-    validates the pair (``auto``, ``compiled`` or ``python``).
+    validates the pair (``auto``, ``compiled`` or ``python``). ``progress``: a bar counting
+    the lines read, on stderr (None: when it is a terminal).
     """
     source = os.fspath(source)
     directory = Path(output_dir)
@@ -385,19 +390,20 @@ def split(source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
         if _same(target, Path(source)):
             raise SplitError(f"{target} is the input manifest; it is never overwritten")
     return _split_into(source, train, test, AUTOSPLIT, test_fraction, seed, validate, backend,
-                       make_dir=directory)
+                       make_dir=directory, progress=progress)
 
 
 def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
                test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
-               validate: bool = True, backend: str = "auto") -> SplitResult:
+               validate: bool = True, backend: str = "auto",
+               progress: bool | None = False) -> SplitResult:
     """Move ``test_fraction`` of the training manifest's entries into an empty testing one.
 
     Like ``DistributeDatasetEntries`` (L13843-13860): ``test`` must be missing or empty; both
     files are rewritten atomically. Refuses with
     ``ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE`` (nothing written) when a label
-    cannot be on both sides. :class:`SplitError` when ``test`` holds entries. ``backend`` as
-    in :func:`split`.
+    cannot be on both sides. :class:`SplitError` when ``test`` holds entries. ``backend`` and
+    ``progress`` as in :func:`split`.
     """
     train_path, test_path = Path(train), Path(test)
     if _same(train_path, test_path):
@@ -406,7 +412,7 @@ def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
         raise SplitError(f"{test_path} is not empty: distribute moves entries into an empty "
                          "testing manifest")
     return _split_into(os.fspath(train), train_path, test_path, DISTRIBUTE, test_fraction, seed,
-                       validate, backend)
+                       validate, backend, progress=progress)
 
 
 def _has_content(path: Path) -> bool:
@@ -423,9 +429,9 @@ def _has_content(path: Path) -> bool:
 
 def _split_into(source: str, train: Path, test: Path, refusal: str, test_fraction: float,
                 seed: int, validate: bool, backend: str,
-                make_dir: Path | None = None) -> SplitResult:
+                make_dir: Path | None = None, progress: bool | None = False) -> SplitResult:
     """Plan the split of ``source``; refuse with ``refusal`` or write both sides and validate."""
-    group_of_line, is_test, images, failed = _plan(source, test_fraction, seed, backend)
+    group_of_line, is_test, images, failed = _plan(source, test_fraction, seed, backend, progress)
     result = SplitResult(source, labels=_label_counts(images, is_test))
     if failed or not result.labels:
         return SplitResult(source, labels=result.labels,
