@@ -440,7 +440,9 @@ def merge(manifests: list[str | os.PathLike[str]], output: str | os.PathLike[str
             where, first_line, index = seen[sref]
             clashes.append(make_issue(
                 "ERROR_DUPLICATE_SOURCE_REF", name, lineno, _SOURCE_REF_PATH,
-                arg=f"{where}:{first_line}", detail=f"{sref} is also {where}:{first_line}",
+                # "first used on line 3" in the same file, "on line 3 of A.manifest" in another
+                arg=first_line if where == name else f"{first_line} of {where}",
+                detail=f"{sref} is also {where}:{first_line}",
                 context={"source_ref": sref, "first_file": where, "first_line": first_line}))
             result.removed += 1
             if on_duplicate == "last":
