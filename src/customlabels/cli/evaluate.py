@@ -134,12 +134,12 @@ def render_text(result: Any, shown: Shown = ALL) -> tuple[str, str]:
             for name, row in zip(result.confusion_rows, result.confusion_matrix):
                 out.append(f"{name:<{cell}}  "
                            + "  ".join(f"{100 * v:>{cell - 1}.0f}%" for v in row))
+    for path in result.outputs:
+        out.append(f"wrote {path}")
     errors, warnings = counts(result.issues)
     what = ("evaluated" + (" what is usable" if not result.ok else "")
             if result.summary is not None else "not evaluated")
     out.append(closing(result.files["ground_truth"], errors, warnings, 0 if result.ok else 1,
                        what=what))
-    for path in result.outputs:
-        out.append(f"wrote {path}")
     return "\n".join(out) + "\n", "\n".join(f"customlabels: {e}" for e in err) + (
         "\n" if err else "")

@@ -116,13 +116,13 @@ def render_text(reports: list[Any], shown: Shown = ALL, *, strict: bool = False,
                     f"{stats['valid_json_lines']:,} valid, "
                     f"{stats['invalid_json_lines']:,} invalid, "
                     f"{stats['ignored_json_lines']:,} ignored")
+        for path in report["outputs"]:
+            out.append(f"wrote {path}")
         if closing_line:
             errors, warnings = counts(report["issues"])
             files = report["files"]["training"] + (
                 f" + {report['files']['testing']}" if report["files"]["testing"] else "")
             out.append(closing(files, errors, warnings, status_of(report, strict), strict))
-        for path in report["outputs"]:
-            out.append(f"wrote {path}")
     return "\n".join(out) + "\n", "".join(f"customlabels: {e}\n" for e in err)
 
 

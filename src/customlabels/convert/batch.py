@@ -77,7 +77,7 @@ def convert_many(fmt: str, inputs: list[str], output_dir: str | os.PathLike[str]
     get_format(fmt)  # an unknown format is misuse: raise before starting anything
     outputs = output_paths(fmt, inputs, output_dir)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(inputs)))
-    bar = Progress(len(inputs), "files", progress, unit="file")
+    bar = Progress(len(inputs), "converting", progress, unit="file")
     results: list[ConversionResult | None] = [None] * len(inputs)
     try:
         if workers == 1:
