@@ -289,7 +289,8 @@ _ROWS: tuple[Code, ...] = (
          "Predict the images of the test manifest; check that the source-ref values match.",
          "L8511-8520", project=True, raised_by="evaluate"),
     Code("WARNING_TEST_IMAGES_WITHOUT_PREDICTIONS", "warning", "dataset", "",
-         "{} testing images have no line in the predictions; they count as predicted nothing.",
+         "Testing images without a line in the predictions: {}; they count as predicted "
+         "nothing.",
          "Run the model on every testing image; a response with an empty CustomLabels array "
          "says it found nothing.", "L8235-8238", project=True, raised_by="evaluate"),
     Code("WARNING_PREDICTED_LABEL_NOT_IN_TEST_DATASET", "warning", "annotation", "",

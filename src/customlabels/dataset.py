@@ -96,12 +96,18 @@ class LabelStats:
     boxes: int = 0
 
 
-def list_labels(manifest: str | os.PathLike[str], *, backend: str = "auto") -> list[LabelStats]:
-    """Return the labels of a dataset with image and box counts, by name (ListDatasetLabels)."""
+def list_labels(manifest: str | os.PathLike[str], *, backend: str = "auto",
+                progress: bool | None = False) -> list[LabelStats]:
+    """Return the labels of a dataset with image and box counts, by name (ListDatasetLabels).
+
+    ``progress`` as in :func:`describe`.
+    """
+    from .convert._common import counted
+
     images: Counter[str] = Counter()
     boxes: Counter[str] = Counter()
-    for _line, _raw, verdict, _findings, _ref, labels, box_labels in iter_rows(
-            manifest, backend=backend):
+    rows = counted(iter_rows(manifest, backend=backend), Path(manifest).name, progress)
+    for _line, _raw, verdict, _findings, _ref, labels, box_labels in rows:
         if verdict == VALID:
             images.update(labels)
             boxes.update(box_labels)
@@ -131,13 +137,19 @@ class DatasetStats:
         return dict(self.__dict__)
 
 
-def describe(manifest: str | os.PathLike[str], *, backend: str = "auto") -> DatasetStats:
-    """Return the ``DatasetStats`` of a manifest (DescribeDataset)."""
+def describe(manifest: str | os.PathLike[str], *, backend: str = "auto",
+             progress: bool | None = False) -> DatasetStats:
+    """Return the ``DatasetStats`` of a manifest (DescribeDataset).
+
+    ``progress``: a bar counting the lines read, on stderr (None: when it is a terminal).
+    """
+    from .convert._common import counted
+
     stats = DatasetStats()
     labels: set[str] = set()
     lines = dropped = labeled = errors = 0
-    for _line, _raw, verdict, findings, _ref, line_labels, _boxes in iter_rows(
-            manifest, backend=backend):
+    rows = counted(iter_rows(manifest, backend=backend), Path(manifest).name, progress)
+    for _line, _raw, verdict, findings, _ref, line_labels, _boxes in rows:
         lines += 1
         if findings:
             if is_dropped(findings):
@@ -428,7 +440,9 @@ def merge(manifests: list[str | os.PathLike[str]], output: str | os.PathLike[str
             where, first_line, index = seen[sref]
             clashes.append(make_issue(
                 "ERROR_DUPLICATE_SOURCE_REF", name, lineno, _SOURCE_REF_PATH,
-                arg=f"{where}:{first_line}", detail=f"{sref} is also {where}:{first_line}",
+                # "first used on line 3" in the same file, "on line 3 of A.manifest" in another
+                arg=first_line if where == name else f"{first_line} of {where}",
+                detail=f"{sref} is also {where}:{first_line}",
                 context={"source_ref": sref, "first_file": where, "first_line": first_line}))
             result.removed += 1
             if on_duplicate == "last":

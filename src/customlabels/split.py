@@ -311,23 +311,28 @@ def _repair(distinct: list[Sequence[str]], members: dict[str, list[int]], labels
 # --- files ------------------------------------------------------------------------------------
 
 
-def _plan(source: str, test_fraction: float, seed: int, backend: str) -> _Plan:
+def _plan(source: str, test_fraction: float, seed: int, backend: str,
+          progress: bool | None = False) -> _Plan:
     """Read ``source``; return the plan: group of each line, is_test per group, labels per
-    group, failed.
+    group, failed. ``progress``: a bar counting the lines read (as in :func:`split`).
 
     A group is an image: the lines that name one source-ref (a line without one is its own
     group). Only the records are read (source-ref and labels); no line is parsed.
     """
+    from .convert._common import counted, counted_batches
+
     kernels = _kernels(backend)
     lines = None
     if kernels is not None:
         which, batches = iter_batches(source, backend=backend, declared=True)
+        batches = counted_batches(batches, Path(source).name, progress)
         keep = which == "compiled"
         # the validator's duplicate findings name each source-ref's first line: the groups
         group_of_line, group_labels, too_long, lines = kernels.group_lines(
             batches, keep, _DUPLICATE_SOURCE_REF)
     else:
-        group_of_line, group_labels, too_long = _group_lines(iter_rows(source, backend=backend))
+        group_of_line, group_labels, too_long = _group_lines(
+            counted(iter_rows(source, backend=backend), Path(source).name, progress))
     if too_long:
         raise SplitError(f"{source}:{too_long[0]}: the line is longer than "
                          f"{MAX_LINE_BYTES:,} bytes and cannot be copied "
@@ -470,14 +475,16 @@ def _same(a: Path, b: Path) -> bool:
 
 def split(source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
           test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
-          validate: bool = True, backend: str = "auto") -> SplitResult:
+          validate: bool = True, backend: str = "auto",
+          progress: bool | None = False) -> SplitResult:
     """Split a manifest into ``train.manifest`` and ``test.manifest`` in ``output_dir``.
 
     Refuses with ``ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT`` (in the result's
     issues, nothing written) when a label cannot be on both sides. ``OSError`` for an
     unreadable input or an unwritable directory; :class:`SplitError` for a bad fraction, an
     output that is the input, or a line too long to copy. ``backend`` reads the records and
-    validates the pair (``auto``, ``compiled`` or ``python``).
+    validates the pair (``auto``, ``compiled`` or ``python``). ``progress``: a bar counting
+    the lines read, on stderr (None: when it is a terminal).
     """
     source = os.fspath(source)
     directory = Path(output_dir)
@@ -486,12 +493,13 @@ def split(source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
         if _same(target, Path(source)):
             raise SplitError(f"{target} is the input manifest; it is never overwritten")
     return _split_into(source, train, test, AUTOSPLIT, test_fraction, seed, validate, backend,
-                       make_dir=directory)
+                       make_dir=directory, progress=progress)
 
 
 def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
                test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
-               validate: bool = True, backend: str = "auto") -> SplitResult:
+               validate: bool = True, backend: str = "auto",
+               progress: bool | None = False) -> SplitResult:
     """Move ``test_fraction`` of the training manifest's entries into an empty testing one.
 
     Like ``DistributeDatasetEntries`` (L13843-13860): ``test`` must be missing or empty; both
@@ -499,8 +507,8 @@ def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
     An earlier write of the pair that was interrupted is completed or rolled back first, before
     either file is read (:func:`~customlabels.manifest.writer.recover` reports it). Refuses with
     ``ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE`` (nothing written) when a label
-    cannot be on both sides. :class:`SplitError` when ``test`` holds entries. ``backend`` as
-    in :func:`split`.
+    cannot be on both sides. :class:`SplitError` when ``test`` holds entries. ``backend`` and
+    ``progress`` as in :func:`split`.
     """
     train_path, test_path = Path(train), Path(test)
     if _same(train_path, test_path):
@@ -510,7 +518,7 @@ def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
         raise SplitError(f"{test_path} is not empty: distribute moves entries into an empty "
                          "testing manifest")
     return _split_into(os.fspath(train), train_path, test_path, DISTRIBUTE, test_fraction, seed,
-                       validate, backend)
+                       validate, backend, progress=progress)
 
 
 def _has_content(path: Path) -> bool:
@@ -527,7 +535,7 @@ def _has_content(path: Path) -> bool:
 
 def _split_into(source: str, train: Path, test: Path, refusal: str, test_fraction: float,
                 seed: int, validate: bool, backend: str,
-                make_dir: Path | None = None) -> SplitResult:
+                make_dir: Path | None = None, progress: bool | None = False) -> SplitResult:
     """Plan the split of ``source``; refuse with ``refusal`` or write both sides and validate.
 
     The cyclic collector is paused: the plan keeps a few objects a line and makes a million
@@ -537,12 +545,13 @@ def _split_into(source: str, train: Path, test: Path, refusal: str, test_fractio
 
     with gc_paused():
         return _split_pair(source, train, test, refusal, test_fraction, seed, validate, backend,
-                           make_dir)
+                           make_dir, progress)
 
 
 def _split_pair(source: str, train: Path, test: Path, refusal: str, test_fraction: float,
-                seed: int, validate: bool, backend: str, make_dir: Path | None) -> SplitResult:
-    plan = _plan(source, test_fraction, seed, backend)
+                seed: int, validate: bool, backend: str, make_dir: Path | None,
+                progress: bool | None) -> SplitResult:
+    plan = _plan(source, test_fraction, seed, backend, progress)
     group_of_line, is_test, images, failed = (plan.group_of_line, plan.is_test, plan.images,
                                               plan.failed)
     kernels = _kernels(backend)

@@ -62,7 +62,7 @@ def test_batch_over_globs_in_parallel(tmp_path: Path, capsys: pytest.CaptureFixt
     table = text[text.index("FILE"):].splitlines()
     assert table[0].split() == ["FILE", "LINES", "ERRORS", "WARNINGS", "MANIFEST"]
     assert any("broken.json" in row and "not written" in row for row in table)
-    assert table[-1] == "2 of 3 files converted without errors"
+    assert table[-1] == "failed: 2 of 3 files converted without errors"
 
 
 def test_batch_json_and_unmatched_glob(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,7 +24,7 @@ def test_clean_evaluation_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert status == 0, out
     assert "OBJECT_LOCALIZATION, 20 testing images" in out
     assert "Label" in out and "Threshold" in out and "AP50" in out and "COCO: AP " in out
-    assert "evaluated: 0 errors, 0 warnings" in out
+    assert f"{gt}: passed: evaluated, 0 errors, 0 warnings" in out
     assert f"wrote {tmp_path / 'out' / 'EvaluationSummary-pets-v1.2.json'}" in out
     assert (tmp_path / "out" / "EvaluationManifestSnapshot-pets-v1.2.manifest").exists()
 
@@ -38,7 +38,8 @@ def test_faulty_inputs_exit_one_with_compiler_style_lines(
     assert (f"{FAULTY / 'predictions.jsonl'}:9: ERROR_INVALID_PREDICTION The prediction is "
             "invalid; it is not evaluated. (Width must be a finite number of at least 0) - at "
             "$.CustomLabels[1].Geometry.BoundingBox.Width") in out
-    assert out[-1] == "evaluated with errors: 13 errors, 7 warnings"
+    assert out[-1] == (f"{FAULTY / 'test.manifest'}: failed: evaluated what is usable, "
+                       "13 errors, 7 warnings")
 
 
 def test_classification_table_has_a_confusion_matrix(
@@ -72,7 +73,7 @@ def test_missing_file_is_reported_on_stderr(tmp_path: Path,
     assert captured.err == (f"customlabels: {tmp_path / 'no.manifest'}: "
                             "ERROR_EVALUATION_FILE_INACCESSIBLE The ground truth file cannot be "
                             "read. (No such file or directory)\n")
-    assert captured.out == "not evaluated: 1 error, 0 warnings\n"
+    assert captured.out == f"{tmp_path / 'no.manifest'}: failed: not evaluated, 1 error, 0 warnings\n"
 
 
 @pytest.mark.parametrize("argv", [

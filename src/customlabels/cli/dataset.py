@@ -10,9 +10,12 @@ errors or nothing matched, 2 on a usage error or an input that cannot be used (`
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from ._options import (add_format, add_output_file, add_progress, add_report, progress_of)
+from ._render import (Shown, as_data, closing, counts, github_lines, json_text, plural,
+                      problem_lines)
 
 HELP = {
     "entries": "list a manifest's entries, filtered (like ListDatasetEntries)",
@@ -22,40 +25,62 @@ HELP = {
     "remove-label": "remove a label from every entry: attributes, boxes, objects, class-map",
     "merge": "join manifests into one",
 }
+#: The --format choices of the listing commands, and what each one writes. A choice added
+#: here (and to FORMAT_MEANING when new) is offered and documented at once.
+LISTING_FORMATS: dict[str, tuple[str, ...]] = {
+    "entries": ("text", "json"), "labels": ("text", "json"), "describe": ("text", "json")}
+LISTING_MEANING = {
+    "entries": {"text": "the entries' JSON Lines as they are in MANIFEST (a manifest), and "
+                        "their count on standard error",
+                "json": 'one document {"DatasetEntries": [...]}, each entry a JSON Line as a '
+                        "string, as ListDatasetEntries answers"},
+    "labels": {"text": "a table of the labels with their image and box counts",
+               "json": "a list of {Label, LabelStats}, as ListDatasetLabels answers"},
+    "describe": {"text": "one statistic a line", "json": '{"DatasetStats": {...}}, as '
+                                                          "DescribeDataset answers"},
+}
+#: MANIFEST may be standard input, except where --in-place would rewrite it.
+_STDIN_HELP = "; - reads it from standard input"
 
 
 def add_parser(sub: Any, name: str) -> None:
     """Add one of the dataset subcommands (``name`` says which)."""
     p = sub.add_parser(name, help=HELP[name], description=HELP[name] + ".")
     if name == "merge":
-        p.add_argument("manifests", nargs="+", metavar="MANIFEST")
-        p.add_argument("-o", "--output", required=True, metavar="OUT")
+        p.add_argument("manifests", nargs="+", metavar="MANIFEST",
+                       help="the manifests to join, in order (- reads one from standard input)")
+        add_output_file(p, "the manifest to write", required=True)
         p.add_argument("--on-duplicate", choices=("error", "first", "last"), default="error",
                        help="an image on several lines: refuse (default), keep the first or "
                             "the last line")
     else:
-        p.add_argument("manifest", metavar="MANIFEST")
+        p.add_argument("manifest", metavar="MANIFEST", help="the manifest" + _STDIN_HELP)
     if name == "entries":
         errors = p.add_mutually_exclusive_group()
         errors.add_argument("--has-errors", action="store_true", default=None,
                             help="only entries with errors")
         errors.add_argument("--no-errors", dest="has_errors", action="store_false",
                             help="only entries without errors")
-        p.add_argument("--source-ref-contains", metavar="TEXT")
+        p.add_argument("--source-ref-contains", metavar="TEXT",
+                       help="only entries whose source-ref contains TEXT")
         p.add_argument("--label", action="append", metavar="LABEL",
                        help="only entries with this label (repeat for any of several)")
     if name == "update":
         p.add_argument("--changes", required=True, metavar="CHANGES.jsonl",
                        help="JSON Lines: each replaces the entry with its source-ref, or is added")
     if name == "remove-label":
-        p.add_argument("label", metavar="LABEL")
+        p.add_argument("label", metavar="LABEL", help="the label to remove")
     if name in ("update", "remove-label"):
         target = p.add_mutually_exclusive_group(required=True)
-        target.add_argument("-o", "--output", metavar="OUT", help="write the result here")
+        add_output_file(target, "write the result here")
         target.add_argument("--in-place", action="store_true",
                             help="rewrite MANIFEST itself (atomically); the old content is lost")
-    if name in ("labels", "describe", "update", "remove-label", "merge"):
-        p.add_argument("--format", choices=("text", "json"), default="text")
+    if name in LISTING_FORMATS:
+        add_format(p, LISTING_FORMATS[name], LISTING_MEANING[name])
+    else:
+        add_report(p)
+    if name in ("labels", "describe"):
+        add_progress(p)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -76,83 +101,101 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _entries(args: argparse.Namespace, dataset: Any) -> int:
     count = 0
-    out = sys.stdout.buffer
-    for _rec, line in dataset.list_entries(args.manifest, has_errors=args.has_errors,
-                                           source_ref_contains=args.source_ref_contains,
-                                           labels=args.label):
-        out.write(line + b"\n")
-        count += 1
-    out.flush()
-    print(f"{count} entries", file=sys.stderr)
+    found = dataset.list_entries(args.manifest, has_errors=args.has_errors,
+                                 source_ref_contains=args.source_ref_contains, labels=args.label)
+    if args.format == "json":
+        entries = [line.decode("utf-8", "surrogateescape") for _rec, line in found]
+        sys.stdout.write(json_text({"DatasetEntries": entries}))
+        count = len(entries)
+    else:
+        out = sys.stdout.buffer
+        for _rec, line in found:
+            out.write(line + b"\n")
+            count += 1
+        out.flush()
+    print(plural(count, "entry", "entries"), file=sys.stderr)
     return 0
 
 
 def _labels(args: argparse.Namespace, dataset: Any) -> int:
-    labels = dataset.list_labels(args.manifest)
+    labels = dataset.list_labels(args.manifest, progress=progress_of(args))
     if args.format == "json":
-        print(json.dumps([{"Label": s.name, "LabelStats": {"EntryCount": s.images,
-                                                            "BoundingBoxCount": s.boxes}}
-                          for s in labels], indent=2, ensure_ascii=False))
+        sys.stdout.write(json_text([{"Label": s.name,
+                                     "LabelStats": {"EntryCount": s.images,
+                                                    "BoundingBoxCount": s.boxes}}
+                                    for s in labels]))
         return 0
     width = max([len(s.name) for s in labels] + [5])
     print(f"{'LABEL'.ljust(width)}  IMAGES   BOXES")
     for s in labels:
         print(f"{s.name.ljust(width)}  {s.images:6d}  {s.boxes:6d}")
-    print(f"{len(labels)} labels")
+    print(plural(len(labels), "label"))
     return 0
 
 
 def _describe(args: argparse.Namespace, dataset: Any) -> int:
-    stats = dataset.describe(args.manifest).to_dict()
+    stats = dataset.describe(args.manifest, progress=progress_of(args)).to_dict()
     if args.format == "json":
-        print(json.dumps({"DatasetStats": stats}, indent=2))
+        sys.stdout.write(json_text({"DatasetStats": stats}))
     else:
         for key, value in stats.items():
             print(f"{key}: {value}")
     return 0
 
 
-def _changed(args: argparse.Namespace, result: Any, summary: str) -> int:
-    """Print what an operation that changes a dataset did; 2 when it refused (nothing written)."""
-    from .convert import problems_text
+def _changed(args: argparse.Namespace, result: Any, summary: str, hint: str = "") -> int:
+    """Print what an operation that changes a dataset did; 2 when it refused (nothing written).
+
+    ``hint`` says, after a refusal, which option would have let it through.
+    """
     from .validate import render_text
 
     refused = result.output is None
+    status = 2 if refused else 0 if result.ok else 1
+    shown = Shown.of(args)
+    doc = as_data(result.validation_doc) if result.validation_doc is not None else None
+    issues = [*result.issues, *(doc["issues"] if doc is not None else [])]
     if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        sys.stdout.write(json_text(result.to_dict()))
+    elif args.format == "github":
+        sys.stdout.write("".join(f"{line}\n" for line in github_lines(issues, shown)))
     elif refused:
-        lines = problems_text(result.issues) + ["nothing written"]
+        lines = problem_lines(result.issues, shown) + [f"nothing written{hint}"]
         sys.stderr.write("".join(f"customlabels: {line}\n" for line in lines))
     else:
         print(summary)
-        if result.validation_doc is not None:
-            stdout, stderr = render_text([result.validation_doc])
+        if doc is not None:
+            stdout, stderr = render_text([doc], shown, closing_line=False)
             sys.stdout.write(stdout)
             sys.stderr.write(stderr)
-    if refused:
-        return 2
-    return 0 if result.ok else 1
+        errors, warnings = counts(issues)
+        print(closing(result.output, errors, warnings, status, what="written"))
+    return status
 
 
 def _update(args: argparse.Namespace, dataset: Any) -> int:
     r = dataset.update_entries(args.manifest, args.changes, output=args.output)
-    return _changed(args, r, f"{r.output}: {r.replaced} entries replaced, {r.added} added")
+    return _changed(args, r, f"{r.output}: {plural(r.replaced, 'entry', 'entries')} replaced, "
+                             f"{r.added:,} added")
 
 
 def _remove_label(args: argparse.Namespace, dataset: Any) -> int:
     r = dataset.remove_label(args.manifest, args.label, output=args.output)
     d = r.details
-    return _changed(args, r, f"{r.output}: {args.label!r} removed from {r.changed} entries "
-                             f"({d['attributes_removed']} image-level labels, "
-                             f"{d['boxes_removed']} boxes, {d['class_map_entries_removed']} "
-                             "class-map entries)")
+    return _changed(args, r, f"{r.output}: {args.label!r} removed from "
+                             f"{plural(r.changed, 'entry', 'entries')} "
+                             f"({plural(d['attributes_removed'], 'image-level label')}, "
+                             f"{plural(d['boxes_removed'], 'box', 'boxes')}, "
+                             f"{plural(d['class_map_entries_removed'], 'class-map entry', 'class-map entries')})")
 
 
 def _merge(args: argparse.Namespace, dataset: Any) -> int:
     r = dataset.merge(args.manifests, args.output, on_duplicate=args.on_duplicate)
-    return _changed(args, r, f"{r.output}: {r.added} entries from {len(args.manifests)} "
-                             f"manifests ({r.removed} repeated images left out, {r.replaced} "
-                             "replaced by a later line)")
+    return _changed(args, r, f"{r.output}: {plural(r.added, 'entry', 'entries')} from "
+                             f"{plural(len(args.manifests), 'manifest')} "
+                             f"({plural(r.removed, 'repeated image')} left out, "
+                             f"{r.replaced:,} replaced by a later line)",
+                    hint="; to keep one line of each image, give --on-duplicate first or last")
 
 
 _RUN = {"entries": _entries, "labels": _labels, "describe": _describe, "update": _update,

@@ -13,7 +13,9 @@ import sys
 from typing import Any
 
 from ..errors import BackendNotBuiltError
-from ._render import issue_text, json_text
+from ._options import add_backend, add_output_dir, add_report, alias
+from ._render import (ALL, Shown, closing, counts, github_lines, json_text, plural,
+                      split_problem_lines)
 
 
 def _name(text: str) -> str:
@@ -32,27 +34,28 @@ def add_parser(sub: Any, name: str) -> None:
         description="Compute per-label precision, recall and F1 at assumed thresholds, mAP and "
                     "mAR (object detection) or a confusion matrix (classification), and write "
                     "the EvaluationSummary file and the evaluation manifest snapshot.")
-    p.add_argument("--ground-truth", required=True, metavar="TEST",
-                   help="the test manifest (SageMaker Ground Truth format)")
+    test = p.add_argument("--test", required=True, metavar="TEST",
+                          help="the testing manifest, the ground truth (SageMaker Ground Truth "
+                               "format); - reads it from standard input")
+    alias(p, test, "--ground-truth")
     p.add_argument("--predictions", required=True, metavar="PRED",
                    help="JSON Lines: one DetectCustomLabels response with the image's "
-                        "source-ref a line, or an evaluation manifest snapshot")
-    p.add_argument("--output-dir", metavar="DIR",
-                   help="write EvaluationSummary-PROJECT-VERSION.json and "
-                        "EvaluationManifestSnapshot-PROJECT-VERSION.manifest here")
+                        "source-ref a line, or an evaluation manifest snapshot; - reads it "
+                        "from standard input")
+    add_output_dir(p, "write EvaluationSummary-PROJECT-VERSION.json and "
+                      "EvaluationManifestSnapshot-PROJECT-VERSION.manifest here")
     p.add_argument("--project", type=_name, default="project", metavar="NAME",
                    help="project name in the output file names (default: project)")
-    p.add_argument("--version", type=_name, default="version", metavar="NAME",
-                   help="version name in the output file names (default: version)")
+    version = p.add_argument("--version-name", type=_name, default="version", metavar="NAME",
+                             help="model version name in the output file names (default: "
+                                  "version)")
+    alias(p, version, "--version")  # before --version meant the program's version elsewhere
     p.add_argument("--train", metavar="TRAIN",
                    help="training manifest: its valid lines fill NumberOfTrainingImages")
     p.add_argument("--project-version-arn", metavar="ARN",
                    help="ProjectVersionArn for the summary file")
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="text: problems, then a table of the metrics (default); json: the "
-                        "whole result")
-    p.add_argument("--backend", "--engine", choices=("auto", "compiled", "python"), default="auto",
-                   help=argparse.SUPPRESS)
+    add_report(p, {"text": "problems one a line, then a table of the metrics"})
+    add_backend(p)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -60,41 +63,46 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ..metrics.evaluation import evaluate_files
 
     try:
-        result = evaluate_files(args.ground_truth, args.predictions, output_dir=args.output_dir,
-                                project=args.project, version=args.version, train=args.train,
-                                project_version_arn=args.project_version_arn,
+        result = evaluate_files(args.test, args.predictions, output_dir=args.output_dir,
+                                project=args.project, version=args.version_name,
+                                train=args.train, project_version_arn=args.project_version_arn,
                                 backend=args.backend)
     except BackendNotBuiltError as exc:
         print(f"customlabels: {exc}", file=sys.stderr)
         return 2
+    status = 0 if result.ok else 1
     if args.format == "json":
         sys.stdout.write(json_text(result.as_dict()))
+    elif args.format == "github":
+        sys.stdout.write("".join(f"{line}\n"
+                                 for line in github_lines(result.issues, Shown.of(args))))
     else:
-        stdout, stderr = render_text(result)
+        stdout, stderr = render_text(result, Shown.of(args))
         sys.stdout.write(stdout)
         sys.stdout.flush()
         if stderr:
             sys.stderr.write(stderr)
-    return 0 if result.ok else 1
+    return status
 
 
 def _fmt(value: float, width: int = 9) -> str:
     return f"{'-':>{width}}" if math.isnan(value) else f"{value:{width}.4f}"
 
 
-def render_text(result: Any) -> tuple[str, str]:
-    """Return (stdout, stderr): one problem a line, then the metrics; file errors on stderr."""
-    out: list[str] = []
-    err: list[str] = []
-    for issue in result.issues:
-        (err if issue.scope == "file" else out).append(issue_text(issue))
+def render_text(result: Any, shown: Shown = ALL) -> tuple[str, str]:
+    """Return (stdout, stderr): one problem a line, then the metrics; file errors on stderr.
+
+    The closing line says ``passed`` exactly when the exit status is 0 (no error in the inputs).
+    """
+    out, err = split_problem_lines(result.issues, shown)
     if result.summary is not None:
         kind = result.use_case
         if result.multi_label is not None:
             kind += ", multi-label" if result.multi_label else ", single-label"
         unit = "Boxes" if result.coco is not None else "Truth"
-        out.append(f"{result.files['ground_truth']}: {kind}, {result.testing_images} testing "
-                   f"images, {len(result.labels)} labels")
+        out.append(f"{result.files['ground_truth']}: {kind}, "
+                   f"{plural(result.testing_images, 'testing image')}, "
+                   f"{plural(len(result.labels), 'label')}")
         width = max([5, *(len(r.label) for r in result.per_label)])
         header = (f"{'Label':<{width}}  {'Images':>6}  {unit:>6}  {'Preds':>6}  {'Threshold':>9}"
                   f"  {'Precision':>9}  {'Recall':>9}  {'F1':>9}")
@@ -126,13 +134,12 @@ def render_text(result: Any) -> tuple[str, str]:
             for name, row in zip(result.confusion_rows, result.confusion_matrix):
                 out.append(f"{name:<{cell}}  "
                            + "  ".join(f"{100 * v:>{cell - 1}.0f}%" for v in row))
-    errors = len(result.errors)
-    warnings = len(result.issues) - errors
-    verdict = ("evaluated" if result.summary is not None else "not evaluated") + (
-        "" if result.ok else " with errors" if result.summary is not None else "")
-    out.append(f"{verdict}: {errors} error{'s' * (errors != 1)}, "
-               f"{warnings} warning{'s' * (warnings != 1)}")
     for path in result.outputs:
         out.append(f"wrote {path}")
+    errors, warnings = counts(result.issues)
+    what = ("evaluated" + (" what is usable" if not result.ok else "")
+            if result.summary is not None else "not evaluated")
+    out.append(closing(result.files["ground_truth"], errors, warnings, 0 if result.ok else 1,
+                       what=what))
     return "\n".join(out) + "\n", "\n".join(f"customlabels: {e}" for e in err) + (
         "\n" if err else "")

@@ -8,9 +8,11 @@ written, 2 on a usage error or an input that cannot be read
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from ._options import add_output_file, add_progress, add_report, add_s3_prefix, progress_of
+from ._render import Shown, closing, counts, github_lines, json_text, plural, problem_lines
 
 FORMAT_HELP = {
     "coco": "COCO object detection JSON: images, annotations (bbox), categories",
@@ -18,6 +20,8 @@ FORMAT_HELP = {
     "csv-boxes": "CSV rows image,label,left,top,width,height,image_width,image_height",
     "groundtruth-multilabel": "SageMaker Ground Truth multi-label lines",
 }
+#: The argument of each format's ``export`` that takes ``--s3-prefix``.
+S3_PARAMETER = {"coco": "s3_prefix", "csv": "s3_path", "csv-boxes": "s3_path"}
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -28,39 +32,47 @@ def add_parser(sub: Any, name: str) -> None:
     formats = p.add_subparsers(dest="target_format", required=True, metavar="FORMAT")
     for fmt, text in FORMAT_HELP.items():
         f = formats.add_parser(fmt, help=text, description=text)
-        f.add_argument("manifest", metavar="MANIFEST")
-        f.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write")
+        f.add_argument("manifest", metavar="MANIFEST",
+                       help="the manifest to export; - reads it from standard input")
+        add_output_file(f, "file to write", required=True)
         if fmt == "coco":
-            f.add_argument("--s3-prefix", metavar="S3URL",
-                           help="removed from source-refs to make file_name (default: the "
-                                "folder they all share)")
+            add_s3_prefix(f, "removed from source-refs to make file_name (default: the "
+                             "folder they all share)")
         elif fmt in ("csv", "csv-boxes"):
-            f.add_argument("--s3-path", metavar="S3URL",
-                           help="removed from the start of each source-ref")
+            add_s3_prefix(f, "removed from the start of each source-ref")
         else:
             f.add_argument("--label-attribute", default="multi-label", metavar="NAME",
                            help="the attribute name (default: multi-label)")
-        f.add_argument("--format", choices=("text", "json"), default="text")
+        add_report(f)
+        add_progress(f)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Export, print the problems, and return the exit status."""
     from ..convert import export
-    from .convert import problems_text
 
-    opts = {k: getattr(args, k) for k in ("s3_prefix", "s3_path", "label_attribute")
+    opts = {k: getattr(args, k) for k in ("s3_prefix", "label_attribute")
             if getattr(args, k, None) is not None}
-    result = export(args.target_format, args.manifest, args.output, **opts)
+    if "s3_prefix" in opts:
+        opts[S3_PARAMETER[args.target_format]] = opts.pop("s3_prefix")
+    result = export(args.target_format, args.manifest, args.output,
+                    progress=progress_of(args), **opts)
+    status = 0 if result.ok else 1
     if args.format == "json":
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    else:
-        lines = problems_text(result.issues)
-        if result.output is None:
-            lines.append(f"{args.manifest}: not exported")
-        else:
-            stats = ", ".join(f"{k} {v:,}" for k, v in result.stats.items())
-            lines.append(f"{args.manifest} -> {result.output}: {result.lines:,} "
-                         f"{'images' if args.target_format == 'coco' else 'entries'}"
-                         + (f" ({stats})" if stats else ""))
-        sys.stdout.write("\n".join(lines) + "\n")
-    return 0 if result.ok else 1
+        sys.stdout.write(json_text(result.to_dict()))
+        return status
+    if args.format == "github":
+        sys.stdout.write("".join(f"{line}\n" for line in github_lines(result.issues,
+                                                                       Shown.of(args))))
+        return status
+    lines = problem_lines(result.issues, Shown.of(args))
+    if result.output is not None:
+        stats = ", ".join(f"{k} {v:,}" for k, v in result.stats.items())
+        unit = ("image", "images") if args.target_format == "coco" else ("entry", "entries")
+        lines.append(f"{args.manifest} -> {result.output}: {plural(result.lines, *unit)}"
+                     + (f" ({stats})" if stats else ""))
+    errors, warnings = counts(result.issues)
+    lines.append(closing(args.manifest, errors, warnings, status,
+                         what="exported" if result.output is not None else "not exported"))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return status

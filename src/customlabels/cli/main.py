@@ -16,6 +16,7 @@ for all of them.
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import os
 import sys
@@ -25,6 +26,8 @@ from types import ModuleType
 
 from .. import __version__
 from ..errors import CustomLabelsError
+from ._options import hidden
+from ._stdin import StdinError, standard_input
 
 #: subcommand -> module of customlabels.cli that implements it
 SUBCOMMANDS = {"validate": "validate", "evaluate": "evaluate",
@@ -57,7 +60,7 @@ exit status, the same in every command:
 
 #: subcommand -> its arguments that name input files (each a path, a list of paths or None)
 INPUT_ARGUMENTS = {
-    "validate": ("train", "test"), "evaluate": ("ground_truth", "predictions", "train"),
+    "validate": ("train", "test"), "evaluate": ("test", "predictions", "train"),
     "convert": ("inputs",), "export": ("manifest",), "split": ("train",),
     "distribute": ("train",),  # TEST may be missing: entries move into it
     "entries": ("manifest",), "labels": ("manifest",), "update": ("manifest", "changes"),
@@ -68,12 +71,21 @@ OUTPUT_FILE_ARGUMENTS = ("output",)
 
 
 class _Formatter(argparse.HelpFormatter):
-    """Wrap descriptions as usual, but print the exit status table as written."""
+    """Wrap descriptions as usual, but print the exit status table as written; leave hidden
+    aliases (old spellings, :func:`customlabels.cli._options.alias`) out of the help."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         if text == EXIT_STATUS:
             return "".join(indent + line for line in text.splitlines(keepends=True))
         return super()._fill_text(text, width, indent)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        old = hidden(action)
+        if not old:
+            return super()._format_action_invocation(action)
+        shown = copy.copy(action)
+        shown.option_strings = [s for s in action.option_strings if s not in old]
+        return super()._format_action_invocation(shown)
 
 
 def _module(name: str) -> ModuleType:
@@ -110,7 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _report_recoveries()
     try:
-        status: int = _module(args.command).run(args, parser)
+        with standard_input(args, INPUT_ARGUMENTS.get(args.command, ())) as relabel:
+            status: int = _module(args.command).run(args, parser)
+            if status == EXIT_PROBLEMS and _unusable(args) is not None:
+                status = EXIT_UNUSABLE
+            relabel.flush()
+        return status
+    except StdinError as exc:  # `-` where standard input cannot be read: a usage error
+        parser.error(str(exc))
     except KeyboardInterrupt:
         print("customlabels: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -126,9 +145,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNUSABLE
     except Exception as exc:  # a bug: say so, and keep the traceback for whoever reports it
         return _internal_error(exc)
-    if status == EXIT_PROBLEMS and _unusable(args) is not None:
-        return EXIT_UNUSABLE
-    return status
 
 
 def _report_recoveries() -> None:

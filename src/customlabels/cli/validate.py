@@ -15,7 +15,9 @@ from typing import Any
 from ..errors import BackendNotBuiltError
 from ..limits import DEFAULT_MAX_LINES, MAX_LINES_WITH_QUOTA
 from ..validation.pipeline import validate_files
-from ._render import as_data, issue_message, issue_text, json_text
+from ._options import add_backend, add_output_dir, add_report, add_strict
+from ._render import (ALL, Shown, as_data, closing, counts, github_lines, json_text, plural,
+                      split_problem_lines)
 
 
 def _positive(text: str) -> int:
@@ -34,20 +36,24 @@ def add_parser(sub: Any, name: str) -> None:
         name, help="validate training and testing manifests",
         description="Validate manifests with the service's limits, rules and error codes. "
                     "Several manifests are each validated as a training manifest on its own.")
-    p.add_argument("train", nargs="+", metavar="TRAIN", help="training manifest(s)")
+    p.add_argument("train", nargs="+", metavar="TRAIN",
+                   help="training manifest(s); - reads one from standard input")
     p.add_argument("--test", metavar="TEST", help="testing manifest (one TRAIN only)")
-    p.add_argument("--output-dir", metavar="DIR",
-                   help="write manifest_summary.json and the *_manifest_with_validation.json "
-                        "files here (a sub-directory per manifest when there are several)")
-    p.add_argument("--format", choices=("text", "json", "github"), default="text",
-                   help="text: one problem a line (default); json: the whole report; "
-                        "github: workflow annotations")
+    add_output_dir(p, "write manifest_summary.json and the *_manifest_with_validation.json "
+                      "files here (a sub-directory per manifest when there are several)")
+    add_report(p)
     p.add_argument("--max-lines", type=_positive, default=DEFAULT_MAX_LINES, metavar="N",
                    help=f"row limit (default {DEFAULT_MAX_LINES:,}; classification datasets "
                         f"may have a quota of up to {MAX_LINES_WITH_QUOTA:,})")
-    p.add_argument("--strict", action="store_true", help="fail on warnings too")
-    p.add_argument("--backend", "--engine", choices=("auto", "compiled", "python"), default="auto",
-                   help=argparse.SUPPRESS)
+    add_strict(p)
+    add_backend(p)
+
+
+def status_of(report: Any, strict: bool) -> int:
+    """Return the exit status one report calls for: 1 on errors, or warnings with ``strict``."""
+    report = as_data(report)
+    warned = any(i["severity"] == "warning" for i in report["issues"])
+    return 1 if not report["ok"] or (strict and warned) else 0
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -65,15 +71,18 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except BackendNotBuiltError as exc:
             print(f"customlabels: {exc}", file=sys.stderr)
             return 2
-    render = {"text": render_text, "json": render_json, "github": render_github}[args.format]
-    stdout, stderr = render(reports)
+    shown = Shown.of(args)
+    if args.format == "json":
+        stdout, stderr = render_json(reports)
+    elif args.format == "github":
+        stdout, stderr = render_github(reports, shown)
+    else:
+        stdout, stderr = render_text(reports, shown, strict=args.strict)
     sys.stdout.write(stdout)
     sys.stdout.flush()
     if stderr:
         sys.stderr.write(stderr)
-    failed = any(not r["ok"] for r in reports)
-    warned = any(i["severity"] == "warning" for r in reports for i in r["issues"])
-    return 1 if failed or (args.strict and warned) else 0
+    return max(status_of(r, args.strict) for r in reports)
 
 
 def _relative(path: str) -> Path:
@@ -83,35 +92,38 @@ def _relative(path: str) -> Path:
     return Path(*[part for part in parts if part not in ("..", ".")])
 
 
-def render_text(reports: list[Any]) -> tuple[str, str]:
+def render_text(reports: list[Any], shown: Shown = ALL, *, strict: bool = False,
+                closing_line: bool = True) -> tuple[str, str]:
     """Return (stdout, stderr): one problem a line, then a summary; file errors on stderr.
 
-    ``reports`` are report documents (plain data) or :class:`ValidationReport` objects.
+    ``reports`` are report documents (plain data) or :class:`ValidationReport` objects. The
+    closing line of each (``FILES: passed|failed: N errors, M warnings``) says ``passed``
+    exactly when the report's exit status is 0 (:func:`status_of`); a command that validates
+    what it wrote and closes with its own line leaves it out (``closing_line``).
     """
     out: list[str] = []
     err: list[str] = []
     for report in map(as_data, reports):
-        for issue in report["issues"]:
-            (err if issue["scope"] == "file" else out).append(issue_text(issue))
+        lines, file_lines = split_problem_lines(report["issues"], shown)
+        out += lines
+        err += file_lines
         summary = report["summary"]
         if summary is not None:
             for role, stats in summary["statistics"].items():
                 out.append(
                     f"{role}: {report['files'][role]}: {stats['use_case']}, "
-                    f"{stats['total_json_lines']} lines: {stats['valid_json_lines']} valid, "
-                    f"{stats['invalid_json_lines']} invalid, "
-                    f"{stats['ignored_json_lines']} ignored")
-        errors = sum(i["severity"] == "error" for i in report["issues"])
-        warnings = len(report["issues"]) - errors
-        verdict = "passed" if report["ok"] else "failed"
-        files = report["files"]["training"] + (
-            f" + {report['files']['testing']}" if report["files"]["testing"] else "")
-        out.append(f"{files}: {verdict}: {errors} error{'s' * (errors != 1)}, "
-                   f"{warnings} warning{'s' * (warnings != 1)}")
+                    f"{plural(stats['total_json_lines'], 'line')}: "
+                    f"{stats['valid_json_lines']:,} valid, "
+                    f"{stats['invalid_json_lines']:,} invalid, "
+                    f"{stats['ignored_json_lines']:,} ignored")
         for path in report["outputs"]:
             out.append(f"wrote {path}")
-    return "\n".join(out) + "\n", "\n".join(f"customlabels: {e}" for e in err) + (
-        "\n" if err else "")
+        if closing_line:
+            errors, warnings = counts(report["issues"])
+            files = report["files"]["training"] + (
+                f" + {report['files']['testing']}" if report["files"]["testing"] else "")
+            out.append(closing(files, errors, warnings, status_of(report, strict), strict))
+    return "\n".join(out) + "\n", "".join(f"customlabels: {e}\n" for e in err)
 
 
 def render_json(reports: list[dict[str, Any]]) -> tuple[str, str]:
@@ -127,20 +139,8 @@ def render_json(reports: list[dict[str, Any]]) -> tuple[str, str]:
         return json_text(doc), ""
 
 
-def _escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
-
-
-def render_github(reports: list[dict[str, Any]]) -> tuple[str, str]:
+def render_github(reports: list[Any], shown: Shown = ALL) -> tuple[str, str]:
     """Return GitHub Actions workflow commands, one annotation a problem."""
-    out = []
-    for report in map(as_data, reports):
-        for issue in report["issues"]:
-            props = [f"file={_escape(issue['file'], True)}"]
-            if issue["line"] is not None:
-                props.append(f"line={issue['line']}")
-            props.append(f"title={_escape(issue['code'], True)}")
-            out.append(f"::{issue['severity']} {','.join(props)}::"
-                       f"{_escape(issue_message(issue))}")
+    out = [line for report in map(as_data, reports)
+           for line in github_lines(report["issues"], shown)]
     return "\n".join(out) + ("\n" if out else ""), ""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from ..issues import IssueViews, make_issue
 from ..limits import (MAX_ASPECT, MAX_BOXES, MAX_LABEL_NAME, MAX_LABELS_PER_IMAGE, MAX_SIDE,
@@ -282,14 +283,16 @@ def too_small(width: int, height: int, image_width: int, image_height: int) -> d
             "image_height": image_height, "scale_side": SCALE_SIDE}
 
 
-def exportable_records(job: Job) -> Iterator[tuple[Any, dict[str, Any]]]:
+def exportable_records(job: Job, progress: bool | None = False
+                       ) -> Iterator[tuple[Any, dict[str, Any]]]:
     """Yield ``(record, object)`` for each valid or ignored line of the manifest to export.
 
     Invalid lines are reported (``MANIFEST_LINE_INVALID``, their error codes as the detail) and
-    skipped; a manifest that cannot be read is fatal (``INPUT_UNREADABLE``).
+    skipped; a manifest that cannot be read is fatal (``INPUT_UNREADABLE``). ``progress``: a
+    bar counting the lines read (None: when stderr is a terminal).
     """
     try:
-        for rec in iter_records(job.source):
+        for rec in counted(iter_records(job.source), Path(job.source).name, progress):
             if rec.verdict not in (VALID, IGNORED):
                 codes = error_code_list(rec)
                 job.add("MANIFEST_LINE_INVALID", line=rec.line, detail=", ".join(codes),
@@ -417,7 +420,11 @@ def gc_paused() -> Iterator[None]:
 
 
 class Progress:
-    """A progress bar on stderr (tqdm), shown only on a terminal unless forced."""
+    """A progress bar on stderr (tqdm), shown only on a terminal unless forced.
+
+    Counts are whole numbers of ``unit`` (files, lines): no unit scaling, which tqdm prints
+    with decimals (``0.00/2.00``) below a thousand.
+    """
 
     def __init__(self, total: int, desc: str, enabled: bool | None, unit: str = "it"):
         self.bar: Any = None
@@ -425,8 +432,9 @@ class Progress:
             return
         from tqdm import tqdm  # only when converting: keeps `validate` start-up short
 
-        self.bar = tqdm(total=total or None, desc=desc, unit=unit, unit_scale=True, leave=False,
-                        disable=None if enabled is None else False, mininterval=0.25)
+        self.bar = tqdm(total=total or None, desc=desc, unit=f" {unit}s", leave=False,
+                        disable=None if enabled is None else False, mininterval=0.25,
+                        file=sys.stderr)
 
     def update(self, n: int) -> None:
         """Advance by ``n``."""
@@ -437,6 +445,61 @@ class Progress:
         """Remove the bar."""
         if self.bar is not None:
             self.bar.close()
+
+
+T = TypeVar("T")
+#: Rows counted between two updates of a bar: a tqdm update per line would cost more than the line.
+_PROGRESS_STEP = 4096
+
+
+def counted(rows: Iterable[T], desc: str, enabled: bool | None, unit: str = "line"
+            ) -> Iterator[T]:
+    """Return ``rows``, counted on a :class:`Progress` bar when one shows (``enabled`` as there).
+
+    Without a bar (``enabled`` False, or None and stderr not a terminal) the rows are returned
+    as they are: the compiled core's rows keep their C-chained loop.
+    """
+    if enabled is False or (enabled is None and not _is_terminal(sys.stderr)):
+        return iter(rows)
+    return _counting(rows, Progress(0, desc, enabled, unit=unit))
+
+
+def counted_batches(batches: Iterable[list[T]], desc: str, enabled: bool | None,
+                    unit: str = "line") -> Iterator[list[T]]:
+    """Return ``batches`` (lists of rows), their rows counted as :func:`counted` counts them."""
+    if enabled is False or (enabled is None and not _is_terminal(sys.stderr)):
+        return iter(batches)
+    return _counting_batches(batches, Progress(0, desc, enabled, unit=unit))
+
+
+def _counting_batches(batches: Iterable[list[T]], bar: Progress) -> Iterator[list[T]]:
+    try:
+        for batch in batches:
+            yield batch
+            bar.update(len(batch))
+    finally:
+        bar.close()
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        return False
+
+
+def _counting(rows: Iterable[T], bar: Progress) -> Iterator[T]:
+    n = 0
+    try:
+        for row in rows:
+            yield row
+            n += 1
+            if n == _PROGRESS_STEP:
+                bar.update(n)
+                n = 0
+    finally:
+        bar.update(n)
+        bar.close()
 
 
 def dump_line(obj: dict[str, Any]) -> bytes:

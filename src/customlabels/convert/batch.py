@@ -124,7 +124,7 @@ def convert_many(fmt: str, inputs: list[str], output_dir: str | os.PathLike[str]
     results: list[ConversionResult | None] = list(_refusals(fmt, inputs, outputs))
     todo = [k for k, refused in enumerate(results) if refused is None]
     workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-    bar = Progress(len(inputs), "files", progress, unit="file")
+    bar = Progress(len(inputs), "converting", progress, unit="file")
     bar.update(len(inputs) - len(todo))
     try:
         if workers == 1:

@@ -273,7 +273,7 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
             raise job.fatal("S3_PREFIX_INVALID", repr(s3_path))
         rows: list[list[Any]] = [list(COLUMNS)]
         other = []
-        for rec, obj in C.exportable_records(job):
+        for rec, obj in C.exportable_records(job, progress):
             pairs = [p for p in attribute_pairs(obj) if attribute_type(obj, p[1]) == DETECTION]
             if not pairs:
                 other.append(rec.line)

@@ -275,7 +275,7 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
         if folder is None:
             raise job.fatal("S3_PREFIX_INVALID", repr(s3_path))
         rows, other = [], []
-        for rec, obj in C.exportable_records(job):
+        for rec, obj in C.exportable_records(job, progress):
             labels = [name for _, name in usable_classes(obj, rec.findings)] \
                 if rec.verdict == VALID else []
             if rec.verdict == VALID and not labels or (

@@ -236,7 +236,7 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
         other: list[int] = []
         lines: list[bytes] = []
         meta_key = label_attribute + "-metadata"
-        for rec, obj in C.exportable_records(job):
+        for rec, obj in C.exportable_records(job, progress):
             labels = _classes(obj, rec) if rec.verdict == VALID else []
             if (rec.verdict == VALID and not labels) or (rec.verdict == IGNORED and len(obj) > 1):
                 other.append(rec.line)

@@ -22,6 +22,16 @@ class BadJSON(ValueError):
     """The line is not one strict JSON object; the message is a short reason."""
 
 
+
+def json_error_text(exc: json.JSONDecodeError) -> str:
+    """Return json's reason with its column: ``Expecting ',' delimiter at column 12``.
+
+    Some of json's reasons end with "at" already ("Unterminated string starting at"): the
+    column then follows without a second one.
+    """
+    joint = "" if exc.msg.endswith(" at") else " at"
+    return f"{exc.msg}{joint} column {exc.colno}"
+
 def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(items)
     if len(obj) != len(items):
@@ -96,7 +106,7 @@ def parse_line(raw: bytes, keep_literals: bool = False) -> dict[str, Any]:
     try:
         obj, end = (_KEEPING_DECODER if keep_literals else _DECODER).raw_decode(stripped)
     except json.JSONDecodeError as exc:
-        raise BadJSON(f"{exc.msg} at column {exc.colno}") from None
+        raise BadJSON(json_error_text(exc)) from None
     if end != len(stripped):
         raise BadJSON(f"extra data at column {end + 1}")
     if not isinstance(obj, dict):

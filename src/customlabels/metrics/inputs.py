@@ -35,6 +35,7 @@ import numpy as np
 
 from ..issues import make_issue, make_line_issue
 from ..limits import MAX_LABEL_NAME, MAX_LINE_BYTES, MIN_LABEL_NAME
+from ..manifest.jsonline import json_error_text
 from ..manifest.reader import iter_lines
 from ..manifest.schema import (CLASSIFICATION, DETECTION, VALID, Finding, attribute_pairs,
                                attribute_type, label_name_ok, usable_boxes, usable_classes)
@@ -438,7 +439,7 @@ def _read_prediction_line(raw: bytes | None, lineno: int, path: str, test: TestS
         return invalid(f"invalid UTF-8 at byte {exc.start + 1}", reason="not_utf8",
                        byte=exc.start + 1)
     except json.JSONDecodeError as exc:
-        return invalid(f"{exc.msg} at column {exc.colno}", reason="not_json", error=exc.msg,
+        return invalid(json_error_text(exc), reason="not_json", error=exc.msg,
                        column=exc.colno)
     except ValueError as exc:
         return invalid(str(exc), reason="not_json", error=str(exc))
