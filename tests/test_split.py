@@ -151,6 +151,28 @@ def test_distribute_moves_entries_into_an_empty_test(tmp_path: Path) -> None:
         distribute(train, test)
 
 
+@pytest.mark.parametrize("backend", ["compiled", "python"])
+def test_only_a_pair_that_replaces_its_input_is_fsynced(tmp_path: Path, backend: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """distribute rewrites its input: the new pair must be on disk before the old one goes;
+    split's outputs can be made again from its input, and skip the fsyncs."""
+    import os
+
+    if backend == "compiled":
+        pytest.importorskip("customlabels._split")
+
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    lines = [classification_line(i, ["cat" if i % 2 else "dog"]) for i in range(50)]
+    source = write(tmp_path / "all.manifest", lines)
+    assert split(source, tmp_path / "out", seed=1, backend=backend).ok
+    assert synced == []
+    train = write(tmp_path / "train.manifest", lines)
+    assert distribute(train, tmp_path / "test.manifest", seed=1, backend=backend).ok
+    assert len(synced) >= 4  # the two files and their two journals, at least
+
+
 def test_distribute_refusal_writes_nothing(tmp_path: Path) -> None:
     lines = [classification_line(0, ["cat"]), classification_line(1, ["dog"])]
     train = write(tmp_path / "train.manifest", lines)

@@ -435,13 +435,16 @@ def _write_sides(source: str, group_of_line: list[int], is_test: list[bool], tra
     A block of lines at a time: each side's lines of the block are picked and joined in C (with
     the compiled loops, the lines are found and copied there too: ``_split.copy_sides``). The
     pair is replaced by :func:`replace_all`: a process killed between the two renames leaves a
-    journal that the next write of either file completes.
+    journal that the next write of either file completes. The new files are fsynced first
+    (``durable``) only when one of them replaces ``source`` (``distribute``): outputs made from
+    an input that stays can be made again, and the fsyncs cost a tenth of a split.
     """
+    durable = _same(train, Path(source)) or _same(test, Path(source))
     kernels = _kernels(backend)
     if kernels is not None:
         sides = kernels.line_sides(group_of_line, is_test)
         with open(source, "rb") as stream, \
-                replace_all([train, test]) as (out_train, out_test):
+                replace_all([train, test], durable=durable) as (out_train, out_test):
             try:
                 copied = kernels.copy_sides(stream, sides, out_train, out_test)
             except ValueError:
@@ -454,7 +457,8 @@ def _write_sides(source: str, group_of_line: list[int], is_test: list[bool], tra
     line_train = [not test for test in line_test]
     tested = sum(line_test)
     start = 0
-    with open(source, "rb") as stream, replace_all([train, test]) as (out_train, out_test):
+    with open(source, "rb") as stream, \
+            replace_all([train, test], durable=durable) as (out_train, out_test):
         for block in iter_line_blocks(stream):
             end = start + len(block)
             for out, keep in ((out_train, line_train), (out_test, line_test)):

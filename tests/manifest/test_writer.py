@@ -27,8 +27,8 @@ NEW = [b'{"source-ref": "s3://bucket/new-%d.jpg"}\n' % i for i in range(3)]
 CHILD = """
 import sys
 from customlabels.manifest.writer import replace_all
-paths = sys.argv[1:]
-with replace_all(paths) as streams:
+durable, *paths = sys.argv[1:]
+with replace_all(paths, durable=durable == "1") as streams:
     for i, stream in enumerate(streams):
         stream.write(b'{"source-ref": "s3://bucket/new-%d.jpg"}\\n' % i)
 """
@@ -45,10 +45,11 @@ def three_files(tmp_path: Path) -> list[Path]:
     return paths
 
 
-def killed_write(paths: list[Path], point: str) -> None:
+def killed_write(paths: list[Path], point: str, durable: bool = True) -> None:
     """Replace ``paths`` in a child process that SIGKILLs itself at ``point``."""
     env = {**os.environ, KILL_VARIABLE: point}
-    proc = subprocess.run([sys.executable, "-c", CHILD, *map(str, paths)], env=env,
+    proc = subprocess.run([sys.executable, "-c", CHILD, "1" if durable else "0",
+                           *map(str, paths)], env=env,
                           capture_output=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
 
@@ -106,11 +107,13 @@ def test_a_file_named_twice_is_refused(tmp_path: Path) -> None:
     ("after-rename-2", "completed", NEW),
     ("after-rename-3", "completed", NEW),  # every rename done, the journals not yet removed
 ])
+@pytest.mark.parametrize("durable", [True, False], ids=["durable", "not-durable"])
 def test_a_killed_write_is_recovered_all_or_nothing(tmp_path: Path, reported: list[Recovery],
                                                     point: str, action: str,
-                                                    expected: list[bytes]) -> None:
+                                                    expected: list[bytes],
+                                                    durable: bool) -> None:
     paths = three_files(tmp_path)
-    killed_write(paths, point)
+    killed_write(paths, point, durable)
     assert leftovers(tmp_path)  # the kill left something to recover
     done = recover(paths)
     assert [(r.action, set(r.targets)) for r in done] == [(action, set(map(str, paths)))]
@@ -201,3 +204,19 @@ def test_the_journal_names_the_renames_relative_to_its_folder(tmp_path: Path) ->
         assert contents(moved_paths) == NEW
     finally:
         moved.rename(tmp_path)
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_only_a_durable_write_flushes_the_disk_cache(tmp_path: Path, durable: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    paths = three_files(tmp_path)
+    with replace_all(paths, durable=durable) as streams:
+        for stream, data in zip(streams, NEW):
+            stream.write(data)
+    assert contents(paths) == NEW
+    assert leftovers(tmp_path) == []
+    # three files, three journals and the two folders twice
+    assert len(synced) == (10 if durable else 0)

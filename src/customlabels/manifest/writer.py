@@ -6,7 +6,8 @@ and renamed over it: a rename is atomic, so readers see the old file or the whol
 Several files (:func:`replace_all`, used where a command changes a pair such as ``distribute
 --in-place``) cannot be renamed at once, so the renames are journaled:
 
-1. each new file is written to ``.NAME.customlabels.tmp`` beside its target, and fsynced;
+1. each new file is written to ``.NAME.customlabels.tmp`` beside its target, and fsynced
+   (unless the writer says its outputs can be made again: ``durable=False``);
 2. a journal ``.NAME.customlabels-journal`` is written beside *every* target, each naming all the
    planned renames (paths relative to its folder), and fsynced: once all of them exist the
    change is committed;
@@ -261,8 +262,14 @@ def _test_kill(point: str) -> None:
 
 
 @contextmanager
-def replace_all(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[BinaryIO]]:
+def replace_all(paths: Sequence[str | os.PathLike[str]], *, durable: bool = True
+                ) -> Iterator[list[BinaryIO]]:
     """Open a stream for each of ``paths``; on success replace them all, or none.
+
+    ``durable``: the new files and the journals are fsynced before the renames, so that the
+    change also survives a power loss. A writer whose targets are outputs it can make again
+    from inputs it leaves alone (``split``) passes False: the journal protocol is the same, so a
+    killed process is recovered as well, without the cost of flushing the disk cache.
 
     Interrupted writes of those paths are recovered first (:func:`recover`). On an error in
     the ``with`` block nothing is replaced and the temporary files are removed. A process
@@ -289,14 +296,16 @@ def replace_all(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Binary
             # the journals commit the change: what they name must be on disk before them. (One
             # file is not fsynced, as before: its rename is atomic for a killed process, and
             # an fsync a write would slow down every large output.)
-            for stream in streams:
-                os.fsync(stream.fileno())
+            if durable:
+                for stream in streams:
+                    os.fsync(stream.fileno())
             _test_kill("before-journal")
             change = os.urandom(8).hex()
             for target in targets:
-                journals.append(_write_journal(target, targets, change))
+                journals.append(_write_journal(target, targets, change, durable))
                 _test_kill(f"after-journal-{len(journals)}")
-            _fsync_dirs(targets)
+            if durable:
+                _fsync_dirs(targets)
             committed = True
             _test_kill("before-rename")
         for target in targets:
@@ -304,7 +313,7 @@ def replace_all(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Binary
             renamed += 1
             if committed:
                 _test_kill(f"after-rename-{renamed}")
-        if committed:
+        if committed and durable:
             _fsync_dirs(targets)
     except BaseException:
         if not renamed:  # nothing replaced yet: undo, the journals first (see recover)
@@ -324,7 +333,7 @@ def replace_all(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Binary
             os.close(fd)
 
 
-def _write_journal(target: Path, targets: list[Path], change: str) -> int:
+def _write_journal(target: Path, targets: list[Path], change: str, durable: bool = True) -> int:
     """Write the journal of ``change`` beside ``target``; return its (locked) descriptor."""
     path = journal_path(target)
     fd = _open_exclusive(path, target)
@@ -336,7 +345,8 @@ def _write_journal(target: Path, targets: list[Path], change: str) -> int:
         data = json.dumps(doc).encode() + b"\n"
         while data:
             data = data[os.write(fd, data):]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         _unlink(path)
