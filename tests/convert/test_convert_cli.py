@@ -137,3 +137,33 @@ def test_export_survives_lone_surrogates(tmp_path: Path, fmt: str) -> None:
     status = main(["export", fmt, str(source), "-o", str(out)])
     assert status in (0, 1)
     assert out.exists()
+
+
+@pytest.mark.parametrize("date", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
+def test_a_date_whose_utc_is_past_the_calendar_is_malformed_not_a_crash(
+        date: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its time zone moves it beyond year 9999 (or before 1): what Python's datetime holds."""
+    coco = json.loads((COCO / "instances.json").read_text())
+    coco["images"][0]["date_captured"] = date
+    source = tmp_path / "instances.json"
+    source.write_text(json.dumps(coco))
+    assert main(["convert", "coco", str(source), "--s3-prefix", PREFIX,
+                 "-o", str(tmp_path / "c.manifest"), "--max-issues", "0"]) == 0
+    out = capsys.readouterr().out
+    assert ("DATE_FALLBACK The date is missing or malformed; the conversion time is used as "
+            f"creation-date. (1 image, the first image id {coco['images'][0]['id']!r};") in out
+
+    with pytest.raises(SystemExit) as refused:  # a usage error, from the parser
+        main(["convert", "csv", str(CASES / "csv" / "flowers.csv"), "--s3-prefix", PREFIX,
+              "-o", str(tmp_path / "f.manifest"), "--creation-date", date])
+    assert refused.value.code == 2
+    assert "creation_date must be an ISO 8601 date and time" in capsys.readouterr().err
+
+    manifest = tmp_path / "m.manifest"
+    lines = (tmp_path / "c.manifest").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["bounding-box-metadata"]["creation-date"] = date
+    manifest.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    assert main(["export", "coco", str(manifest), "-o", str(tmp_path / "back.json")]) == 0
+    images = json.loads((tmp_path / "back.json").read_text())["images"]
+    assert images[0]["date_captured"] == ""  # not a date: none is made up

@@ -118,6 +118,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (:data:`EXIT_STATUS`)."""
     argv = sys.argv[1:] if argv is None else argv
+    _escape_unencodable()
     parser = build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     _report_recoveries()
@@ -145,6 +146,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNUSABLE
     except Exception as exc:  # a bug: say so, and keep the traceback for whoever reports it
         return _internal_error(exc)
+
+
+def _escape_unencodable() -> None:
+    """Print what the terminal's encoding cannot hold as a backslash escape, not a crash.
+
+    A label name may hold a lone surrogate (a ``\\ud800`` escape in a manifest is valid JSON,
+    and the service takes it), which no encoding can write; a terminal that is not UTF-8
+    cannot write most names. ``\\ud800`` is also how JSON spells it, so ``--format json``
+    stays valid JSON.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream
+                pass
 
 
 def _report_recoveries() -> None:

@@ -359,16 +359,17 @@ def parse_date(value: Any) -> str | None:
 
     Accepts what the guide's COCO script accepts (``2013-11-15 02:41:42``) and the other ISO
     forms (``T`` separator, fractions, a time zone, a date alone); fractions are dropped, as the
-    script's ``strftime`` drops them, and a time zone is converted to UTC (L3468, L3649).
+    script's ``strftime`` drops them, and a time zone is converted to UTC (L3468, L3649). A
+    time whose UTC is outside years 1-9999 (``9999-12-31T23:59:59-05:00``) is not a date.
     """
     if not isinstance(value, str):
         return None
     try:
         stamp = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
     return stamp.isoformat(timespec="seconds")
 
 

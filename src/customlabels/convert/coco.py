@@ -418,7 +418,8 @@ def _write(job: Job, out: BinaryIO, kept: list[_Image], groups: list[list[dict[s
                         context={**_ann_context(ann, j), **context})
     if bad_dates:
         job.add("DATE_FALLBACK", path="$.images[*].date_captured",
-                detail=f"{bad_dates} images, the first image id {first_bad_date!r}; "
+                detail=f"{bad_dates} image{'s' * (bad_dates != 1)}, the first image id "
+                       f"{first_bad_date!r}; "
                        f"creation-date {fallback} is used",
                 context={"images": bad_dates, "first_image_id": first_bad_date,
                          "creation_date": fallback})

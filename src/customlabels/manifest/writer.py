@@ -380,6 +380,19 @@ def _literal(value: Any) -> str:
     return f"{_MARK}{text}\x00"
 
 
+def dumps_document(obj: Any, indent: int = 4) -> bytes:
+    """Serialise a JSON file (a summary) as UTF-8 and a newline, escaping only if it must.
+
+    A lone surrogate (a ``\\ud800`` escape in an input, kept in a label name) cannot be
+    UTF-8: then the document is written with every non-ASCII character escaped.
+    """
+    text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(obj, indent=indent) + "\n").encode("ascii")
+
+
 def dumps_line(obj: Any) -> bytes:
     """Serialise one JSON Line as UTF-8 (escaping only what UTF-8 cannot hold).
 

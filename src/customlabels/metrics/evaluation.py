@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..manifest.writer import atomic_write
+from ..manifest.writer import atomic_write, dumps_document
 from ..validation.pipeline import choose_backend as choose_scanner
 from . import classification, detection, inputs, snapshot, summary
 from ..issues import make_issue
@@ -265,8 +265,6 @@ def _classification(test: TestSet, preds: PredictionSet, result: EvaluationResul
 def _write(result: EvaluationResult, issues: list[IssueData], output_dir: str, project: str,
            version: str, sources: list[str]) -> None:
     """Write the summary file and the snapshot, each atomically; never over an input."""
-    import json
-
     directory = Path(output_dir)
     targets = [directory / summary.summary_name(project, version),
                directory / snapshot.snapshot_name(project, version)]
@@ -281,8 +279,7 @@ def _write(result: EvaluationResult, issues: list[IssueData], output_dir: str, p
                     context={"reason": "is_input", "output": str(target)}))
                 return
         with atomic_write(targets[0]) as stream:
-            stream.write((json.dumps(result.summary, indent=4, ensure_ascii=False) + "\n")
-                         .encode("utf-8"))
+            stream.write(dumps_document(result.summary))
         with atomic_write(targets[1]) as stream:
             for line in result.snapshot_lines:
                 stream.write(line)

@@ -237,9 +237,9 @@ def write_results(output_dir: str, roles: dict[str, str], scans: dict[str, ScanR
 
 
 def _dump_summary(summary: dict[str, Any]) -> bytes:
-    import json
+    from ..manifest.writer import dumps_document
 
-    return (json.dumps(summary, indent=4, ensure_ascii=False) + "\n").encode("utf-8")
+    return dumps_document(summary)
 
 
 def _write_validation_manifest(source: str, target: Path, result: ScanResult) -> None:
