@@ -322,6 +322,11 @@ _ROWS: tuple[Code, ...] = (
                "No line could be converted; nothing is written.",
                "Fix the problems reported above; an empty manifest is refused by the service.",
                "L6078"),
+    _converter("NOTHING_TO_EXPORT", "error", "file",
+               "No line of the manifest holds what this format exports; nothing is written.",
+               "Export bounding boxes with customlabels export coco, image-level labels with "
+               "export csv or export groundtruth-multilabel; fix the invalid lines reported "
+               "above."),
     _converter("OUTPUT_IS_INPUT", "error", "file", "The output would overwrite an input file.",
                "Choose another output path; inputs are never overwritten."),
     _converter("OUTPUT_NOT_WRITABLE", "error", "file", "The output cannot be written.",

@@ -114,9 +114,25 @@ def test_export_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
                  "-o", str(manifest)]) == 0
     assert main(["export", "coco", str(manifest), "-o", str(tmp_path / "back.json")]) == 0
     assert "5 images (annotations 7, categories 3, images 5)" in capsys.readouterr().out
-    assert main(["export", "csv", str(manifest), "-o", str(tmp_path / "x.csv")]) == 0
+    # a manifest of bounding boxes has no image-level label to export: refused, nothing written
+    assert main(["export", "csv", str(manifest), "-o", str(tmp_path / "x.csv")]) == 1
+    out = capsys.readouterr().out
+    assert (f"{manifest}: NOTHING_TO_EXPORT No line of the manifest holds what this format "
+            "exports; nothing is written. (all 5 usable lines are without image-level labels, "
+            "the first line 1)") in out
+    assert not (tmp_path / "x.csv").exists()
     assert main(["export", "groundtruth-multilabel", str(manifest), "-o",
-                 str(tmp_path / "g.manifest"), "--format", "json"]) == 0
+                 str(tmp_path / "g.manifest"), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [i["code"] for i in doc["issues"]] == ["NOTHING_TO_EXPORT"]
+    assert not (tmp_path / "g.manifest").exists()
+    # and the reverse: image-level labels have no box for COCO
+    labels = tmp_path / "labels.manifest"
+    assert main(["convert", "csv", str(CASES / "csv" / "flowers.csv"), "--s3-prefix", PREFIX,
+                 "-o", str(labels)]) == 0
+    assert main(["export", "coco", str(labels), "-o", str(tmp_path / "none.json")]) == 1
+    assert "without a bounding-box attribute" in capsys.readouterr().out
+    assert not (tmp_path / "none.json").exists()
 
 
 def test_validate_start_up_does_not_load_the_converters() -> None:
@@ -133,6 +149,17 @@ def test_validate_start_up_does_not_load_the_converters() -> None:
 def test_export_survives_lone_surrogates(tmp_path: Path, fmt: str) -> None:
     """A \\ud800 escape in a manifest (valid JSON, not valid UTF-8 text) exports, no traceback."""
     source = Path(__file__).parents[2] / "fuzz" / "corpus" / "13-unicode-escapes.manifest"
+    if fmt in ("coco", "csv-boxes"):  # formats of boxes: the same names, as boxes
+        source = tmp_path / "boxes.manifest"
+        source.write_text("".join(json.dumps({
+            "source-ref": f"s3://custom-labels-bucket/images/{i}.jpg",
+            "bb": {"image_size": [{"width": 640, "height": 480, "depth": 3}],
+                   "annotations": [{"class_id": 0, "left": 1, "top": 1, "width": 50,
+                                    "height": 50}]},
+            "bb-metadata": {"objects": [{"confidence": 1}], "class-map": {"0": name},
+                            "type": "groundtruth/object-detection", "human-annotated": "yes",
+                            "creation-date": "2023-05-01T10:00:00"}}) + "\n"
+            for i, name in enumerate(["a\ud800b", "caf\u00e9", "\udfff"])))
     out = tmp_path / f"out.{fmt}"
     status = main(["export", fmt, str(source), "-o", str(out)])
     assert status in (0, 1)

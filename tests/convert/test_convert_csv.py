@@ -177,4 +177,7 @@ def test_boxes_rows_group_by_image(tmp_path: Path) -> None:
 def test_export_of_an_image_level_manifest_to_boxes(tmp_path: Path) -> None:
     flowers = convert("csv", CSV / "flowers.csv", tmp_path / "f.manifest", s3_path=S3)
     result = export("csv-boxes", flowers.output, tmp_path / "b.csv")
-    assert codes(result) == ["MANIFEST_LINE_NOT_EXPORTED"] and result.lines == 0
+    assert codes(result) == ["NOTHING_TO_EXPORT"] and result.lines == 0
+    assert result.issues[0].context == {"lines": 15, "first_line": 1,
+                                        "without": "without bounding boxes"}
+    assert not (tmp_path / "b.csv").exists()

@@ -310,6 +310,8 @@ def finish_export(job: Job, other: list[int], without: str, data: bytes, lines: 
     ``other`` holds the numbers of the lines left out for lacking what the format exports;
     ``without`` says what they lack (``"without image-level labels"``).
     """
+    if not lines:
+        raise nothing_to_export(job, other, without)
     if other:
         job.add("MANIFEST_LINE_NOT_EXPORTED", line=other[0],
                 detail=f"{len(other)} lines {without}, the first line {other[0]}",
@@ -317,6 +319,19 @@ def finish_export(job: Job, other: list[int], without: str, data: bytes, lines: 
     with job.open_output() as out:
         out.write(data)
     job.lines = lines
+
+
+def nothing_to_export(job: Job, other: list[int], without: str) -> Abort:
+    """Refuse an export that would write no entry: a manifest of the other kind (boxes given
+    to a format of image-level labels, or the reverse), or one without a valid line."""
+    if other:
+        detail = (f"all {len(other)} usable line{'s' * (len(other) != 1)} are {without}, "
+                  f"the first line {other[0]}")
+    else:
+        detail = "the manifest has no valid line"
+    return job.fatal("NOTHING_TO_EXPORT", detail=detail,
+                     context={"lines": len(other), "first_line": other[0] if other else None,
+                              "without": without})
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -641,8 +641,10 @@ def _export_to(job: Job, folder: str | None, ranked: bool, ascii_only: bool,
             _spool(spool, dumps(batch), annotations > len(batch))
         if folder is None:
             folder = _common_folder([image[0] for image in images])
+        without = "without a bounding-box attribute"
+        if not images:
+            raise C.nothing_to_export(job, other_lines, without)
         if other_lines:
-            without = "without a bounding-box attribute"
             job.add("MANIFEST_LINE_NOT_EXPORTED", line=other_lines[0],
                     detail=f"{len(other_lines)} lines {without}, the first line "
                            f"{other_lines[0]}",
