@@ -374,6 +374,10 @@ _ROWS: tuple[Code, ...] = (
                "L7929-7991"),
     _converter("CSV_BAD_ROW", "error", "item", "The CSV row is invalid; it is skipped.",
                "Check the number of fields and the quoting of the row."),
+    _converter("CSV_HEADER_SKIPPED", "warning", "item",
+               "The first row is a header, not an image; it is skipped.",
+               "Nothing to do; the guide's format has no header row, so remove it to silence "
+               "this."),
     _converter("CSV_EMPTY_IMAGE", "error", "item", "The row has no image; it is skipped.",
                "Put the image file name or S3 path in the first field."),
     _converter("CSV_MIXED_PATHS", "error", "file",

@@ -14,7 +14,8 @@ Standard library only: the command line imports this at start-up.
     ├── ValidationFailed          raise_for_issues() on a report with errors
     ├── UsageError (ValueError)   an argument or request the function cannot use
     │   ├── DatasetError          a dataset operation that cannot be done as asked
-    │   └── SplitError            a split that cannot be made as asked
+    │   ├── SplitError            a split that cannot be made as asked
+    │   └── InputKindError        a file of another kind (COCO, CSV) given as a manifest
     └── BackendNotBuiltError (RuntimeError)
                                   backend="compiled" where the extension is not built
 """
@@ -26,8 +27,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .validation.report import ValidationReport
 
-__all__ = ["BackendNotBuiltError", "CustomLabelsError", "DatasetError", "SplitError",
-           "UsageError", "ValidationFailed"]
+__all__ = ["BackendNotBuiltError", "CustomLabelsError", "DatasetError", "InputKindError",
+           "SplitError", "UsageError", "ValidationFailed"]
 
 
 class CustomLabelsError(Exception):
@@ -61,6 +62,11 @@ class DatasetError(UsageError):
 
 class SplitError(UsageError):
     """A split cannot be made as asked (misuse: a bad fraction, a line that cannot be copied)."""
+
+
+class InputKindError(UsageError):
+    """A file of another kind (a COCO document, a CSV file) where a manifest is read; the
+    message says which ``convert`` makes the manifest."""
 
 
 class BackendNotBuiltError(CustomLabelsError, RuntimeError):

@@ -181,3 +181,28 @@ def test_export_of_an_image_level_manifest_to_boxes(tmp_path: Path) -> None:
     assert result.issues[0].context == {"lines": 15, "first_line": 1,
                                         "without": "without bounding boxes"}
     assert not (tmp_path / "b.csv").exists()
+
+
+def test_a_header_row_is_skipped_and_said(tmp_path: Path) -> None:
+    """A spreadsheet's export starts with its column names; the guide's format has none."""
+    source = tmp_path / "with_header.csv"
+    source.write_text("Image,Label\n" + (CSV / "flowers.csv").read_text())
+    result = convert("csv", source, tmp_path / "h.manifest", s3_path=S3)
+    plain = convert("csv", CSV / "flowers.csv", tmp_path / "p.manifest", s3_path=S3)
+    assert codes(result) == ["CSV_HEADER_SKIPPED"] + codes(plain)
+    assert result.issues[0].line == 1 and result.issues[0].context == {"header": ["Image", "Label"]}
+    # the same manifest as without the header: no image s3://.../Image labelled "Label"
+    assert without_dates(manifest_lines(result.output)) == without_dates(
+        manifest_lines(plain.output))
+
+
+def test_what_is_a_header_row() -> None:
+    from customlabels.convert.csv_labels import is_header
+
+    for row in (["image", "label"], ["file_name", "labels", "more"], ["path", "x"],
+                ["photo"], ["pic", "Class"], [" Source-Ref ", "category"]):
+        assert is_header(row), row
+    for row in (["image.jpg", "label"], ["s3://bucket/image", "label"], ["cat", "dog"],
+                ["images/label", "x"], ["", "label"], [], ["camellia1.jpg", "camellia"],
+                ["folder/image.png", "class"]):
+        assert not is_header(row), row

@@ -65,6 +65,13 @@ INPUT_ARGUMENTS = {
     "distribute": ("train",),  # TEST may be missing: entries move into it
     "entries": ("manifest",), "labels": ("manifest",), "update": ("manifest", "changes"),
     "describe": ("manifest",), "remove-label": ("manifest",), "merge": ("manifests",)}
+#: The arguments that name manifests (JSON Lines) in each subcommand: a COCO or CSV file given
+#: there is refused, and ``validate`` says what it is (see :func:`_check_kinds`).
+MANIFEST_ARGUMENTS = {
+    "validate": ("train", "test"), "evaluate": ("test", "train"), "export": ("manifest",),
+    "split": ("train",), "distribute": ("train",), "entries": ("manifest",),
+    "labels": ("manifest",), "update": ("manifest", "changes"), "describe": ("manifest",),
+    "remove-label": ("manifest",), "merge": ("manifests",)}
 #: The arguments that name an output directory or file, in any subcommand.
 OUTPUT_DIR_ARGUMENTS = ("output_dir",)
 OUTPUT_FILE_ARGUMENTS = ("output",)
@@ -124,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     _report_recoveries()
     try:
         with standard_input(args, INPUT_ARGUMENTS.get(args.command, ())) as relabel:
+            _check_kinds(args)
             status: int = _module(args.command).run(args, parser)
             if status == EXIT_PROBLEMS and _unusable(args) is not None:
                 status = EXIT_UNUSABLE
@@ -163,6 +171,25 @@ def _escape_unencodable() -> None:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):  # a closed or detached stream
                 pass
+
+
+def _check_kinds(args: argparse.Namespace) -> None:
+    """Refuse a COCO or CSV file where a manifest is read (it needs ``convert`` first); for
+    ``validate``, which reports what the service would, say so on stderr and go on."""
+    from ..errors import InputKindError
+    from ..manifest.kind import sniff, wrong_kind_message
+
+    for path in _paths(args, MANIFEST_ARGUMENTS.get(args.command, ())):
+        try:
+            kind = sniff(path)
+        except OSError:  # reported by the command, as before
+            continue
+        if kind is None:
+            continue
+        message = wrong_kind_message(path, kind)
+        if args.command != "validate":
+            raise InputKindError(message)
+        print(f"customlabels: note: {message}", file=sys.stderr)
 
 
 def _report_recoveries() -> None:

@@ -82,6 +82,34 @@ def read_rows(job: Job) -> Iterator[tuple[int, list[str]]]:
                         context=C.os_error(exc)) from None
 
 
+#: First cells of a header row: what people call the image column.
+_IMAGE_HEADERS = frozenset({
+    "image", "images", "img", "image_name", "image-name", "imagename", "image name",
+    "image_path", "image-path", "image path", "image_file", "image_uri", "image_url", "file",
+    "filename", "file_name", "file-name", "file name", "filepath", "file_path", "path", "name",
+    "source-ref", "source_ref", "sourceref", "s3_uri", "s3uri", "s3 uri", "uri", "url", "key",
+    "photo", "picture"})
+#: Second cells of a header row: what people call the label column.
+_LABEL_HEADERS = frozenset({
+    "label", "labels", "class", "classes", "class_name", "class-name", "classname",
+    "class name", "category", "categories", "tag", "tags", "label_name", "label-name"})
+
+
+def is_header(row: list[str]) -> bool:
+    """Tell whether ``row`` (the first) names columns rather than an image and its labels.
+
+    The guide's format has no header, yet files exported from spreadsheets often have one
+    (``image,label``): without this, ``image`` would become an image labelled ``label``. A
+    header is a first cell that is not a file (no extension, no S3 URI) and a first or second
+    cell that is a usual column name.
+    """
+    first = row[0].strip().lower() if row else ""
+    second = row[1].strip().lower() if len(row) > 1 else ""
+    if not first or "." in first.rsplit("/", 1)[-1] or first.startswith("s3://"):
+        return False
+    return first in _IMAGE_HEADERS or second in _LABEL_HEADERS
+
+
 def image_locations(job: Job, rows: list[tuple[int, list[str]]], s3_path: str | None
                     ) -> str:
     """Check that rows give S3 paths, or bare names with ``s3_path``; return the prefix to add.
@@ -172,7 +200,8 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
     """Convert a CSV file of image-level labels into a manifest; validate it.
 
     Args:
-        source: the CSV file, rows ``image,label[,label...]``, no header.
+        source: the CSV file, rows ``image,label[,label...]``; a first row that is a header
+            (``image,label``: :func:`is_header`) is skipped, with ``CSV_HEADER_SKIPPED``.
         output: the manifest (default: NAME.manifest beside the CSV, as the guide's script).
         s3_path: ``s3://bucket/folder/`` put before bare image names.
         keep_first: write the manifest from the first row of each image even when there are
@@ -186,6 +215,10 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
     with job:
         job.check_input()
         rows = list(read_rows(job))
+        if rows and is_header(rows[0][1]):
+            line, row = rows.pop(0)
+            job.add("CSV_HEADER_SKIPPED", line=line, detail=",".join(row),
+                    context={"header": row})
         folder = image_locations(job, rows, s3_path)
         first: dict[str, int] = {}
         kept: list[tuple[int, list[str]]] = []
