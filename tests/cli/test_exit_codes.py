@@ -280,3 +280,25 @@ def test_broken_pipe_exits_141(command: str, data: dict[str, str],
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
     assert _run(command, data) == EXIT_BROKEN_PIPE
     assert capsys.readouterr().err in ("", f"{len(LABELS) * 6} entries\n")
+
+
+def test_a_value_error_inside_convert_is_a_bug_not_a_usage_error(
+        data: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Only customlabels' UsageError (a bad option) is status 2; a ValueError that escapes a
+    converter is a defect (status 3). Before, every ValueError was reported as misuse."""
+    from customlabels.convert import csv_labels
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("simulated bug")
+
+    monkeypatch.setattr(csv_labels, "read_rows", broken)
+    assert _run(CLEAN["convert"], data) == EXIT_INTERNAL
+    assert capsys.readouterr().err.startswith(
+        "customlabels: internal error: ValueError: simulated bug")
+    monkeypatch.undo()
+    with pytest.raises(SystemExit) as usage:  # the parser's usage error: a bad label attribute
+        _run(f"convert coco {CSV.parent / 'coco' / 'instances.json'} --s3-prefix {S3} "
+             "-o {out}.manifest --label-attribute source-ref", data)
+    assert usage.value.code == EXIT_UNUSABLE
+    assert "'source-ref' cannot be a label attribute name" in capsys.readouterr().err

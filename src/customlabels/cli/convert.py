@@ -13,6 +13,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..errors import UsageError
 from ._options import (add_output_dir, add_output_file, add_progress, add_report,
                        add_s3_prefix, add_strict, progress_of)
 from ._render import (ALL, Shown, closing, counts, github_lines, json_text, plural,
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.creation_date is not None:
         try:
             fallback_date(args.creation_date)
-        except ValueError as exc:
+        except UsageError as exc:
             parser.error(str(exc))
     opts = options(args)
     progress = progress_of(args)
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             out = args.output_dir if args.output_dir is not None else "."
             results = batch.convert_many(args.source_format, inputs, out, jobs=args.jobs,
                                          progress=progress, **opts)
-    except ValueError as exc:  # misuse of an option (a bad label attribute name, say)
+    except UsageError as exc:  # misuse of an option (a bad label attribute name, say)
         parser.error(str(exc))
     batch_mode = args.output_dir is not None or len(inputs) > 1
     statuses = [status_of(r, args.strict) for r in results]

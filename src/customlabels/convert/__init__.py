@@ -18,6 +18,7 @@ import os
 from types import ModuleType
 from typing import Any
 
+from ..errors import UsageError
 from ._common import ConversionResult
 
 #: Registry name -> module, in the order :func:`detect` tries them.
@@ -36,7 +37,7 @@ def get_format(name: str) -> ModuleType:
     try:
         return importlib.import_module(FORMATS[name])
     except KeyError:
-        raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS)}") from None
+        raise UsageError(f"unknown format {name!r}; known: {', '.join(FORMATS)}") from None
 
 
 def detect(path: str | os.PathLike[str]) -> str | None:
@@ -59,7 +60,7 @@ def convert(fmt: str, source: str | os.PathLike[str],
     if fmt == "auto":
         found = detect(source)
         if found is None:
-            raise ValueError(f"{os.fspath(source)}: the format is not recognised; name it")
+            raise UsageError(f"{os.fspath(source)}: the format is not recognised; name it")
         fmt = found
     return get_format(fmt).convert(source, output, **options)
 

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
+from ..errors import UsageError
 from ..issues import IssueViews, make_issue
 from ..limits import (MAX_ASPECT, MAX_BOXES, MAX_LABEL_NAME, MAX_LABELS_PER_IMAGE, MAX_SIDE,
                       MIN_LABEL_NAME, MIN_SIDE, SCALE_SIDE)
@@ -399,7 +400,7 @@ def fallback_date(creation_date: str | None) -> str:
         return now_date()
     parsed = parse_date(creation_date)
     if parsed is None:
-        raise ValueError(f"creation_date must be an ISO 8601 date and time, not "
+        raise UsageError(f"creation_date must be an ISO 8601 date and time, not "
                          f"{creation_date!r}")
     return parsed
 

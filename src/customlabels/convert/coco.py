@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..errors import UsageError
 from ..manifest.jsonline import parse_line
 from ..manifest.records import Record, iter_batches, may_contain
 from ..manifest.schema import (DETECTION, IGNORED, VALID, attribute_pairs, attribute_type,
@@ -81,11 +82,11 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
         The result: output, counts, problems found, and the validator's report.
     """
     if too_many_boxes not in TOO_MANY_BOXES_POLICIES:
-        raise ValueError(f"too_many_boxes must be one of {TOO_MANY_BOXES_POLICIES}, "
+        raise UsageError(f"too_many_boxes must be one of {TOO_MANY_BOXES_POLICIES}, "
                          f"not {too_many_boxes!r}")
     if not label_attribute or label_attribute.endswith("-metadata") or label_attribute in (
             "source-ref", "errors", "warnings"):
-        raise ValueError(f"{label_attribute!r} cannot be a label attribute name")
+        raise UsageError(f"{label_attribute!r} cannot be a label attribute name")
     fallback = C.fallback_date(creation_date)
     job = Job(NAME, source, output if output is not None else default_output(source))
     with job, C.gc_paused():

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from ..manifest.schema import (DETECTION, VALID, attribute_pairs, attribute_type, box_too_small,
                                usable_boxes)
 from . import _common as C
@@ -96,7 +97,7 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
     from .coco import TOO_MANY_BOXES_POLICIES, _largest
 
     if too_many_boxes not in TOO_MANY_BOXES_POLICIES:
-        raise ValueError(f"too_many_boxes must be one of {TOO_MANY_BOXES_POLICIES}")
+        raise UsageError(f"too_many_boxes must be one of {TOO_MANY_BOXES_POLICIES}")
     date = C.fallback_date(creation_date)
     job = Job(NAME, source, output if output is not None else default_output(source))
     with job:
