@@ -133,3 +133,13 @@ def test_bad_input_gets_a_message_not_a_traceback(command: str, bad: str,
                                        in said), said
     if before is not None and command != "distribute":
         assert source.read_bytes() == before  # an input is never changed
+
+
+def test_labels_of_lone_surrogates_are_escaped_and_aligned(
+        inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["labels", str(inputs["surrogates"])]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "LABEL   IMAGES   BOXES",
+        "\\ud800       5       0",
+        "\\udfff       5       0",
+        "2 labels"]

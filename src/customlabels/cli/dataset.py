@@ -143,10 +143,12 @@ def _labels(args: argparse.Namespace, dataset: Any) -> int:
                                                     "BoundingBoxCount": s.boxes}}
                                     for s in labels]))
         return 0
-    width = max([len(s.name) for s in labels] + [5])
+    # names as printed: a lone surrogate is written as its 6-character escape (cli.main)
+    names = [s.name.encode("utf-8", "backslashreplace").decode("utf-8") for s in labels]
+    width = max([len(name) for name in names] + [5])
     print(f"{'LABEL'.ljust(width)}  IMAGES   BOXES")
-    for s in labels:
-        print(f"{s.name.ljust(width)}  {s.images:6d}  {s.boxes:6d}")
+    for s, name in zip(labels, names):
+        print(f"{name.ljust(width)}  {s.images:6d}  {s.boxes:6d}")
     print(plural(len(labels), "label"))
     return 0
 
