@@ -71,20 +71,28 @@ def add_format(p: argparse.ArgumentParser, choices: tuple[str, ...] = REPORT_FOR
                           help=format_help(choices, "text", meaning))
 
 
-def _count(text: str) -> int:
+def integer(text: str, minimum: int = 0) -> int:
+    """Parse an option's whole number of at least ``minimum`` (an argparse ``type``)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(
+            f"must be 0 or more, not {value}" if minimum == 0
+            else f"must be at least {minimum}, not {value}")
     return value
+
+
+def positive(text: str) -> int:
+    """Parse an option's whole number of at least 1 (an argparse ``type``)."""
+    return integer(text, 1)
 
 
 def add_report(p: argparse.ArgumentParser, meaning: dict[str, str] | None = None) -> None:
     """Add what every report-producing command has: ``--format``, ``--max-issues``, ``--quiet``."""
     add_format(p, REPORT_FORMATS, meaning)
-    p.add_argument("--max-issues", type=_count, default=DEFAULT_MAX_ISSUES, metavar="N",
+    p.add_argument("--max-issues", type=integer, default=DEFAULT_MAX_ISSUES, metavar="N",
                    help=f"show at most N problems of each code (default {DEFAULT_MAX_ISSUES}; "
                         "0: all), then a line saying how many more there are")
     p.add_argument("-q", "--quiet", action="store_true",

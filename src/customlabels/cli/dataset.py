@@ -123,14 +123,15 @@ def _unknown_labels(args: argparse.Namespace, dataset: Any) -> int:
     """No entry has the labels asked for: when the dataset has none of them at all (a typo, the
     wrong file), say so and which labels it has, with status 2; else 0 (the other filters)."""
     known = [s.name for s in dataset.list_labels(args.manifest)]
-    missing = [name for name in dict.fromkeys(args.label) if name not in set(known)]
+    has = set(known)
+    missing = [name for name in dict.fromkeys(args.label) if name not in has]
     if len(missing) < len(set(args.label)):
         return 0
     shown = ", ".join(repr(name) for name in known[:20])
     more = f" and {len(known) - 20} more" if len(known) > 20 else ""
-    has = f"its labels are {shown}{more}" if known else "it has no labeled image"
+    labels = f"its labels are {shown}{more}" if known else "it has no labeled image"
     print(f"customlabels: {args.manifest}: no image has the label "
-          f"{' or '.join(repr(name) for name in missing)}; {has} (customlabels labels "
+          f"{' or '.join(repr(name) for name in missing)}; {labels} (customlabels labels "
           "counts them)", file=sys.stderr)
     return 2
 

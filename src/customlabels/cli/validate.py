@@ -15,19 +15,9 @@ from typing import Any
 from ..errors import BackendNotBuiltError
 from ..limits import DEFAULT_MAX_LINES, MAX_LINES_WITH_QUOTA
 from ..validation.pipeline import validate_files
-from ._options import add_backend, add_output_dir, add_report, add_strict
+from ._options import add_backend, add_output_dir, add_report, add_strict, positive
 from ._render import (ALL, Shown, as_data, closing, counts, github_lines, json_text, plural,
                       split_problem_lines)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def add_parser(sub: Any, name: str) -> None:
@@ -42,7 +32,7 @@ def add_parser(sub: Any, name: str) -> None:
     add_output_dir(p, "write manifest_summary.json and the *_manifest_with_validation.json "
                       "files here (a sub-directory per manifest when there are several)")
     add_report(p)
-    p.add_argument("--max-lines", type=_positive, default=DEFAULT_MAX_LINES, metavar="N",
+    p.add_argument("--max-lines", type=positive, default=DEFAULT_MAX_LINES, metavar="N",
                    help=f"row limit (default {DEFAULT_MAX_LINES:,}; classification datasets "
                         f"may have a quota of up to {MAX_LINES_WITH_QUOTA:,})")
     add_strict(p)

@@ -476,7 +476,7 @@ def counted(rows: Iterable[T], desc: str, enabled: bool | None, unit: str = "lin
     Without a bar (``enabled`` False, or None and stderr not a terminal) the rows are returned
     as they are: the compiled core's rows keep their C-chained loop.
     """
-    if enabled is False or (enabled is None and not _is_terminal(sys.stderr)):
+    if not _shows(enabled):
         return iter(rows)
     return _counting(rows, Progress(0, desc, enabled, unit=unit))
 
@@ -484,7 +484,7 @@ def counted(rows: Iterable[T], desc: str, enabled: bool | None, unit: str = "lin
 def counted_batches(batches: Iterable[list[T]], desc: str, enabled: bool | None,
                     unit: str = "line") -> Iterator[list[T]]:
     """Return ``batches`` (lists of rows), their rows counted as :func:`counted` counts them."""
-    if enabled is False or (enabled is None and not _is_terminal(sys.stderr)):
+    if not _shows(enabled):
         return iter(batches)
     return _counting_batches(batches, Progress(0, desc, enabled, unit=unit))
 
@@ -496,6 +496,11 @@ def _counting_batches(batches: Iterable[list[T]], bar: Progress) -> Iterator[lis
             bar.update(len(batch))
     finally:
         bar.close()
+
+
+def _shows(enabled: bool | None) -> bool:
+    """Tell whether a bar shows: asked for (True), or None and stderr is a terminal."""
+    return enabled is not False and (enabled is not None or _is_terminal(sys.stderr))
 
 
 def _is_terminal(stream: Any) -> bool:
