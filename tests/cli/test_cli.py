@@ -29,8 +29,36 @@ def test_errors_exit_one_with_compiler_style_lines(capsys: pytest.CaptureFixture
     assert main(["validate", BOXES]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (f"{BOXES}:4: ERROR_INVALID_BOUNDING_BOX The bounding box has off frame "
-                      "values. - at $['bounding-box'].annotations[1]")
+                      "values. - at $['bounding-box'].annotations[1] [box left out, line kept]")
     assert f"{BOXES}:11: WARNING_NO_ANNOTATIONS No annotations were found." in out
+
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_text_says_which_lines_are_dropped_and_which_keep_their_boxes(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's example: five ERROR lines, three invalid: each error says why."""
+    monkeypatch.chdir(EXAMPLES.parent)
+    assert main(["validate", "examples/train.manifest"]) == 1
+    notes = {line.split(":")[1]: line.rsplit(" [", 1)[1] for line in
+             capsys.readouterr().out.splitlines() if " ERROR_" in line}
+    assert notes == {"4": "box left out, line kept]", "6": "box left out, line kept]",
+                     "8": "line invalid: not used]", "10": "line dropped from the dataset]",
+                     "14": "line dropped from the dataset]"}
+    assert main(["validate", "examples/train.manifest", "--quiet"]) == 1
+    assert ("training: examples/train.manifest: OBJECT_LOCALIZATION, 15 lines: 11 valid (2 of "
+            "them without a faulty box or label), 3 invalid (2 dropped), 1 ignored"
+            ) in capsys.readouterr().out.splitlines()
+
+
+def test_one_file_as_both_roles_counts_without_parentheses(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    train = str(EXAMPLES / "train.manifest")
+    main(["validate", train, "--test", train, "--quiet"])
+    stats = [line for line in capsys.readouterr().out.splitlines() if ", 15 lines: " in line]
+    assert len(stats) == 2 and all(line.endswith("11 valid, 3 invalid, 1 ignored")
+                                   for line in stats)
 
 
 def test_warnings_pass_unless_strict(capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,7 +83,7 @@ def test_github_format(capsys: pytest.CaptureFixture[str]) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == (f"::error file={BOXES},line=4,title=ERROR_INVALID_BOUNDING_BOX::"
                         "The bounding box has off frame values. - at "
-                        "$['bounding-box'].annotations[1]")
+                        "$['bounding-box'].annotations[1] [box left out, line kept]")
     assert any(line.startswith("::warning ") for line in lines)
 
 

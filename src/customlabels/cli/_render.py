@@ -10,7 +10,7 @@ says ``passed`` exactly when the exit status is 0.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,11 +80,23 @@ def problem_lines(issues: Iterable[Any], shown: Shown = ALL) -> list[str]:
     return [issue_text(p) for p in kept] + [more_text(*m) for m in _more(seen, shown)]
 
 
-def split_problem_lines(issues: Iterable[Any], shown: Shown = ALL
+#: What a renderer may add to an issue's text: a note in brackets, or nothing ("").
+Note = Callable[[dict[str, Any]], str]
+
+
+def _noted(text: str, issue: dict[str, Any], note: Note | None) -> str:
+    extra = note(issue) if note else ""
+    return f"{text} [{extra}]" if extra else text
+
+
+def split_problem_lines(issues: Iterable[Any], shown: Shown = ALL, note: Note | None = None
                         ) -> tuple[list[str], list[str]]:
-    """Return (line problems, file problems) as text: file problems go to standard error."""
+    """Return (line problems, file problems) as text: file problems go to standard error.
+
+    ``note`` adds a bracketed note to an issue's line (what an error does to its line).
+    """
     kept, seen = _capped(issues, shown)
-    out = [issue_text(p) for p in kept if p["scope"] != "file"]
+    out = [_noted(issue_text(p), p, note) for p in kept if p["scope"] != "file"]
     err = [issue_text(p) for p in kept if p["scope"] == "file"]
     return out + [more_text(*m) for m in _more(seen, shown)], err
 
@@ -94,8 +106,12 @@ def _escape(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def github_lines(issues: Iterable[Any], shown: Shown = ALL) -> list[str]:
-    """Return GitHub Actions workflow commands: one annotation a problem, then counts."""
+def github_lines(issues: Iterable[Any], shown: Shown = ALL, note: Note | None = None
+                 ) -> list[str]:
+    """Return GitHub Actions workflow commands: one annotation a problem, then counts.
+
+    ``note`` adds a bracketed note to an annotation's message, as for text.
+    """
     kept, seen = _capped(issues, shown)
     out = []
     for issue in kept:
@@ -103,7 +119,8 @@ def github_lines(issues: Iterable[Any], shown: Shown = ALL) -> list[str]:
         if issue["line"] is not None:
             props.append(f"line={issue['line']}")
         props.append(f"title={_escape(issue['code'], True)}")
-        out.append(f"::{issue['severity']} {','.join(props)}::{_escape(issue_message(issue))}")
+        message = _noted(issue_message(issue), issue, note)
+        out.append(f"::{issue['severity']} {','.join(props)}::{_escape(message)}")
     for code, total, left in _more(seen, shown):
         out.append(f"::notice title={_escape(code, True)}::"
                    f"{_escape(more_text(code, total, left)[4:])}")

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..errors import BackendNotBuiltError
 from ..limits import DEFAULT_MAX_LINES, MAX_LINES_WITH_QUOTA
+from ..validation.fates import DROPPED, KEPT, fate_counts, fate_note, line_fates
 from ..validation.pipeline import validate_files
 from ._options import add_backend, add_output_dir, add_report, add_strict, positive
 from ._render import (ALL, Shown, as_data, closing, counts, github_lines, json_text, plural,
@@ -94,18 +97,19 @@ def render_text(reports: list[Any], shown: Shown = ALL, *, strict: bool = False,
     out: list[str] = []
     err: list[str] = []
     for report in map(as_data, reports):
-        lines, file_lines = split_problem_lines(report["issues"], shown)
+        fates = line_fates(report["issues"])
+        lines, file_lines = split_problem_lines(report["issues"], shown,
+                                                partial(fate_note, fates=fates))
         out += lines
         err += file_lines
         summary = report["summary"]
         if summary is not None:
+            files = report["files"]
             for role, stats in summary["statistics"].items():
-                out.append(
-                    f"{role}: {report['files'][role]}: {stats['use_case']}, "
-                    f"{plural(stats['total_json_lines'], 'line')}: "
-                    f"{stats['valid_json_lines']:,} valid, "
-                    f"{stats['invalid_json_lines']:,} invalid, "
-                    f"{stats['ignored_json_lines']:,} ignored")
+                out.append(f"{role}: {files[role]}: {stats['use_case']}, "
+                           f"{plural(stats['total_json_lines'], 'line')}: "
+                           + _line_counts(stats, None if files["training"] == files["testing"]
+                                          else fate_counts(fates, files[role])))
         for path in report["outputs"]:
             out.append(f"wrote {path}")
         if closing_line:
@@ -114,6 +118,21 @@ def render_text(reports: list[Any], shown: Shown = ALL, *, strict: bool = False,
                 f" + {report['files']['testing']}" if report["files"]["testing"] else "")
             out.append(closing(files, errors, warnings, status_of(report, strict), strict))
     return "\n".join(out) + "\n", "".join(f"customlabels: {e}\n" for e in err)
+
+
+def _line_counts(stats: dict[str, Any], fates: Counter[str] | None) -> str:
+    """Return ``11 valid (2 of them without a faulty box or label), 3 invalid (2 dropped), 1 ignored``.
+
+    The parentheses come from the lines' fates (``None`` when they cannot be told apart: the
+    training and the testing manifest are one file) and are left out when they count none.
+    """
+    valid = f"{stats['valid_json_lines']:,} valid"
+    invalid = f"{stats['invalid_json_lines']:,} invalid"
+    if fates and fates[KEPT]:
+        valid += f" ({fates[KEPT]:,} of them without a faulty box or label)"
+    if fates and fates[DROPPED]:
+        invalid += f" ({fates[DROPPED]:,} dropped)"
+    return f"{valid}, {invalid}, {stats['ignored_json_lines']:,} ignored"
 
 
 def render_json(reports: list[dict[str, Any]]) -> tuple[str, str]:
@@ -131,6 +150,8 @@ def render_json(reports: list[dict[str, Any]]) -> tuple[str, str]:
 
 def render_github(reports: list[Any], shown: Shown = ALL) -> tuple[str, str]:
     """Return GitHub Actions workflow commands, one annotation a problem."""
-    out = [line for report in map(as_data, reports)
-           for line in github_lines(report["issues"], shown)]
+    out = []
+    for report in map(as_data, reports):
+        fates = line_fates(report["issues"])
+        out += github_lines(report["issues"], shown, partial(fate_note, fates=fates))
     return "\n".join(out) + ("\n" if out else ""), ""
