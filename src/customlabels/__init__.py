@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .split import SplitResult
     from .split import distribute as distribute_entries
     from .split import split as split_manifest
+    from .tables import image_table, label_table, write_table
     from .validation.report import Issue, ManifestSummary, ValidationReport
 
 #: Public name -> (module under customlabels, attribute), imported on first use.
@@ -54,12 +55,15 @@ _LAZY: dict[str, tuple[str, str]] = {
     "distribute_entries": ("split", "distribute"),
     "evaluate": ("metrics", "evaluate"),
     "export_manifest": ("convert", "export"),
+    "image_table": ("tables", "image_table"),
+    "label_table": ("tables", "label_table"),
     "list_entries": ("dataset", "list_entries"),
     "list_labels": ("dataset", "list_labels"),
     "merge_manifests": ("dataset", "merge"),
     "remove_label": ("dataset", "remove_label"),
     "split_manifest": ("split", "split"),
     "update_entries": ("dataset", "update_entries"),
+    "write_table": ("tables", "write_table"),
 }
 
 
@@ -108,6 +112,8 @@ __all__ = [
     "distribute_entries",
     "evaluate",
     "export_manifest",
+    "image_table",
+    "label_table",
     "list_entries",
     "list_labels",
     "merge_manifests",
@@ -115,4 +121,5 @@ __all__ = [
     "split_manifest",
     "update_entries",
     "validate",
+    "write_table",
 ]

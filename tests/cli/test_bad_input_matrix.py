@@ -73,6 +73,8 @@ COMMANDS = {
     "labels": "labels {bad}",
     "labels --format json": "labels {bad} --format json",
     "describe": "describe {bad}",
+    "describe --format csv": "describe {bad} --format csv -o {out}.csv",
+    "labels --format parquet": "labels {bad} --format parquet -o {out}.parquet",
     "update": "update {bad} --changes {train} -o {out}.manifest",
     "update --changes": "update {train} --changes {bad} -o {out}.manifest",
     "remove-label": "remove-label {bad} cat -o {out}.manifest",

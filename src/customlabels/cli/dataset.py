@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from ._options import (add_format, add_output_file, add_progress, add_report, progress_of)
@@ -28,16 +29,25 @@ HELP = {
 #: The --format choices of the listing commands, and what each one writes. A choice added
 #: here (and to FORMAT_MEANING when new) is offered and documented at once.
 LISTING_FORMATS: dict[str, tuple[str, ...]] = {
-    "entries": ("text", "json"), "labels": ("text", "json"), "describe": ("text", "json")}
+    "entries": ("text", "json"), "labels": ("text", "json", "csv", "parquet"),
+    "describe": ("text", "json", "csv", "parquet")}
 LISTING_MEANING = {
     "entries": {"text": "the entries' JSON Lines as they are in MANIFEST (a manifest), and "
                         "their count on standard error",
                 "json": 'one document {"DatasetEntries": [...]}, each entry a JSON Line as a '
                         "string, as ListDatasetEntries answers"},
     "labels": {"text": "a table of the labels with their image and box counts",
-               "json": "a list of {Label, LabelStats}, as ListDatasetLabels answers"},
+               "json": "a list of {Label, LabelStats}, as ListDatasetLabels answers",
+               "csv": "the per-label table (label, images, boxes) as CSV with a header",
+               "parquet": "the per-label table as a Parquet file (needs polars: "
+                          "pip install 'customlabels[tables]')"},
     "describe": {"text": "one statistic a line", "json": '{"DatasetStats": {...}}, as '
-                                                          "DescribeDataset answers"},
+                                                          "DescribeDataset answers",
+                 "csv": "the per-image table, a row a line (line, source_ref, verdict, "
+                        "dropped, errors, warnings, labels, boxes, codes) as CSV; list "
+                        "columns are JSON arrays",
+                 "parquet": "the per-image table as a Parquet file, list columns as lists "
+                            "(needs polars: pip install 'customlabels[tables]')"},
 }
 #: MANIFEST may be standard input, except where --in-place would rewrite it.
 _STDIN_HELP = "; - reads it from standard input"
@@ -81,6 +91,8 @@ def add_parser(sub: Any, name: str) -> None:
         add_report(p)
     if name in ("labels", "describe"):
         add_progress(p)
+        add_output_file(p, "write the output to OUT (atomically) instead of standard output; "
+                           "a Parquet file needs it unless standard output is redirected")
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -136,32 +148,80 @@ def _unknown_labels(args: argparse.Namespace, dataset: Any) -> int:
     return 2
 
 
+def _emit(args: argparse.Namespace, data: bytes | str, what: str) -> int:
+    """Write a listing to ``-o`` (atomically, never over the manifest) or standard output.
+
+    ``what`` says, on stderr, what a file received (``15 rows``).
+    """
+    from ..manifest.writer import atomic_write
+
+    binary = args.format == "parquet"
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
+    if args.output is None:
+        if binary and sys.stdout.isatty():
+            print("customlabels: a Parquet file is not for a terminal: give -o FILE (or "
+                  "redirect standard output)", file=sys.stderr)
+            return 2
+        sys.stdout.flush()
+        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.flush()
+        return 0
+    if _is_manifest(args.output, args.manifest):
+        print(f"customlabels: {args.output}: is the manifest read; choose another output",
+              file=sys.stderr)
+        return 2
+    with atomic_write(args.output) as out:
+        out.write(payload)
+    print(f"wrote {args.output}: {what}", file=sys.stderr)
+    return 0
+
+
+def _is_manifest(output: str, manifest: str) -> bool:
+    from ..convert._common import _same_file
+
+    return manifest != "-" and _same_file(Path(output), Path(manifest))
+
+
+def _table(args: argparse.Namespace, table: dict[str, list[Any]], what: str) -> int:
+    from ..tables import table_bytes
+
+    return _emit(args, table_bytes(table, args.format), what)
+
+
 def _labels(args: argparse.Namespace, dataset: Any) -> int:
     labels = dataset.list_labels(args.manifest, progress=progress_of(args))
+    if args.format in ("csv", "parquet"):
+        from ..tables import label_table
+
+        return _table(args, label_table(labels), plural(len(labels), "label"))
     if args.format == "json":
-        sys.stdout.write(json_text([{"Label": s.name,
-                                     "LabelStats": {"EntryCount": s.images,
-                                                    "BoundingBoxCount": s.boxes}}
-                                    for s in labels]))
-        return 0
+        return _emit(args, json_text([{"Label": s.name,
+                                       "LabelStats": {"EntryCount": s.images,
+                                                      "BoundingBoxCount": s.boxes}}
+                                      for s in labels]), plural(len(labels), "label"))
     # names as printed: a lone surrogate is written as its 6-character escape (cli.main)
     names = [s.name.encode("utf-8", "backslashreplace").decode("utf-8") for s in labels]
     width = max([len(name) for name in names] + [5])
-    print(f"{'LABEL'.ljust(width)}  IMAGES   BOXES")
-    for s, name in zip(labels, names):
-        print(f"{name.ljust(width)}  {s.images:6d}  {s.boxes:6d}")
-    print(plural(len(labels), "label"))
-    return 0
+    lines = [f"{'LABEL'.ljust(width)}  IMAGES   BOXES"]
+    lines += [f"{name.ljust(width)}  {s.images:6d}  {s.boxes:6d}" for s, name in zip(labels, names)]
+    lines.append(plural(len(labels), "label"))
+    return _emit(args, "".join(f"{line}\n" for line in lines), plural(len(labels), "label"))
 
 
 def _describe(args: argparse.Namespace, dataset: Any) -> int:
+    if args.format in ("csv", "parquet"):
+        from ..tables import count_by, image_table
+
+        table = image_table(args.manifest, progress=progress_of(args))
+        verdicts = count_by(table, "verdict")
+        return _table(args, table, f"{plural(len(table['line']), 'row')} ("
+                      + ", ".join(f"{verdicts[v]:,} {v}" for v in ("valid", "invalid", "ignored"))
+                      + ")")
     stats = dataset.describe(args.manifest, progress=progress_of(args)).to_dict()
     if args.format == "json":
-        sys.stdout.write(json_text({"DatasetStats": stats}))
-    else:
-        for key, value in stats.items():
-            print(f"{key}: {value}")
-    return 0
+        return _emit(args, json_text({"DatasetStats": stats}), "DatasetStats")
+    return _emit(args, "".join(f"{key}: {value}\n" for key, value in stats.items()),
+                 "DatasetStats")
 
 
 def _changed(args: argparse.Namespace, result: Any, summary: str, hint: str = "") -> int:

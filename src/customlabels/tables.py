@@ -1,0 +1,168 @@
+"""Per-image and per-label statistics of a manifest as tables, for notebooks and spreadsheets.
+
+``customlabels describe --format csv|parquet`` writes :func:`image_table` (one row a manifest
+line) and ``customlabels labels --format csv|parquet`` writes :func:`label_table` (one row a
+label). Both are built from the validator's records (:mod:`customlabels.manifest.records`),
+so a "valid line" and "the labels of a line" mean what they mean to ``customlabels validate``.
+
+CSV is written with the standard library; Parquet with polars, an optional dependency
+(``pip install 'customlabels[tables]'``), which gives the columns their types: list columns
+(``labels``, ``codes``) are lists of strings in Parquet and JSON arrays as text in CSV, so that
+a label holding a comma or a semicolon reads back unchanged either way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .codes import CODE_NAMES, CODES
+from .errors import UsageError
+from .manifest.records import iter_rows
+from .manifest.schema import IGNORED, INVALID, VALID
+
+__all__ = ["IMAGE_COLUMNS", "LABEL_COLUMNS", "TABLE_FORMATS", "image_table", "label_table",
+           "table_bytes", "write_table"]
+
+#: The formats a table is written in.
+TABLE_FORMATS = ("csv", "parquet")
+#: The per-image table's columns and what each holds (docs/cli.md and --help say it too).
+IMAGE_COLUMNS: dict[str, str] = {
+    "line": "the line's number in the manifest (1-based)",
+    "source_ref": "its source-ref, empty when it has none that is well formed",
+    "verdict": "valid, invalid or ignored, as the manifest summary counts lines",
+    "dropped": "true when the service drops the line at import (a terminal content error)",
+    "errors": "how many errors the line has",
+    "warnings": "how many warnings",
+    "labels": "its usable labels, distinct, in order (image-level labels and box labels)",
+    "boxes": "how many usable bounding boxes",
+    "codes": "the codes of its problems, distinct, in the order found",
+}
+#: The per-label table's columns.
+LABEL_COLUMNS: dict[str, str] = {
+    "label": "the label's name",
+    "images": "valid lines that use it (ListDatasetLabels' EntryCount)",
+    "boxes": "its usable bounding boxes (BoundingBoxCount)",
+}
+_LISTS = frozenset({"labels", "codes"})
+_VERDICTS = {VALID: "valid", INVALID: "invalid", IGNORED: "ignored"}
+_ERRORS = frozenset(i for i, name in enumerate(CODE_NAMES) if CODES[name].severity == "error")
+_DROPS = frozenset(i for i, name in enumerate(CODE_NAMES) if CODES[name].effect == "dropped")
+
+
+def image_table(manifest: str | os.PathLike[str], *, backend: str = "auto",
+                progress: bool | None = False) -> dict[str, list[Any]]:
+    """Return the per-image table of a manifest: column name -> values, a row a line.
+
+    The columns are :data:`IMAGE_COLUMNS`. ``progress``: a bar counting the lines read, on
+    stderr (None: when it is a terminal).
+    """
+    from .convert._common import counted
+
+    table: dict[str, list[Any]] = {name: [] for name in IMAGE_COLUMNS}
+    (lines, refs, verdicts, dropped, errors, warnings, labels, boxes, codes) = table.values()
+    rows = counted(iter_rows(manifest, backend=backend), Path(manifest).name, progress)
+    for line, _raw, verdict, findings, ref, line_labels, box_labels in rows:
+        lines.append(line)
+        refs.append(ref)
+        verdicts.append(_VERDICTS[verdict])
+        found = [code for code, _, _ in findings]
+        dropped.append(any(code in _DROPS for code in found))
+        n = sum(1 for code in found if code in _ERRORS)
+        errors.append(n)
+        warnings.append(len(found) - n)
+        labels.append(list(dict.fromkeys([*line_labels, *box_labels])))
+        boxes.append(len(box_labels))
+        codes.append([CODE_NAMES[code] for code in dict.fromkeys(found)])
+    return table
+
+
+def label_table(stats: list[Any]) -> dict[str, list[Any]]:
+    """Return the per-label table of :func:`customlabels.dataset.list_labels`' result."""
+    return {"label": [s.name for s in stats], "images": [s.images for s in stats],
+            "boxes": [s.boxes for s in stats]}
+
+
+def table_bytes(table: dict[str, list[Any]], fmt: str) -> bytes:
+    """Return ``table`` (column name -> values) as a CSV or Parquet file's bytes.
+
+    Raises :class:`customlabels.errors.UsageError` for Parquet when polars is not installed.
+    """
+    if fmt == "csv":
+        return _csv_bytes(table)
+    if fmt == "parquet":
+        return _parquet_bytes(table)
+    raise UsageError(f"unknown table format {fmt!r}; one of {', '.join(TABLE_FORMATS)}")
+
+
+def write_table(table: dict[str, list[Any]], path: str | os.PathLike[str], fmt: str) -> None:
+    """Write ``table`` to ``path`` atomically (temporary file, then rename)."""
+    from .manifest.writer import atomic_write
+
+    data = table_bytes(table, fmt)  # before the file is opened: a missing polars writes nothing
+    with atomic_write(path) as out:
+        out.write(data)
+
+
+def _csv_bytes(table: dict[str, list[Any]]) -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(table)
+    columns = [[_csv_cell(v, name in _LISTS) for v in values] for name, values in table.items()]
+    writer.writerows(zip(*columns))
+    # a lone surrogate (only a \\ud800 escape in a manifest makes one) cannot be UTF-8: it is
+    # written as that escape's text, as everywhere else
+    return text.getvalue().encode("utf-8", errors="backslashreplace")
+
+
+def _csv_cell(value: Any, is_list: bool) -> Any:
+    if is_list:
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _parquet_bytes(table: dict[str, list[Any]]) -> bytes:
+    try:
+        import polars as pl
+    except ImportError:
+        raise UsageError("--format parquet needs polars: pip install 'customlabels[tables]' "
+                         "(or pip install polars); --format csv needs nothing") from None
+    types: dict[str, Any] = {"line": pl.Int64, "source_ref": pl.String, "verdict": pl.String,
+                             "dropped": pl.Boolean, "errors": pl.Int64,
+                             "warnings": pl.Int64, "labels": pl.List(pl.String),
+                             "boxes": pl.Int64, "codes": pl.List(pl.String),
+                             "label": pl.String, "images": pl.Int64}
+    frame = pl.DataFrame({name: _utf8(values, name in _LISTS) for name, values in table.items()},
+                         schema={name: types[name] for name in table})
+    out = io.BytesIO()
+    frame.write_parquet(out)
+    return out.getvalue()
+
+
+def _utf8(values: list[Any], is_list: bool) -> list[Any]:
+    """Return the column with lone surrogates as their escapes' text (Arrow strings are UTF-8)."""
+    def fix(text: Any) -> Any:
+        if isinstance(text, str) and not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return text
+
+    if is_list:
+        return [[fix(v) for v in row] for row in values]
+    return [fix(v) for v in values]
+
+
+def count_by(table: dict[str, list[Any]], column: str) -> Counter[Any]:
+    """Return how many rows have each value of ``column`` (for summaries and tests)."""
+    return Counter(table[column])
