@@ -36,7 +36,7 @@ _CONFIDENCE = {"confidence": 1}
 
 def _numbers(fields: list[str]) -> list[float] | None:
     try:
-        values = [float(f) for f in fields]
+        values = list(map(float, fields))
     except ValueError:
         return None
     return values if all(map(math.isfinite, values)) else None
@@ -109,6 +109,7 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
         folder = image_locations(job, rows, s3_path)
         images = _collect(job, rows)
         class_ids: dict[str, int] = {}
+        names: list[str] = []  # by class id
         meta = label_attribute + "-metadata"
         with job.open_output(lines_needed=True) as out:
             boxes_out = 0
@@ -141,7 +142,10 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
                                 detail=f"{bw}x{bh} px in a {width}x{height} image",
                                 context=C.too_small(bw, bh, width, height))
                         continue
-                    cid = class_ids.setdefault(label, len(class_ids))
+                    cid = class_ids.get(label)
+                    if cid is None:
+                        cid = class_ids[label] = len(names)
+                        names.append(label)
                     boxes.append({"left": left, "top": top, "width": bw, "height": bh,
                                   "class_id": cid})
                 if len(boxes) > C.MAX_BOXES:
@@ -157,7 +161,6 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
                             context={"boxes": len(boxes), "maximum": C.MAX_BOXES,
                                      "policy": too_many_boxes})
                     boxes = _largest(boxes, C.MAX_BOXES)
-                names = {cid: name for name, cid in class_ids.items()}
                 class_map = {str(b["class_id"]): names[b["class_id"]] for b in boxes}
                 boxes_out += len(boxes)
                 out.write(C.dump_line({
@@ -185,14 +188,13 @@ def _collect(job: Job, rows: list[tuple[int, list[str]]]) -> dict[str, _Image]:
                            "(with image_width,image_height)",
                     context={"fields": len(row), "expected": [6, 8]})
             continue
-        values = []
-        for field, text in zip(COLUMNS[2:], row[2:]):
-            number = _numbers([text])
-            if number is None:
-                job.add("CSV_BAD_NUMBER", line=line, path=field, arg=field, detail=repr(text),
-                        context={"field": field, "value": text})
-                break
-            values.append(number[0])
+        values = _numbers(row[2:])  # one call for the row; the field at fault only if any
+        if values is None:
+            for field, text in zip(COLUMNS[2:], row[2:]):
+                if _numbers([text]) is None:
+                    job.add("CSV_BAD_NUMBER", line=line, path=field, arg=field,
+                            detail=repr(text), context={"field": field, "value": text})
+                    break
         else:
             label = row[1]
             if not C.label_name_ok(label):
