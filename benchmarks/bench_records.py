@@ -13,6 +13,8 @@ Contenders (standard output to ``/dev/null``; TMPDIR a fresh temporary directory
 * ``split``: ``customlabels split MANIFEST --output-dir TMPDIR`` (plans, writes both sides and
   validates the pair);
 * ``describe``, ``labels``, ``entries``: ``customlabels describe|labels|entries MANIFEST``;
+* ``describe-csv``, ``describe-parquet``, ``labels-parquet``: the tables (``--format csv|parquet
+  -o TMPDIR/...``; Parquet needs polars);
 * ``export-coco``: ``customlabels export coco MANIFEST -o TMPDIR/x.json``.
 
 Targets: each command's median time within 3x of validate's median in the same run (the ratio
@@ -76,7 +78,12 @@ def make_contenders(manifest: Path) -> list[Contender]:
         Contender("validate", [cli, "validate", m]),
         Contender("split", [cli, "split", m, "--output-dir", TMP]),
         Contender("describe", [cli, "describe", m]),
+        Contender("describe-csv", [cli, "describe", m, "--format", "csv", "-o", f"{TMP}/t.csv"]),
+        Contender("describe-parquet", [cli, "describe", m, "--format", "parquet", "-o",
+                                       f"{TMP}/t.parquet"]),
         Contender("labels", [cli, "labels", m]),
+        Contender("labels-parquet", [cli, "labels", m, "--format", "parquet", "-o",
+                                     f"{TMP}/l.parquet"]),
         Contender("entries", [cli, "entries", m]),
         Contender("export-coco", [cli, "export", "coco", m, "-o", f"{TMP}/x.json"]),
     ]

@@ -125,3 +125,25 @@ def test_text_and_json_go_to_the_output_file_too(tmp_path: Path,
     assert main(["describe", str(EXAMPLE), "--format", "json", "-o", str(out)]) == 0
     assert json.loads(out.read_text())["DatasetStats"]["TotalEntries"] == 13
     assert capsys.readouterr().out == ""
+
+
+def test_csv_is_what_the_csv_module_writes() -> None:
+    """The hand-made cells quote exactly as csv.writer's minimal quoting does, and read back."""
+    awkward = ["plain", "a,b", 'say "hi"', "two\nlines", " spaced ", "", "é", "x;y",
+               "\\ud800"]
+    table = {"line": list(range(1, len(awkward) + 1)), "source_ref": [*awkward[:-1], None],
+             "dropped": [i % 2 == 0 for i in range(len(awkward))],
+             "labels": [tuple(awkward[:i]) for i in range(len(awkward))]}
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    writer.writerow(table)
+    writer.writerows(zip(table["line"], ["" if v is None else v for v in table["source_ref"]],
+                         ["true" if v else "false" for v in table["dropped"]],
+                         [json.dumps(list(v), ensure_ascii=False) for v in table["labels"]]))
+    assert table_bytes(table, "csv") == expected.getvalue().encode("utf-8")
+    # a carriage return is quoted too (csv.writer quotes only its line terminator's characters,
+    # and an unquoted one ends the row for csv.reader): every cell reads back as it was
+    table["source_ref"][0] = "cr\rhere"
+    back = list(csv.reader(io.StringIO(table_bytes(table, "csv").decode("utf-8"), newline="")))
+    assert back[1][1] == "cr\rhere"
+    assert [json.loads(row[3]) for row in back[1:]] == [list(v) for v in table["labels"]]
