@@ -25,6 +25,11 @@ journals; recovery leaves those alone, and a second writer of the same target fa
 ``FileExistsError`` rather than interleave. Where ``fcntl`` is missing (Windows) there is no
 lock, and any leftover counts as stale.
 
+Permissions and links: a file replaced keeps its permission bits (an in-place edit of a 0600
+manifest stays 0600); a new file gets what the umask leaves of 0666, as any program's. A path
+that is a symbolic link is written through: its target is replaced and the link stays
+(:func:`real_target`).
+
 Test hook: with the environment variable ``CUSTOMLABELS_TEST_KILL_AT`` set to ``before-journal``
 (the new files written, no journal yet), ``after-journal-N`` (N journals written),
 ``before-rename`` (every journal written, nothing renamed) or ``after-rename-N`` (N renames
@@ -38,6 +43,7 @@ import errno
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -208,7 +214,8 @@ def recover(targets: Sequence[str | os.PathLike[str]]) -> list[Recovery]:
     """
     done: list[Recovery] = []
     seen: set[str] = set()
-    for target in map(Path, targets):
+    targets = [real_target(t) for t in targets]
+    for target in targets:
         journal = journal_path(target)
         if not journal.exists():
             continue
@@ -224,7 +231,7 @@ def recover(targets: Sequence[str | os.PathLike[str]]) -> list[Recovery]:
         if recovery is not None:
             done.append(recovery)
     # a temporary file with no journal beside its target was never committed
-    stray = [target for target in map(Path, targets)
+    stray = [target for target in targets
              if temp_path(target).exists() and not journal_path(target).exists()
              and not _in_use(temp_path(target))]
     for target in stray:
@@ -236,11 +243,15 @@ def recover(targets: Sequence[str | os.PathLike[str]]) -> list[Recovery]:
     return done
 
 
-def _open_exclusive(path: Path, target: Path) -> int:
-    """Create ``path`` (a temporary file or a journal of ``target``) and lock it."""
+def _open_exclusive(path: Path, target: Path, mode: int | None = None) -> int:
+    """Create ``path`` (a temporary file or a journal of ``target``) and lock it.
+
+    ``mode``: the permission bits to give it (those of the file it replaces); None: what the
+    umask leaves of ``0o666``, as for any new file.
+    """
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                     0o644)
+                     0o666)
     except FileExistsError:
         raise FileExistsError(errno.EEXIST, f"being written by another process ({path.name} "
                               "is in use)", str(target)) from None
@@ -248,9 +259,29 @@ def _open_exclusive(path: Path, target: Path) -> int:
         os.close(fd)
         raise FileExistsError(errno.EEXIST, f"being written by another process ({path.name} "
                               "is in use)", str(target))
-    if hasattr(os, "fchmod"):  # as before: readable by all whatever the umask
-        os.fchmod(fd, 0o644)
+    if mode is not None and hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
     return fd
+
+
+def _mode_of(target: Path) -> int | None:
+    """Return the permission bits of the file ``target`` names, None when there is none."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return None
+
+
+def real_target(path: str | os.PathLike[str]) -> Path:
+    """Return the file a write of ``path`` must replace: a symbolic link's target, else ``path``.
+
+    Renaming over a link would replace the link by a regular file and leave the file it
+    names unchanged; an in-place edit through a link edits the file, as an editor does.
+    """
+    target = Path(path)
+    if target.is_symlink():
+        return Path(os.path.realpath(target))
+    return target
 
 
 def _test_kill(point: str) -> None:
@@ -277,17 +308,18 @@ def replace_all(paths: Sequence[str | os.PathLike[str]], *, durable: bool = True
     completes (see the module's docstring). ``FileExistsError`` when another process is
     writing one of them; ``ValueError`` when a path is given twice.
     """
-    targets = [Path(p) for p in paths]
+    targets = [real_target(p) for p in paths]
     if len({os.path.abspath(t) for t in targets}) != len(targets):
         raise ValueError("replace_all: a file is named twice")
     recover(targets)
+    modes = [_mode_of(t) for t in targets]  # a file replaced keeps its permissions
     streams: list[BinaryIO] = []
     journals: list[int] = []
     renamed = 0
     committed = False
     try:
-        for target in targets:
-            streams.append(os.fdopen(_open_exclusive(temp_path(target), target), "wb",
+        for target, mode in zip(targets, modes):
+            streams.append(os.fdopen(_open_exclusive(temp_path(target), target, mode), "wb",
                                      buffering=1 << 20))
         yield streams
         for stream in streams:
