@@ -27,6 +27,7 @@ too long to copy).
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from .manifest.records import (Record, has_errors, is_dropped, iter_records, ite
                                may_contain)
 from .manifest.schema import (CLASSIFICATION, DETECTION, VALID, attribute_pairs, attribute_type,
                               source_ref_bucket)
-from .manifest.writer import atomic_write, dumps_line
+from .manifest.writer import atomic_write, dumps_line, edit_lock
 
 if TYPE_CHECKING:
     from .validation.report import Issue, ValidationReport
@@ -274,6 +275,13 @@ def _target(manifest: str | os.PathLike[str], output: str | os.PathLike[str] | N
     return target
 
 
+def _editing(manifest: str | os.PathLike[str], output: str | os.PathLike[str] | None
+             ) -> AbstractContextManager[None]:
+    """Lock ``manifest`` for an in-place edit (no ``output``): a second edit waits its turn
+    and starts from the first one's result (:func:`~customlabels.manifest.writer.edit_lock`)."""
+    return edit_lock([manifest]) if output is None else nullcontext()
+
+
 def _finish(result: ChangeResult, validate: bool, backend: str) -> ChangeResult:
     if validate and result.output is not None:
         from .validation.pipeline import validate_files
@@ -328,7 +336,7 @@ def update_entries(manifest: str | os.PathLike[str], changes: str | os.PathLike[
         return ChangeResult(None, issues=typed_issues(issues))
     result = ChangeResult(str(target))
     used: set[str] = set()
-    with atomic_write(target) as out:
+    with _editing(manifest, output), atomic_write(target) as out:
         for _lineno, raw, _verdict, _findings, sref, _labels in _copy_rows(manifest, backend):
             # a change's source-ref is well formed, so the record's source-ref finds its line
             if sref is not None and sref in updates and sref not in used:
@@ -356,7 +364,7 @@ def remove_label(manifest: str | os.PathLike[str], label: str, *,
     target = _target(manifest, output)
     result = ChangeResult(str(target))
     totals = [0, 0, 0]
-    with atomic_write(target) as out:
+    with _editing(manifest, output), atomic_write(target) as out:
         for _lineno, raw, _verdict, _findings, _sref, _labels in _copy_rows(manifest, backend):
             if may_contain(raw, label):  # only lines that may name the label are parsed
                 try:

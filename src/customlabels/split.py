@@ -40,7 +40,7 @@ from .limits import (DEFAULT_MAX_LINES, DEFAULT_TEST_FRACTION, MAX_LINE_BYTES, M
                      MIN_IMAGES_PER_LABEL)
 from .manifest.reader import iter_line_blocks
 from .manifest.records import iter_batches, iter_rows
-from .manifest.writer import recover, replace_all
+from .manifest.writer import edit_lock, recover, replace_all
 
 if TYPE_CHECKING:
     from .validation.report import Issue, ValidationReport
@@ -517,12 +517,13 @@ def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
     train_path, test_path = Path(train), Path(test)
     if _same(train_path, test_path):
         raise SplitError("the training and testing manifests are the same file")
-    recover([train_path, test_path])  # the pair as one write left it, not half of it
-    if _has_content(test_path):
-        raise SplitError(f"{test_path} is not empty: distribute moves entries into an empty "
-                         "testing manifest")
-    return _split_into(os.fspath(train), train_path, test_path, DISTRIBUTE, test_fraction, seed,
-                       validate, backend, progress=progress)
+    with edit_lock([train_path, test_path]):  # another edit of the pair waits its turn
+        recover([train_path, test_path])  # the pair as one write left it, not half of it
+        if _has_content(test_path):
+            raise SplitError(f"{test_path} is not empty: distribute moves entries into an "
+                             "empty testing manifest")
+        return _split_into(os.fspath(train), train_path, test_path, DISTRIBUTE, test_fraction,
+                           seed, validate, backend, progress=progress)
 
 
 def _has_content(path: Path) -> bool:

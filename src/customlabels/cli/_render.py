@@ -52,8 +52,9 @@ def _capped(issues: Iterable[Any], shown: Shown) -> tuple[list[dict[str, Any]], 
     for issue in issues:
         p = as_data(issue)
         seen[p["code"]] += 1
-        if not shown.quiet and (not shown.per_code or seen[p["code"]] <= shown.per_code):
-            kept.append(p)
+        if p["scope"] == "file" or not shown.quiet and (
+                not shown.per_code or seen[p["code"]] <= shown.per_code):
+            kept.append(p)  # a file's own error (why nothing was read or written) always
     return kept, seen
 
 

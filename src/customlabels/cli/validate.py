@@ -42,9 +42,16 @@ def add_parser(sub: Any, name: str) -> None:
     add_backend(p)
 
 
+#: Terminal problems of the run rather than of the data: an output that cannot be written.
+_UNUSABLE = frozenset({"ERROR_OUTPUT_NOT_WRITABLE"})
+
+
 def status_of(report: Any, strict: bool) -> int:
-    """Return the exit status one report calls for: 1 on errors, or warnings with ``strict``."""
+    """Return the exit status one report calls for: 1 on errors, or warnings with ``strict``;
+    2 when its results could not be written (as every command)."""
     report = as_data(report)
+    if any(i["code"] in _UNUSABLE for i in report["issues"]):
+        return 2
     warned = any(i["severity"] == "warning" for i in report["issues"])
     return 1 if not report["ok"] or (strict and warned) else 0
 

@@ -68,6 +68,18 @@ def temp_path(target: str | os.PathLike[str]) -> Path:
     return path.with_name(f".{path.name}{TEMP_SUFFIX}")
 
 
+def public_name(path: str | os.PathLike[str]) -> str:
+    """Return the file a message should name: a temporary file's target, else ``path``.
+
+    An error raised while writing ``.NAME.customlabels.tmp`` is about ``NAME`` for the user.
+    """
+    given = Path(path)
+    for suffix in (TEMP_SUFFIX, JOURNAL_SUFFIX):
+        if given.name.startswith(".") and given.name.endswith(suffix):
+            return str(given.with_name(given.name[1:-len(suffix)]))
+    return str(path)
+
+
 def journal_path(target: str | os.PathLike[str]) -> Path:
     """Return the journal beside ``target`` of a multi-file change that includes it."""
     path = Path(target)
@@ -312,6 +324,9 @@ def replace_all(paths: Sequence[str | os.PathLike[str]], *, durable: bool = True
     if len({os.path.abspath(t) for t in targets}) != len(targets):
         raise ValueError("replace_all: a file is named twice")
     recover(targets)
+    for target in targets:  # a rename over a directory would fail after the first ones
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(target))
     modes = [_mode_of(t) for t in targets]  # a file replaced keeps its permissions
     streams: list[BinaryIO] = []
     journals: list[int] = []
@@ -384,6 +399,56 @@ def _write_journal(target: Path, targets: list[Path], change: str, durable: bool
         _unlink(path)
         raise
     return fd
+
+
+#: How long an in-place edit waits for another one of the same file before it gives up.
+EDIT_WAIT_SECONDS = 30.0
+
+
+@contextmanager
+def edit_lock(paths: Sequence[str | os.PathLike[str]], wait: float | None = None
+              ) -> Iterator[None]:
+    """Hold an exclusive lock on each existing file of ``paths`` while it is edited in place.
+
+    An in-place edit reads a file, writes its new content beside it and renames that over it;
+    two at once would each start from the old content, and the first one's change would be
+    lost. With the lock, the second waits (up to ``wait`` seconds, :data:`EDIT_WAIT_SECONDS`
+    by default) and then reads what the first one wrote: the file's identity is checked after
+    the lock is taken, and a file replaced meanwhile is locked again. ``FileExistsError``
+    (naming the file) when the wait runs out. The lock is ``flock`` on the file itself, so a
+    killed process leaves none; without ``fcntl`` (Windows) there is no lock.
+    """
+    import time
+
+    if fcntl is None:
+        yield
+        return
+    limit = time.monotonic() + (EDIT_WAIT_SECONDS if wait is None else wait)
+    held: list[int] = []
+    try:
+        for target in sorted({os.path.abspath(real_target(p)) for p in paths}):
+            while True:
+                try:
+                    fd = os.open(target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                except FileNotFoundError:
+                    break  # nothing to lock: the edit creates it
+                if _try_lock(fd):
+                    try:
+                        same = os.fstat(fd).st_ino == os.stat(target).st_ino
+                    except FileNotFoundError:
+                        same = False
+                    if same:
+                        held.append(fd)
+                        break
+                os.close(fd)  # replaced while we waited, or still held: look again
+                if time.monotonic() > limit:
+                    raise FileExistsError(errno.EEXIST, "being edited by another customlabels "
+                                          "process; try again when it has finished", target)
+                time.sleep(0.02)
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
 
 
 @contextmanager

@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..codes import CODE_NAMES, CODES
 from ..issues import line_message, make_issue, make_line_issue
 from ..limits import DEFAULT_MAX_LINES, MAX_MANIFEST_BYTES
 from ..manifest.jsonline import parse_line
 from ..manifest.reader import iter_line_blocks
-from ..manifest.writer import atomic_write, attach, dumps_line
+from ..manifest.writer import attach, dumps_line, public_name, replace_all
 from .dataset import dataset_rules, pair_rules, statistics, summary_errors
 from .scan import ScanResult, choose_backend, scan
 
@@ -220,20 +220,19 @@ def write_results(output_dir: str, roles: dict[str, str], scans: dict[str, ScanR
             raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE",
                             f"{target} is an input manifest; it is never overwritten",
                             context={"reason": "is_input", "output": str(target)})
-    written = []
+    # all or nothing (issue 9): a new training file never sits beside an old summary. Not
+    # fsynced: the results can be made again from the inputs, which are left alone
+    paths = [*targets.values(), targets_summary]
     try:
-        for role, path in roles.items():
-            _write_validation_manifest(path, targets[role], scans[role])
-            written.append(str(targets[role]))
-        with atomic_write(targets_summary) as stream:
-            stream.write(_dump_summary(summary))
-        written.append(str(targets_summary))
+        with replace_all(paths, durable=False) as streams:
+            for (role, path), stream in zip(roles.items(), streams):
+                _write_validation_manifest(path, stream, scans[role])
+            streams[-1].write(_dump_summary(summary))
     except OSError as exc:
-        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE",
-                        f"{exc.filename or output_dir}: {exc.strerror or exc}",
-                        context={**_os_reason(exc),
-                                 "output": str(exc.filename or output_dir)}) from None
-    return written
+        where = public_name(exc.filename) if exc.filename else output_dir
+        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE", f"{where}: {exc.strerror or exc}",
+                        context={**_os_reason(exc), "output": str(where)}) from None
+    return [str(p) for p in paths]
 
 
 def _dump_summary(summary: dict[str, Any]) -> bytes:
@@ -242,8 +241,8 @@ def _dump_summary(summary: dict[str, Any]) -> bytes:
     return dumps_document(summary)
 
 
-def _write_validation_manifest(source: str, target: Path, result: ScanResult) -> None:
-    """Copy ``source`` to ``target`` adding errors and warnings where they occur (L6392-6500).
+def _write_validation_manifest(source: str, out: BinaryIO, result: ScanResult) -> None:
+    """Copy ``source`` to ``out`` adding errors and warnings where they occur (L6392-6500).
 
     Lines without findings are copied byte for byte (terminator normalised to ``\\n``); a line
     that is not a JSON object is replaced by a line holding only its error (L7515-7518).
@@ -251,7 +250,7 @@ def _write_validation_manifest(source: str, target: Path, result: ScanResult) ->
     problems = iter(result.problems)  # in line order
     problem = next(problems, None)
     first = 1  # line number of the block's first line
-    with open(source, "rb") as stream, atomic_write(target) as out:
+    with open(source, "rb") as stream:
         for block in iter_line_blocks(stream):
             block = block[:result.total - first + 1]
             if not block:
