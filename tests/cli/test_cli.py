@@ -91,12 +91,29 @@ def test_several_manifests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["validate", GOOD, BOXES, "--output-dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"{GOOD}: passed" in out and f"{BOXES}: failed" in out
-    # both are named train.manifest: each gets the directory of its own path
+    # both are named train.manifest: each gets its folder under the folder they share
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
-    assert len(written) == 4
-    for case in ("valid_classification", "bounding_boxes"):
-        prefix = Path(GOOD if case == "valid_classification" else BOXES).relative_to("/").as_posix()
-        assert f"{prefix}/manifest_summary.json" in written
+    assert written == [f"{case}/train.manifest/{name}" for case in
+                       ("bounding_boxes", "valid_classification") for name in
+                       ("manifest_summary.json", "training_manifest_with_validation.json")]
+
+
+def test_several_manifests_of_one_name_never_share_results(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """x.manifest and ../x.manifest wrote both results into multi/x.manifest/ (issue 9)."""
+    (tmp_path / "sub").mkdir()
+    for place in (tmp_path, tmp_path / "sub"):
+        (place / "x.manifest").write_bytes(Path(GOOD).read_bytes())
+    monkeypatch.chdir(tmp_path / "sub")
+    assert main(["validate", "x.manifest", "../x.manifest", "--output-dir", "../multi"]) == 0
+    written = sorted(p.relative_to(tmp_path / "multi").as_posix()
+                     for p in (tmp_path / "multi").rglob("manifest_summary.json"))
+    assert written == ["sub/x.manifest/manifest_summary.json", "x.manifest/manifest_summary.json"]
+    # one file named twice is refused before anything is written
+    assert main(["validate", "x.manifest", "./x.manifest", "--output-dir", "../twice"]) == 2
+    assert "are the same manifest" in capsys.readouterr().err
+    assert not (tmp_path / "twice").exists()
 
 
 def test_usage_errors_exit_two(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ in every command).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from functools import partial
@@ -61,10 +62,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.test is not None and len(args.train) > 1:
         parser.error("--test takes a single TRAIN manifest")
     reports = []
-    for train in args.train:
-        out = args.output_dir
-        if out is not None and len(args.train) > 1:
-            out = str(Path(out, _relative(train)))
+    outs = [args.output_dir] * len(args.train)
+    if args.output_dir is not None and len(args.train) > 1:
+        try:
+            outs = [str(p) for p in result_dirs(args.train, args.output_dir)]
+        except ValueError as exc:
+            print(f"customlabels: {exc}", file=sys.stderr)
+            return 2
+    for train, out in zip(args.train, outs):
         try:
             reports.append(validate_files(train, args.test, output_dir=out,
                                           max_lines=args.max_lines, backend=args.backend))
@@ -85,11 +90,22 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return max(status_of(r, args.strict) for r in reports)
 
 
-def _relative(path: str) -> Path:
-    """Return ``path`` as a relative path (no root, no ``..``) to nest outputs under."""
-    given = Path(path)
-    parts = given.parts[1:] if given.anchor else given.parts
-    return Path(*[part for part in parts if part not in ("..", ".")])
+def result_dirs(manifests: list[str], output_dir: str) -> list[Path]:
+    """Return the results folder of each of several manifests under ``output_dir``.
+
+    Each is named after its manifest, under the folders that lead to it from the folder all
+    the manifests share (``a/x.manifest`` and ``x.manifest`` give ``OUT/a/x.manifest/`` and
+    ``OUT/x.manifest/``), as a batch convert names its outputs: distinct files never share a
+    folder. ``ValueError`` when a file is named twice.
+    """
+    real = [Path(os.path.realpath(m)) for m in manifests]
+    seen: dict[Path, str] = {}
+    for given, path in zip(manifests, real):
+        if path in seen:
+            raise ValueError(f"{given} and {seen[path]} are the same manifest; name it once")
+        seen[path] = given
+    base = Path(os.path.commonpath([p.parent for p in real]))
+    return [Path(output_dir, p.relative_to(base)) for p in real]
 
 
 def render_text(reports: list[Any], shown: Shown = ALL, *, strict: bool = False,
