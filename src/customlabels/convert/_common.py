@@ -539,3 +539,20 @@ def dump_json(obj: Any) -> bytes:
         import json
 
         return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+def check_label_attribute(name: str) -> str:
+    """Return ``name`` when it can be a label attribute's key; else raise :class:`UsageError`.
+
+    ``source-ref``, ``errors``, ``warnings`` and any ``...-metadata`` key mean something else
+    in a manifest line: an attribute so named would replace the image location or the
+    findings. Every converter and exporter that takes ``--label-attribute`` checks it here.
+    """
+    from ..errors import UsageError
+    from ..manifest.schema import METADATA_SUFFIX, RESERVED_KEYS
+
+    if not name or name in RESERVED_KEYS or name.endswith(METADATA_SUFFIX):
+        reserved = ", ".join(sorted(RESERVED_KEYS))
+        raise UsageError(f"{name!r} cannot be a label attribute name: {reserved} and names "
+                         f"ending in {METADATA_SUFFIX} are keys of their own in a manifest line")
+    return name

@@ -84,9 +84,7 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
     if too_many_boxes not in TOO_MANY_BOXES_POLICIES:
         raise UsageError(f"too_many_boxes must be one of {TOO_MANY_BOXES_POLICIES}, "
                          f"not {too_many_boxes!r}")
-    if not label_attribute or label_attribute.endswith("-metadata") or label_attribute in (
-            "source-ref", "errors", "warnings"):
-        raise UsageError(f"{label_attribute!r} cannot be a label attribute name")
+    C.check_label_attribute(label_attribute)
     fallback = C.fallback_date(creation_date)
     job = Job(NAME, source, output if output is not None else default_output(source))
     with job, C.gc_paused():

@@ -98,6 +98,7 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
 
     if too_many_boxes not in TOO_MANY_BOXES_POLICIES:
         raise UsageError(f"too_many_boxes must be one of {TOO_MANY_BOXES_POLICIES}")
+    C.check_label_attribute(label_attribute)
     date = C.fallback_date(creation_date)
     job = Job(NAME, source, output if output is not None else default_output(source))
     with job:

@@ -230,6 +230,7 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
     image-level labels are reported and left out; an ignored line with only ``source-ref``
     gives an empty label list.
     """
+    C.check_label_attribute(label_attribute)
     job = Job("groundtruth-multilabel-export", manifest, output)
     with job:
         ids: dict[str, int] = {}
