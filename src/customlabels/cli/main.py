@@ -28,6 +28,7 @@ from .. import __version__
 from ..errors import CustomLabelsError
 from ._options import hidden
 from ._stdin import StdinError, standard_input
+from ._terminal import guarded
 
 #: subcommand -> module of customlabels.cli that implements it
 SUBCOMMANDS = {"validate": "validate", "evaluate": "evaluate",
@@ -129,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     _report_recoveries()
+    with guarded():  # dataset strings reach a terminal escaped, error messages included
+        return _run(args, parser)
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the parsed command; return its exit status, answering every exception."""
     try:
         with standard_input(args, INPUT_ARGUMENTS.get(args.command, ())) as relabel:
             _check_kinds(args)

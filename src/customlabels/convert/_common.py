@@ -449,9 +449,13 @@ class Progress:
             return
         from tqdm import tqdm  # only when converting: keeps `validate` start-up short
 
-        self.bar = tqdm(total=total or None, desc=desc, unit=f" {unit}s", leave=False,
-                        disable=None if enabled is None else False, mininterval=0.25,
-                        file=sys.stderr)
+        from ..cli._terminal import escape_controls, raw
+
+        # the bar draws with escapes of its own: it writes beneath the terminal guard, and
+        # its text (a file name) is escaped here
+        self.bar = tqdm(total=total or None, desc=escape_controls(desc), unit=f" {unit}s",
+                        leave=False, disable=None if enabled is None else False,
+                        mininterval=0.25, file=raw(sys.stderr))
 
     def update(self, n: int) -> None:
         """Advance by ``n``."""
