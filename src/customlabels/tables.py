@@ -50,6 +50,8 @@ LABEL_COLUMNS: dict[str, str] = {
     "boxes": "its usable bounding boxes (BoundingBoxCount)",
 }
 _LISTS = frozenset({"labels", "codes"})
+#: Text columns taken from the dataset (escaped for spreadsheets in CSV).
+_TEXT = frozenset({"source_ref", "label"})
 _VERDICTS = {VALID: "valid", INVALID: "invalid", IGNORED: "ignored"}
 _ERRORS = frozenset(i for i, name in enumerate(CODE_NAMES) if CODES[name].severity == "error")
 _DROPS = frozenset(i for i, name in enumerate(CODE_NAMES) if CODES[name].effect == "dropped")
@@ -95,23 +97,32 @@ def label_table(stats: list[Any]) -> dict[str, list[Any]]:
             "boxes": [s.boxes for s in stats]}
 
 
-def table_bytes(table: dict[str, list[Any]], fmt: str) -> bytes:
+def table_bytes(table: dict[str, list[Any]], fmt: str, *, keep_formulas: bool = False) -> bytes:
     """Return ``table`` (column name -> values) as a CSV or Parquet file's bytes.
 
-    Raises :class:`customlabels.errors.UsageError` for Parquet when polars is not installed.
+    In CSV, a name or source-ref that a spreadsheet would run as a formula (``=``, ``+``,
+    ``-``, ``@``...) gets a leading ``'``, unless ``keep_formulas``; Parquet holds the values
+    as they are. Raises :class:`customlabels.errors.UsageError` for Parquet when polars is not
+    installed.
     """
     if fmt == "csv":
+        if not keep_formulas:
+            from .convert._common import formula_safe
+
+            table = {name: [formula_safe(v) if isinstance(v, str) else v for v in values]
+                     if name in _TEXT else values for name, values in table.items()}
         return _csv_bytes(table)
     if fmt == "parquet":
         return _parquet_bytes(table)
     raise UsageError(f"unknown table format {fmt!r}; one of {', '.join(TABLE_FORMATS)}")
 
 
-def write_table(table: dict[str, list[Any]], path: str | os.PathLike[str], fmt: str) -> None:
+def write_table(table: dict[str, list[Any]], path: str | os.PathLike[str], fmt: str, *,
+                keep_formulas: bool = False) -> None:
     """Write ``table`` to ``path`` atomically (temporary file, then rename)."""
     from .manifest.writer import atomic_write
 
-    data = table_bytes(table, fmt)  # before the file is opened: a missing polars writes nothing
+    data = table_bytes(table, fmt, keep_formulas=keep_formulas)  # before the file is opened: a missing polars writes nothing
     with atomic_write(path) as out:
         out.write(data)
 

@@ -117,6 +117,14 @@ def progress_of(args: argparse.Namespace) -> bool | None:
     return None if getattr(args, "progress", True) else False
 
 
+def add_keep_formulas(p: argparse.ArgumentParser) -> None:
+    """Add ``--keep-formulas`` to a command that writes CSV cells taken from a dataset."""
+    p.add_argument("--keep-formulas", action="store_true",
+                   help="write cells that start with = + - @ (a formula to a spreadsheet) as "
+                        "they are; by default they get a leading ' so that a spreadsheet shows "
+                        "them as text (convert csv reads it back off)")
+
+
 def add_backend(p: argparse.ArgumentParser) -> None:
     """Add ``--backend`` (old spelling ``--engine``): which implementation reads the manifests."""
     action = p.add_argument(

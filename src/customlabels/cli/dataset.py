@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._options import (add_format, add_output_file, add_progress, add_report, progress_of)
+from ._options import (add_format, add_keep_formulas, add_output_file, add_progress, add_report,
+                       progress_of)
 from ._render import (Shown, as_data, closing, counts, github_lines, json_text, plural,
                       problem_lines)
 
@@ -93,6 +94,7 @@ def add_parser(sub: Any, name: str) -> None:
         add_progress(p)
         add_output_file(p, "write the output to OUT (atomically) instead of standard output; "
                            "a Parquet file needs it unless standard output is redirected")
+        add_keep_formulas(p)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -185,7 +187,7 @@ def _is_manifest(output: str, manifest: str) -> bool:
 def _table(args: argparse.Namespace, table: dict[str, list[Any]], what: str) -> int:
     from ..tables import table_bytes
 
-    return _emit(args, table_bytes(table, args.format), what)
+    return _emit(args, table_bytes(table, args.format, keep_formulas=args.keep_formulas), what)
 
 
 def _labels(args: argparse.Namespace, dataset: Any) -> int:

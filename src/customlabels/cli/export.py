@@ -11,7 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from ._options import add_output_file, add_progress, add_report, add_s3_prefix, progress_of
+from ._options import (add_keep_formulas, add_output_file, add_progress, add_report,
+                       add_s3_prefix, progress_of)
 from ._render import Shown, closing, counts, github_lines, json_text, plural, problem_lines
 
 FORMAT_HELP = {
@@ -40,6 +41,7 @@ def add_parser(sub: Any, name: str) -> None:
                              "folder they all share)")
         elif fmt in ("csv", "csv-boxes"):
             add_s3_prefix(f, "removed from the start of each source-ref")
+            add_keep_formulas(f)
         else:
             f.add_argument("--label-attribute", default="multi-label", metavar="NAME",
                            help="the attribute name (default: multi-label)")
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Export, print the problems, and return the exit status."""
     from ..convert import export
 
-    opts = {k: getattr(args, k) for k in ("s3_prefix", "label_attribute")
+    opts = {k: getattr(args, k) for k in ("s3_prefix", "label_attribute", "keep_formulas")
             if getattr(args, k, None) is not None}
     if "s3_prefix" in opts:
         opts[S3_PARAMETER[args.target_format]] = opts.pop("s3_prefix")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -560,3 +561,28 @@ def check_label_attribute(name: str) -> str:
         raise UsageError(f"{name!r} cannot be a label attribute name: {reserved} and names "
                          f"ending in {METADATA_SUFFIX} are keys of their own in a manifest line")
     return name
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = frozenset("=+-@\t\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def formula_safe(cell: str) -> str:
+    """Return a CSV cell a spreadsheet shows as text: ``'`` before a formula's first character.
+
+    A label such as ``=HYPERLINK(...)`` or ``@SUM(...)`` would run when the exported file is
+    opened in a spreadsheet; with the quote the spreadsheet shows the text (and hides the
+    quote). A plain number (``-5``, ``+1.5e3``) is not a formula and stays as it is. The
+    CSV converters read the quote back off (:func:`formula_unescaped`).
+    """
+    if cell and cell[0] in FORMULA_STARTS and _PLAIN_NUMBER.fullmatch(cell) is None:
+        return "'" + cell
+    return cell
+
+
+def formula_unescaped(cell: str) -> str:
+    """Return a cell as it was before :func:`formula_safe`: ``'=x`` is ``=x``."""
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_STARTS:
+        return cell[1:]
+    return cell

@@ -264,12 +264,16 @@ def _size_from_file(job: Job, image: _Image, images_dir: str | os.PathLike[str] 
 
 
 def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
-           s3_path: str | None = None, progress: bool | None = False) -> ConversionResult:
+           s3_path: str | None = None, keep_formulas: bool = False,
+           progress: bool | None = False) -> ConversionResult:
     """Write the usable boxes of a manifest as CSV rows, one box a row, with a header.
 
     Rows are ``image,label,left,top,width,height,image_width,image_height``; ``s3_path`` is
     removed from the start of each source-ref. Images without a usable box have no row.
+    Images and labels that a spreadsheet would run as formulas are escaped as by
+    :func:`customlabels.convert.csv_labels.export`, unless ``keep_formulas``.
     """
+    safe = (lambda cell: cell) if keep_formulas else C.formula_safe
     job = Job("csv-boxes-export", manifest, output)
     with job:
         folder = "" if s3_path is None else C.s3_folder(s3_path)
@@ -289,7 +293,7 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
                 continue
             for attr, _i, box, label in usable_boxes(obj, rec.findings):
                 size = obj[attr]["image_size"][0]
-                rows.append([ref, label] + [_g(box[k]) for k in COLUMNS[2:6]]
+                rows.append([safe(ref), safe(label)] + [_g(box[k]) for k in COLUMNS[2:6]]
                             + [_g(size["width"]), _g(size["height"])])
         C.finish_export(job, other, "without bounding boxes", _csv_bytes(rows), len(rows) - 1)
     return job.result(validate=False)

@@ -70,7 +70,10 @@ def read_rows(job: Job) -> Iterator[tuple[int, list[str]]]:
                             context={"error": str(exc)})
                     start = reader.line_num + 1
                     continue
-                if "".join(row).strip():  # blank rows are skipped, as by the script (L4692)
+                joined = "".join(row)
+                if joined.strip():  # blank rows are skipped, as by the script (L4692)
+                    if "'" in joined:  # a cell an export escaped for spreadsheets: '=x is =x
+                        row = [C.formula_unescaped(cell) for cell in row]
                     yield start, row
                 start = reader.line_num + 1
     except UnicodeDecodeError as exc:
@@ -295,13 +298,18 @@ def _line(job: Job, line: int, row: list[str], folder: str, date: str
 
 
 def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
-           s3_path: str | None = None, progress: bool | None = False) -> ConversionResult:
+           s3_path: str | None = None, keep_formulas: bool = False,
+           progress: bool | None = False) -> ConversionResult:
     """Write the image-level labels of a manifest as CSV rows ``image,label[,label...]``.
 
     ``s3_path`` is removed from the start of each source-ref (to convert back with the same
     ``--s3-path``). Lines without image-level labels and invalid lines are reported and left
     out; a line with no label at all (only ``source-ref``) gives a row with only the image.
+    A cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) gets a
+    leading ``'`` (:func:`~customlabels.convert._common.formula_safe`), which ``convert csv``
+    reads back off, unless ``keep_formulas``.
     """
+    safe = (lambda cell: cell) if keep_formulas else C.formula_safe
     job = Job("csv-export", manifest, output)
     with job:
         folder = "" if s3_path is None else C.s3_folder(s3_path)
@@ -318,6 +326,6 @@ def export(manifest: str | os.PathLike[str], output: str | os.PathLike[str], *,
             ref = rec.source_ref
             if folder and ref.startswith(folder):
                 ref = ref[len(folder):]
-            rows.append([ref, *dict.fromkeys(labels)])
+            rows.append([safe(ref), *map(safe, dict.fromkeys(labels))])
         C.finish_export(job, other, "without image-level labels", _csv_bytes(rows), len(rows))
     return job.result(validate=False)
