@@ -10,6 +10,10 @@ pass, name the file it could not use.
 from __future__ import annotations
 
 import json
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,8 +54,15 @@ INPUTS: dict[str, bytes | None] = {
            b'Infinity, "class-name": "cat"}}\n[1, -Infinity]\n',
     "wrong-types": b'[]\n"text"\n42\nnull\n{"source-ref": 7, "c": [], "c-metadata": "x"}\n'
                    b'{"images": {}, "annotations": 3, "categories": "x"}\n',
+    "escape-sequences": ("\n".join(_line(i, "\u001b]0;pwned\u0007\u001b[31m" if i % 2 else "c")
+                                   for i in range(10)) + "\n").encode(),
+    "formula-prefixes": ("\n".join(_line(i, ("=HYPERLINK(\"x\")", "+1", "@SUM(A1)", "-2+3")[i % 4])
+                                   for i in range(12)) + "\n").encode(),
+    "private-0600": ("\n".join(_line(i, "cat") for i in range(3)) + "\n{broken\n").encode(),
     "directory": None,
     "missing": None,
+    "fifo": None,
+    "symlink": None,
 }
 
 #: command -> argv, with {bad} for the bad input, {train}/{test}/{pred} for good files, {out}
@@ -84,7 +95,7 @@ COMMANDS = {
 
 #: commands that copy the input's lines into a result and validate it: the lines that came from
 #: the bad input are named by their place in the result
-WRITE_A_RESULT = {"update", "update --changes", "merge"}
+WRITE_A_RESULT = {"update", "update --changes", "merge", "remove-label"}
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +106,14 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         path = folder / f"{name}.manifest"
         if name == "directory":
             path.mkdir()
+        elif name == "fifo":
+            os.mkfifo(path)  # a reader that opens it blocks until a writer comes: none will
+        elif name == "symlink":
+            path.symlink_to(paths["nul"])
         elif data is not None:
             path.write_bytes(data)
+            if name == "private-0600":
+                path.chmod(0o600)
         paths[name] = path
     return paths
 
@@ -125,7 +142,8 @@ def test_bad_input_gets_a_message_not_a_traceback(command: str, bad: str,
         source.write_bytes(inputs[bad].read_bytes())
     before = source.read_bytes() if source.is_file() else None
     argv = COMMANDS[command].format(bad=source, **good).split()
-    status = main(argv)
+    with _deadline(30):  # a command that opens the FIFO would block forever
+        status = main(argv)
     out, err = capsys.readouterr()
     said = out + err
     assert status != EXIT_INTERNAL and status in (0, 1, 2), said
@@ -135,6 +153,21 @@ def test_bad_input_gets_a_message_not_a_traceback(command: str, bad: str,
                                        in said), said
     if before is not None and command != "distribute":
         assert source.read_bytes() == before  # an input is never changed
+
+
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    """Fail, instead of hanging, when the body runs longer than ``seconds``."""
+    def expired(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s (blocked on a FIFO?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_labels_of_lone_surrogates_are_escaped_and_aligned(

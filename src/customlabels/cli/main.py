@@ -138,6 +138,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the parsed command; return its exit status, answering every exception."""
     try:
         with standard_input(args, INPUT_ARGUMENTS.get(args.command, ())) as relabel:
+            _check_regular(args)
             _check_kinds(args)
             status: int = _module(args.command).run(args, parser)
             if status == EXIT_PROBLEMS and _unusable(args) is not None:
@@ -178,6 +179,17 @@ def _escape_unencodable() -> None:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):  # a closed or detached stream
                 pass
+
+
+def _check_regular(args: argparse.Namespace) -> None:
+    """Refuse a named pipe, a device or a socket given as an input file (every command): a
+    reader would block on it, or take it for empty. ``-`` reads standard input instead."""
+    from ..manifest.reader import check_regular
+
+    if args.command == "validate":  # reports it as the service would (not a regular file)
+        return
+    for path in _paths(args, INPUT_ARGUMENTS.get(args.command, ())):
+        check_regular(path)
 
 
 def _check_kinds(args: argparse.Namespace) -> None:

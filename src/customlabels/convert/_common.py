@@ -177,11 +177,17 @@ class Job:
 
     def check_input(self) -> None:
         """Abort when the input cannot be read or holds no byte."""
+        from ..manifest.reader import special_kind
+
         try:
             size = os.stat(self.source).st_size
         except OSError as exc:
             raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
                              context=os_error(exc)) from None
+        kind = special_kind(self.source)
+        if kind is not None:  # a pipe would block the reader, or read as empty
+            raise self.fatal("INPUT_UNREADABLE", f"not a regular file: {kind}",
+                             context={"error": "not a regular file", "kind": kind})
         if size == 0:
             raise self.fatal("INPUT_EMPTY")
 

@@ -12,6 +12,9 @@ The rules (``docs/decisions.md``, "Reading"):
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Iterator
 from typing import BinaryIO, cast
 
@@ -20,6 +23,33 @@ from ..limits import MAX_LINE_BYTES, MAX_LINE_CHARS
 BOM = b"\xef\xbb\xbf"
 CHUNK_SIZE = 1 << 20
 _CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes
+
+
+def special_kind(path: str | os.PathLike[str]) -> str | None:
+    """Return what ``path`` is when it exists and is neither a regular file nor a directory.
+
+    A named pipe (FIFO), a device or a socket would block a reader, or never end: every
+    command refuses one by name instead (``"a named pipe (FIFO)"``); None for anything else.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+
+
+def check_regular(path: str | os.PathLike[str]) -> None:
+    """Raise ``OSError`` (naming ``path``) when it is a pipe, a device or a socket."""
+    kind = special_kind(path)
+    if kind is not None:
+        raise OSError(errno.EINVAL, f"not a regular file: {kind}; give its content on standard "
+                      "input (-) instead", os.fspath(path))
 
 
 def char_length(line: bytes) -> int:

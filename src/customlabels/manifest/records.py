@@ -137,7 +137,9 @@ def iter_rows(path: str | os.PathLike[str], *, backend: str = "auto") -> Iterato
     its records in lists, which are chained in C: no Python frame runs between two records.
     """
     from ..validation import scan
+    from .reader import check_regular
 
+    check_regular(path)  # a pipe would block the reader
     records = getattr(scan, "records_compiled", None)  # None in a core built before records
     if scan.choose_backend(backend) == "compiled" and records is not None:
         return chain.from_iterable(_compiled_batches(path, records))
