@@ -87,6 +87,11 @@ def _depth(text: str) -> int:
     return deepest
 
 
+#: For the other JSON Lines readers (predictions): the same nesting measure and key rule.
+nesting_depth = _depth
+unique_pairs = _pairs
+
+
 def parse_line(raw: bytes, keep_literals: bool = False) -> dict[str, Any]:
     """Parse one line strictly: UTF-8, one JSON object, no NaN/Infinity, no duplicate keys.
 

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from ..issues import make_issue, make_line_issue
-from ..limits import MAX_LABEL_NAME, MAX_LINE_BYTES, MIN_LABEL_NAME
-from ..manifest.jsonline import json_error_text
+from ..limits import MAX_DEPTH, MAX_LABEL_NAME, MAX_LINE_BYTES, MIN_LABEL_NAME
+from ..manifest.jsonline import json_error_text, nesting_depth, unique_pairs
 from ..manifest.reader import iter_lines
 from ..manifest.schema import (CLASSIFICATION, DETECTION, VALID, Finding, attribute_pairs,
                                attribute_type, label_name_ok, usable_boxes, usable_classes)
@@ -284,7 +284,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=unique_pairs)
 
 try:  # a faster parser where installed; the results are the same (see _parse_prediction)
     import orjson as _orjson
@@ -305,9 +305,25 @@ def _parse_prediction(raw: bytes) -> Any:
         except _orjson.JSONDecodeError:
             pass
         else:
-            if isinstance(obj, dict) and "CustomLabels" in obj:
+            if isinstance(obj, dict) and "CustomLabels" in obj and _no_key_lost(raw, obj):
                 return obj
-    return _DECODER.decode(raw.decode("utf-8"))
+            # else another shape, or a key given twice (orjson keeps the last): decided below
+    text = raw.decode("utf-8")
+    if text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(text) > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")  # as in a manifest line
+    return _DECODER.decode(text)
+
+
+def _no_key_lost(raw: bytes, obj: Any) -> bool:
+    """Tell whether orjson kept every key of ``raw`` (it keeps the last of a repeated key).
+
+    orjson writes each key followed by ``":`` and escapes every quote inside a string, so the
+    line it writes back has as many ``":`` as ``raw`` when no key was dropped (strings holding
+    ``":`` count alike on both sides). A line with more lost a key given twice; one with fewer
+    spells its JSON otherwise (a space before a colon, a quote as ``\\u0022``): the strict
+    parser decides both (and refuses a repeated key, as manifests do).
+    """
+    return raw.count(b'":') + raw.count(b'" :') == _orjson.dumps(obj).count(b'":')
 
 
 def _json_ready(value: Any) -> Any:
