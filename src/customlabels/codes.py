@@ -494,6 +494,10 @@ _ROWS: tuple[Code, ...] = (
                "converted.",
                "Rename one of the inputs, or convert them in separate runs into separate "
                "output directories."),
+    _converter("CSV_WRONG_SEPARATOR", "error", "file",
+               "The file's fields are separated by something else than commas.",
+               "Save the file as comma-separated values (the guide's format), or convert its "
+               "separators to commas; a field that holds a comma is quoted."),
 )
 
 #: Every code, by name, in catalogue order.

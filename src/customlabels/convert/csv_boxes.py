@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..manifest.schema import (DETECTION, VALID, attribute_pairs, attribute_type
 from . import _common as C
 from ._common import ConversionResult, Job
 from ._imagesize import image_size
-from .csv_labels import _csv_bytes, image_locations, read_rows
+from .csv_labels import _csv_bytes, check_separator, image_locations, read_rows
 
 NAME = "csv-boxes"
 DESCRIPTION = "CSV rows image,label,left,top,width,height[,image_width,image_height]"
@@ -34,11 +35,17 @@ DEFAULT_ATTRIBUTE = "bounding-box"
 _CONFIDENCE = {"confidence": 1}
 
 
+#: A number as JSON and spreadsheets write it: no spaces, no ``_``, no ``inf`` or ``nan``.
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBERS = re.compile(f"{_NUMBER}(?:,{_NUMBER})*")
+
+
 def _numbers(fields: list[str]) -> list[float] | None:
-    try:
-        values = list(map(float, fields))
-    except ValueError:
+    """Return the fields as finite numbers, or None when one is not strictly a number
+    (Python's ``float`` would take ``1_000``, `` 10 `` and ``infinity``)."""
+    if _NUMBERS.fullmatch(",".join(fields)) is None:
         return None
+    values = list(map(float, fields))
     return values if all(map(math.isfinite, values)) else None
 
 
@@ -107,6 +114,7 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
         if rows and [f.strip().lower() for f in rows[0][1]] in (list(COLUMNS[:6]),
                                                                  list(COLUMNS)):
             rows = rows[1:]
+        check_separator(job, rows)
         folder = image_locations(job, rows, s3_path)
         images = _collect(job, rows)
         class_ids: dict[str, int] = {}
@@ -208,6 +216,12 @@ def _collect(job: Job, rows: list[tuple[int, list[str]]]) -> dict[str, _Image]:
                         arg="width" if w < 0 else "height", detail="negative",
                         context={"field": "width" if w < 0 else "height",
                                  "value": row[4] if w < 0 else row[5]})
+                continue
+            if not (math.isfinite(x + w) and math.isfinite(y + h)):  # 1e308 + 1e308
+                field = "width" if not math.isfinite(x + w) else "height"
+                job.add("CSV_BAD_NUMBER", line=line, path=field, arg=field,
+                        detail="the box's far edge is beyond any number",
+                        context={"field": field, "value": row[4] if field == "width" else row[5]})
                 continue
             sref = row[0]
             image = images.get(sref)

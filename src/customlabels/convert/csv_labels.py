@@ -113,6 +113,28 @@ def is_header(row: list[str]) -> bool:
     return first in _IMAGE_HEADERS or second in _LABEL_HEADERS
 
 
+#: Separators people save CSV files with, by how the message names them.
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def check_separator(job: Job, rows: list[tuple[int, list[str]]]) -> None:
+    """Abort when the rows read as one field each that another separator splits.
+
+    A semicolon- or tab-separated file (a spreadsheet's export in many locales) reads as one
+    field a row: ``s3://bucket/a.jpg;cat`` would become an image with no label. When the
+    first rows (up to 20) all are single fields holding the same other separator, the file is
+    refused with ``CSV_WRONG_SEPARATOR``.
+    """
+    sample = [row for _, row in rows[:20]]
+    if not sample or any(len(row) != 1 for row in sample):
+        return
+    for sep, name in _SEPARATORS.items():
+        if all(sep in row[0] for row in sample):
+            raise job.fatal("CSV_WRONG_SEPARATOR", f"the rows are separated by {name} "
+                            f"(line {rows[0][0]}: {sample[0][0]!r})", line=rows[0][0],
+                            context={"separator": sep, "first_row": sample[0][0]})
+
+
 def image_locations(job: Job, rows: list[tuple[int, list[str]]], s3_path: str | None
                     ) -> str:
     """Check that rows give S3 paths, or bare names with ``s3_path``; return the prefix to add.
@@ -222,6 +244,7 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
             line, row = rows.pop(0)
             job.add("CSV_HEADER_SKIPPED", line=line, detail=",".join(row),
                     context={"header": row})
+        check_separator(job, rows)
         folder = image_locations(job, rows, s3_path)
         first: dict[str, int] = {}
         kept: list[tuple[int, list[str]]] = []
