@@ -592,3 +592,24 @@ def formula_unescaped(cell: str) -> str:
     if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_STARTS:
         return cell[1:]
     return cell
+
+
+def image_key(name: str) -> tuple[str | None, str]:
+    """Return ``(key, "")`` for an image name joined to an S3 prefix, or ``(None, why)``.
+
+    One rule for every converter (``docs/decisions.md``, "One key rule"): leading slashes are
+    removed (``/a.jpg`` is ``a.jpg`` under the prefix, as a path from the root of a mirror);
+    a name that is empty, ends in ``/`` (a folder), has an empty, ``.`` or ``..`` segment
+    (which would climb out of the prefix once a mirror resolves it), or holds a control
+    character, is refused.
+    """
+    key = name.lstrip("/")
+    if not key:
+        return None, "the name is empty (or only slashes)"
+    if key.endswith("/"):
+        return None, "the name ends in / (a folder, not an image)"
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        return None, "the name has an empty, . or .. path segment"
+    if any(ord(c) < 0x20 or c == "\x7f" for c in key):
+        return None, "the name holds a control character"
+    return key, ""

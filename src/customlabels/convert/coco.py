@@ -146,7 +146,11 @@ def _categories(job: Job, categories: list[Any]) -> dict[int, tuple[str, str] | 
     cats: dict[int, tuple[str, str] | None] = {}
     for i, cat in enumerate(categories):
         where = f"$.categories[{i}]"
-        cid = cat.get("id") if isinstance(cat, dict) else None
+        if not isinstance(cat, dict):
+            job.add("COCO_BAD_CATEGORY", path=where, detail="not an object",
+                    context={"index": i, "field": None})
+            continue
+        cid = cat.get("id")
         if type(cid) is not int:
             job.add("COCO_BAD_CATEGORY", path=where, detail="id is not an integer",
                     context={"index": i, "field": "id"})
@@ -212,7 +216,14 @@ def _images(job: Job, images: list[Any], folder: str | None
                         detail=f"image id {image_id}: file_name is not a non-empty string",
                         context={"index": i, "image_id": image_id, "field": "file_name"})
                 continue
-            sref = folder + name.lstrip("/")
+            key, why = C.image_key(name)
+            if key is None:
+                job.add("COCO_BAD_IMAGE", path=f"{where}.file_name",
+                        detail=f"image id {image_id}: {why} ({name!r})",
+                        context={"index": i, "image_id": image_id, "field": "file_name",
+                                 "file_name": name})
+                continue
+            sref = folder + key
         else:
             url = img.get("coco_url")
             if not isinstance(url, str) or not C.is_source_ref(url):
@@ -268,8 +279,10 @@ def _group(job: Job, annotations: list[Any], index: dict[Any, int],
                 crowd += 1
                 continue
             image_id = ann.get("image_id")
-            pos = position(image_id)
-            if pos is None or type(image_id) is bool:
+            # an id is matched as it is typed: image_id 1.0 is not image 1 (an image id of
+            # 1.0 is refused too), nor True
+            pos = position(image_id) if type(image_id) in (int, str) else None
+            if pos is None:
                 job.add("COCO_UNKNOWN_IMAGE", path=f"$.annotations[{j}].image_id",
                         detail=_ann_detail(ann), context=_ann_context(ann, j))
                 continue

@@ -26,7 +26,8 @@ from ..manifest.schema import (DETECTION, VALID, attribute_pairs, attribute_type
 from . import _common as C
 from ._common import ConversionResult, Job
 from ._imagesize import image_size
-from .csv_labels import _csv_bytes, check_separator, image_locations, read_rows
+from .csv_labels import (_csv_bytes, check_separator, image_locations, image_source_ref,
+                         read_rows)
 
 NAME = "csv-boxes"
 DESCRIPTION = "CSV rows image,label,left,top,width,height[,image_width,image_height]"
@@ -123,10 +124,8 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
         with job.open_output(lines_needed=True) as out:
             boxes_out = 0
             for image in images.values():
-                sref = folder + image.name
-                if not C.is_source_ref(sref):
-                    job.add("SOURCE_REF_INVALID", line=image.line, path="image", detail=repr(sref),
-                            context={"source_ref": sref})
+                sref = image_source_ref(job, image.line, image.name, folder)
+                if sref is None:
                     continue
                 size = image.size or _size_from_file(job, image, images_dir)
                 if size is None:

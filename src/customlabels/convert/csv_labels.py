@@ -113,6 +113,23 @@ def is_header(row: list[str]) -> bool:
     return first in _IMAGE_HEADERS or second in _LABEL_HEADERS
 
 
+def image_source_ref(job: Job, line: int, image: str, folder: str) -> str | None:
+    """Return the source-ref of a row's image (its S3 path, or ``folder`` + its name by the
+    one key rule, :func:`~customlabels.convert._common.image_key`), or None, reported."""
+    if folder:
+        key, why = C.image_key(image)
+        if key is None:
+            job.add("SOURCE_REF_INVALID", line=line, path="field 1", detail=f"{why} ({image!r})",
+                    context={"image": image, "reason": why})
+            return None
+        image = folder + key
+    if not C.is_source_ref(image):
+        job.add("SOURCE_REF_INVALID", line=line, path="field 1", detail=repr(image),
+                context={"source_ref": image})
+        return None
+    return image
+
+
 #: Separators people save CSV files with, by how the message names them.
 _SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
@@ -282,10 +299,8 @@ def convert(source: str | os.PathLike[str], output: str | os.PathLike[str] | Non
 
 def _line(job: Job, line: int, row: list[str], folder: str, date: str
           ) -> dict[str, Any] | None:
-    sref = folder + row[0]
-    if not C.is_source_ref(sref):
-        job.add("SOURCE_REF_INVALID", line=line, path="field 1", detail=repr(sref),
-                context={"source_ref": sref})
+    sref = image_source_ref(job, line, row[0], folder)
+    if sref is None:
         return None
     obj: dict[str, Any] = {"source-ref": sref}
     names: dict[str, None] = {}
