@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..manifest.writer import atomic_write, dumps_document
+from ..manifest.writer import dumps_document, public_name, replace_all
 from ..validation.pipeline import choose_backend as choose_scanner
 from . import classification, detection, inputs, snapshot, summary
 from ..issues import make_issue
@@ -264,7 +264,7 @@ def _classification(test: TestSet, preds: PredictionSet, result: EvaluationResul
 
 def _write(result: EvaluationResult, issues: list[IssueData], output_dir: str, project: str,
            version: str, sources: list[str]) -> None:
-    """Write the summary file and the snapshot, each atomically; never over an input."""
+    """Write the summary file and the snapshot, both or neither; never over an input."""
     directory = Path(output_dir)
     targets = [directory / summary.summary_name(project, version),
                directory / snapshot.snapshot_name(project, version)]
@@ -278,15 +278,16 @@ def _write(result: EvaluationResult, issues: list[IssueData], output_dir: str, p
                     detail="it is an input file; inputs are never overwritten",
                     context={"reason": "is_input", "output": str(target)}))
                 return
-        with atomic_write(targets[0]) as stream:
-            stream.write(dumps_document(result.summary))
-        with atomic_write(targets[1]) as stream:
+        # the pair as one (issue 9): a new summary never sits beside an old snapshot; not
+        # fsynced, as both can be made again from the inputs
+        with replace_all(targets, durable=False) as (summary_out, snapshot_out):
+            summary_out.write(dumps_document(result.summary))
             for line in result.snapshot_lines:
-                stream.write(line)
-                stream.write(b"\n")
+                snapshot_out.write(line)
+                snapshot_out.write(b"\n")
     except OSError as exc:
         issues.append(make_issue("ERROR_EVALUATION_OUTPUT_NOT_WRITABLE",
-                                 str(exc.filename or output_dir),
+                                 public_name(exc.filename) if exc.filename else output_dir,
                                  detail=exc.strerror or str(exc),
                                  context={"reason": "os_error", "error": exc.strerror or str(exc),
                                           "errno": exc.errno}))
