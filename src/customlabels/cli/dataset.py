@@ -109,7 +109,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except BrokenPipeError:  # the reader stopped early: cli.main answers that for every command
         raise
     except OSError as exc:
-        print(f"customlabels: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        from ..manifest.writer import os_error_text
+
+        print(f"customlabels: {os_error_text(exc)}", file=sys.stderr)
         return 2
 
 

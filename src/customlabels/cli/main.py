@@ -157,8 +157,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"customlabels: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"customlabels: {where}{exc.strerror or exc}", file=sys.stderr)
+        from ..manifest.writer import os_error_text
+
+        print(f"customlabels: {os_error_text(exc)}", file=sys.stderr)
         return EXIT_UNUSABLE
     except Exception as exc:  # a bug: say so, and keep the traceback for whoever reports it
         return _internal_error(exc)

@@ -74,8 +74,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"customlabels: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"customlabels: {exc.filename or args.train}: {exc.strerror or exc}",
-              file=sys.stderr)
+        from ..manifest.writer import os_error_text
+
+        print(f"customlabels: {os_error_text(exc, args.train)}", file=sys.stderr)
         return 2
     status = 0 if result.ok else 1
     if args.format == "json":

@@ -27,7 +27,7 @@ from ..limits import (MAX_ASPECT, MAX_BOXES, MAX_LABEL_NAME, MAX_LABELS_PER_IMAG
 from ..manifest.records import iter_records
 from ..manifest.schema import (IGNORED, VALID, box_scale, dimension_ok, label_name_ok,
                                source_ref_bucket)
-from ..manifest.writer import atomic_write
+from ..manifest.writer import atomic_write, os_error_text
 
 if TYPE_CHECKING:
     from ..validation.report import Issue, ValidationReport
@@ -212,7 +212,7 @@ class Job:
                     _same_file(Path(exc.filename), Path(i)) for i in self.inputs):
                 raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
                                  context=os_error(exc)) from None
-            raise self.fatal("OUTPUT_NOT_WRITABLE", f"{target}: {exc.strerror or exc}",
+            raise self.fatal("OUTPUT_NOT_WRITABLE", os_error_text(exc, target),
                              file=str(target),
                              context={"output": str(target), **os_error(exc)}) from None
         if target == self.output:

@@ -77,12 +77,28 @@ def read_rows(job: Job) -> Iterator[tuple[int, list[str]]]:
                     yield start, row
                 start = reader.line_num + 1
     except UnicodeDecodeError as exc:
-        raise job.fatal("INPUT_UNREADABLE", f"not UTF-8 text (byte {exc.start + 1} of a "
-                        "block)", context={"error": "not UTF-8 text",
-                                           "encoding": exc.encoding}) from None
+        line, byte = _first_bad_byte(job.source)
+        raise job.fatal("INPUT_UNREADABLE", f"not UTF-8 text (line {line}, byte {byte} of the "
+                        "file); save it as UTF-8", line=line,
+                        context={"error": "not UTF-8 text", "encoding": exc.encoding,
+                                 "byte": byte}) from None
     except OSError as exc:
         raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
                         context=C.os_error(exc)) from None
+
+
+def _first_bad_byte(source: str | os.PathLike[str]) -> tuple[int, int]:
+    """Return the line and the 1-based byte of a file's first byte that is not UTF-8.
+
+    The text reader tells only the byte within the block it decoded; the file is read again
+    (only on this error) to name the place."""
+    with open(source, "rb") as stream:
+        data = stream.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1, exc.start + 1
+    return 1, 1
 
 
 #: First cells of a header row: what people call the image column.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 from ..limits import MAX_DEPTH
@@ -31,6 +32,16 @@ def json_error_text(exc: json.JSONDecodeError) -> str:
     """
     joint = "" if exc.msg.endswith(" at") else " at"
     return f"{exc.msg}{joint} column {exc.colno}"
+
+def value_error_text(exc: ValueError) -> str:
+    """Return a parser's ``ValueError`` in our words: Python's limit on integer digits says
+    to call ``sys.set_int_max_str_digits()``, which a user of the command line cannot."""
+    text = str(exc)
+    if "integer string conversion" in text:
+        return (f"a number has more than {sys.get_int_max_str_digits():,} digits (at most "
+                f"{sys.get_int_max_str_digits():,} are read)")
+    return text
+
 
 def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(items)
@@ -112,6 +123,10 @@ def parse_line(raw: bytes, keep_literals: bool = False) -> dict[str, Any]:
         obj, end = (_KEEPING_DECODER if keep_literals else _DECODER).raw_decode(stripped)
     except json.JSONDecodeError as exc:
         raise BadJSON(json_error_text(exc)) from None
+    except BadJSON:
+        raise
+    except ValueError as exc:  # Python's own limit on the digits of an integer
+        raise BadJSON(value_error_text(exc)) from None
     if end != len(stripped):
         raise BadJSON(f"extra data at column {end + 1}")
     if not isinstance(obj, dict):

@@ -80,6 +80,28 @@ def public_name(path: str | os.PathLike[str]) -> str:
     return str(path)
 
 
+def os_error_text(exc: OSError, path: str | os.PathLike[str] | None = None) -> str:
+    """Return ``PATH: why`` for an error met while writing, in the user's terms.
+
+    The path is the output the user named (never our temporary file); an output whose folder
+    is a file says so (the system says "File exists" or "Not a directory").
+    """
+    where = public_name(exc.filename) if exc.filename else os.fspath(path or "")
+    system = exc.strerror in (os.strerror(errno.EEXIST), os.strerror(errno.ENOTDIR))
+    if system and exc.errno in (errno.EEXIST, errno.ENOTDIR) and where:
+        for place in (Path(where), *Path(where).parents):  # the first that exists
+            if place.exists():
+                if place.is_dir():
+                    break
+                if place == Path(where):
+                    return f"{where} is a file, not a folder"
+                return f"{where}: {place} is a file, not a folder"
+    if exc.errno == errno.EISDIR and where:
+        return f"{where}: is a folder, not a file"
+    why = exc.strerror or str(exc)
+    return f"{where}: {why}" if where else why
+
+
 def journal_path(target: str | os.PathLike[str]) -> Path:
     """Return the journal beside ``target`` of a multi-file change that includes it."""
     path = Path(target)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..manifest.writer import dumps_document, public_name, replace_all
+from ..manifest.writer import dumps_document, os_error_text, public_name, replace_all
 from ..validation.pipeline import choose_backend as choose_scanner
 from . import classification, detection, inputs, snapshot, summary
 from ..issues import make_issue
@@ -288,7 +288,7 @@ def _write(result: EvaluationResult, issues: list[IssueData], output_dir: str, p
     except OSError as exc:
         issues.append(make_issue("ERROR_EVALUATION_OUTPUT_NOT_WRITABLE",
                                  public_name(exc.filename) if exc.filename else output_dir,
-                                 detail=exc.strerror or str(exc),
+                                 detail=os_error_text(exc, output_dir),
                                  context={"reason": "os_error", "error": exc.strerror or str(exc),
                                           "errno": exc.errno}))
         return

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..issues import make_issue, make_line_issue
 from ..limits import MAX_DEPTH, MAX_LABEL_NAME, MAX_LINE_BYTES, MIN_LABEL_NAME
-from ..manifest.jsonline import json_error_text, nesting_depth, unique_pairs
+from ..manifest.jsonline import json_error_text, nesting_depth, unique_pairs, value_error_text
 from ..manifest.reader import iter_lines
 from ..manifest.schema import (CLASSIFICATION, DETECTION, VALID, Finding, attribute_pairs,
                                attribute_type, label_name_ok, usable_boxes, usable_classes)
@@ -458,7 +458,7 @@ def _read_prediction_line(raw: bytes | None, lineno: int, path: str, test: TestS
         return invalid(json_error_text(exc), reason="not_json", error=exc.msg,
                        column=exc.colno)
     except ValueError as exc:
-        return invalid(str(exc), reason="not_json", error=str(exc))
+        return invalid(value_error_text(exc), reason="not_json", error=value_error_text(exc))
     if not isinstance(obj, dict):
         return invalid("the line is not a JSON object", reason="not_an_object")
     source_ref = obj.get("source-ref")

@@ -20,7 +20,7 @@ from ..issues import line_message, make_issue, make_line_issue
 from ..limits import DEFAULT_MAX_LINES, MAX_MANIFEST_BYTES
 from ..manifest.jsonline import parse_line
 from ..manifest.reader import iter_line_blocks
-from ..manifest.writer import attach, dumps_line, public_name, replace_all
+from ..manifest.writer import attach, dumps_line, os_error_text, public_name, replace_all
 from .dataset import dataset_rules, pair_rules, statistics, summary_errors
 from .scan import ScanResult, choose_backend, scan
 
@@ -210,7 +210,7 @@ def write_results(output_dir: str, roles: dict[str, str], scans: dict[str, ScanR
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE", exc.strerror or str(exc),
+        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE", os_error_text(exc, directory),
                         context=_os_reason(exc)) from None
     inputs = {Path(p).resolve() for p in roles.values()}
     targets = {role: directory / RESULT_NAMES[role] for role in roles}
@@ -230,7 +230,7 @@ def write_results(output_dir: str, roles: dict[str, str], scans: dict[str, ScanR
             streams[-1].write(_dump_summary(summary))
     except OSError as exc:
         where = public_name(exc.filename) if exc.filename else output_dir
-        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE", f"{where}: {exc.strerror or exc}",
+        raise _Terminal("ERROR_OUTPUT_NOT_WRITABLE", os_error_text(exc, output_dir),
                         context={**_os_reason(exc), "output": str(where)}) from None
     return [str(p) for p in paths]
 
