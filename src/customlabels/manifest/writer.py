@@ -264,8 +264,16 @@ def recover(targets: Sequence[str | os.PathLike[str]]) -> list[Recovery]:
         recovery = _recover_change(journal, doc)
         if recovery is not None:
             done.append(recovery)
-    # a temporary file with no journal beside its target was never committed
-    stray = [target for target in targets
+    # a temporary file with no journal beside its target was never committed: ours, in the
+    # folders written to, whatever target a killed run was writing
+    candidates = dict.fromkeys(targets)
+    for folder in dict.fromkeys(t.parent for t in targets):
+        try:
+            for temp in folder.glob(f".*{TEMP_SUFFIX}"):
+                candidates.setdefault(folder / temp.name[1:-len(TEMP_SUFFIX)])
+        except OSError:  # a folder we cannot list: its files are left alone
+            continue
+    stray = [target for target in candidates
              if temp_path(target).exists() and not journal_path(target).exists()
              and not _in_use(temp_path(target))]
     for target in stray:
