@@ -445,3 +445,29 @@ def test_unusual_prediction_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     snapshot = (tmp_path / "out" / "EvaluationManifestSnapshot-project-version.manifest")
     assert b"\\ud800" in snapshot.read_bytes()  # escaped: the file stays valid UTF-8
     snapshot.read_bytes().decode("utf-8")
+
+
+@pytest.mark.parametrize("width, said", [(1e-300, "image_size width must be at least 1 pixel"),
+                                         (0, "image_size width must be at least 1 pixel"),
+                                         ("640", "image_size width must be a number")])
+def test_a_snapshot_image_size_that_cannot_scale_boxes_is_that_lines_error(
+        tmp_path: Path, width: object, said: str) -> None:
+    """1e-300 gave infinite areas and a numpy overflow warning; 0 a wrong message (issue 9)."""
+    import warnings
+
+    gt, predictions = write_files(make_set(4), tmp_path)
+    first = evaluate(gt, predictions, output_dir=tmp_path / "one", timestamp=WHEN)
+    assert first.ok
+    snapshot = next((tmp_path / "one").glob("*.manifest"))
+    lines = snapshot.read_text().splitlines()
+    line = json.loads(lines[0])
+    line[EVALUATION]["image_size"][0]["width"] = width
+    lines[0] = json.dumps(line)
+    bad = tmp_path / "bad.manifest"
+    bad.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow
+        result = evaluate(gt, bad, output_dir=tmp_path / "two", timestamp=WHEN)
+    mine = [i for i in result.issues if i.file == str(bad) and i.line == 1]
+    assert [i.code for i in mine] == ["ERROR_INVALID_PREDICTION"]
+    assert said in (mine[0].detail or "")

@@ -75,3 +75,26 @@ def test_csv_boxes_and_the_tables_escape_too(tmp_path: Path,
     assert list(csv.reader(io.StringIO(out.read_text())))[1][1] == "'=cmd|' /C calc'!A0"
     assert main(["labels", str(manifest), "--format", "csv"]) == 0
     assert "'=cmd|' /C calc'!A0,1,1" in capsys.readouterr().out
+
+
+def test_a_lone_surrogate_label_comes_back_from_csv(tmp_path: Path) -> None:
+    """UTF-8 cannot hold it: export writes its escape, convert csv reads it back (issue 9)."""
+    manifest = tmp_path / "m.manifest"
+    lines = []
+    for i, label in enumerate(["\udfff", "cat", "\ud800x"] * 2):
+        lines.append(json.dumps({"source-ref": f"s3://my-bucket/img{i}.jpg", "a": 0,
+                                 "a-metadata": {"confidence": 1, "job-name": "labeling-job/a",
+                                                "class-name": label, "human-annotated": "yes",
+                                                "creation-date": "2024-01-02T03:04:05.000",
+                                                "type": "groundtruth/image-classification"}}))
+    manifest.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "labels.csv"
+    assert main(["export", "csv", str(manifest), "-o", str(out)]) == 0
+    assert "\\udfff" in out.read_text(encoding="utf-8")
+    back = tmp_path / "back.manifest"
+    main(["convert", "csv", str(out), "-o", str(back)])
+    names = []
+    for line in back.read_text().splitlines():
+        obj = json.loads(line)
+        names.append(next(v["class-name"] for k, v in obj.items() if k.endswith("-metadata")))
+    assert names == ["\udfff", "cat", "\ud800x"] * 2  # was the 6-character text \udfff

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ def read_rows(job: Job) -> Iterator[tuple[int, list[str]]]:
                 if joined.strip():  # blank rows are skipped, as by the script (L4692)
                     if "'" in joined:  # a cell an export escaped for spreadsheets: '=x is =x
                         row = [C.formula_unescaped(cell) for cell in row]
+                    if "\\u" in joined:  # a lone surrogate an export wrote as \ud800
+                        row = [_SURROGATE_ESCAPE.sub(_surrogate, cell) for cell in row]
                     yield start, row
                 start = reader.line_num + 1
     except UnicodeDecodeError as exc:
@@ -85,6 +88,14 @@ def read_rows(job: Job) -> Iterator[tuple[int, list[str]]]:
     except OSError as exc:
         raise job.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
                         context=C.os_error(exc)) from None
+
+
+#: The escape an export writes for a lone surrogate, which UTF-8 cannot hold (``\\udfff``).
+_SURROGATE_ESCAPE = re.compile(r"\\u(d[89a-f][0-9a-f]{2})", re.IGNORECASE)
+
+
+def _surrogate(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 16))
 
 
 def _first_bad_byte(source: str | os.PathLike[str]) -> tuple[int, int]:

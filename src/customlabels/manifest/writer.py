@@ -248,8 +248,8 @@ def recover(targets: Sequence[str | os.PathLike[str]]) -> list[Recovery]:
     """
     done: list[Recovery] = []
     seen: set[str] = set()
-    targets = [real_target(t) for t in targets]
-    for target in targets:
+    paths = [real_target(t) for t in targets]
+    for target in paths:
         journal = journal_path(target)
         if not journal.exists():
             continue
@@ -266,8 +266,8 @@ def recover(targets: Sequence[str | os.PathLike[str]]) -> list[Recovery]:
             done.append(recovery)
     # a temporary file with no journal beside its target was never committed: ours, in the
     # folders written to, whatever target a killed run was writing
-    candidates = dict.fromkeys(targets)
-    for folder in dict.fromkeys(t.parent for t in targets):
+    candidates = dict.fromkeys(paths)
+    for folder in dict.fromkeys(t.parent for t in paths):
         try:
             for temp in folder.glob(f".*{TEMP_SUFFIX}"):
                 candidates.setdefault(folder / temp.name[1:-len(TEMP_SUFFIX)])

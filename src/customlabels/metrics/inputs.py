@@ -582,9 +582,18 @@ def _read_snapshot_attribute(obj: dict[str, Any], key: str, image: TestImage, de
     size = sizes[0] if isinstance(sizes, list) and len(sizes) == 1 else None
     own = (_number(size.get("width")), _number(size.get("height"))) if isinstance(
         size, dict) else (None, None)
-    if detection and (own[0] is None or own[1] is None or own[0] <= 0 or own[1] <= 0):
-        collected.bad((key, "image_size"), "image_size must be one {width, height} object")
-        return
+    if detection:
+        if not isinstance(size, dict):
+            collected.bad((key, "image_size"), "image_size must be one {width, height} object")
+            return
+        for side, number in zip(("width", "height"), own):
+            if number is None:
+                collected.bad((key, "image_size", 0, side), f"image_size {side} must be a number")
+                return
+            if number < 1:  # a smaller size would scale the boxes past any float
+                collected.bad((key, "image_size", 0, side),
+                              f"image_size {side} must be at least 1 pixel, not {number:g}")
+                return
     target = image.size
     for i, box in enumerate(annotations):
         where = (key, "annotations", i)
