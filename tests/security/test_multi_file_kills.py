@@ -1,6 +1,6 @@
 """Every multi-file write is all or nothing, even when the process is killed in the middle.
 
-``validate --output-dir`` (three files) and ``evaluate --output-dir`` (two) are run as real
+``validate --output-dir`` (three files), ``evaluate --output-dir`` and ``split`` (two) are run as real
 processes, killed by the writer's test hook (``CUSTOMLABELS_TEST_KILL_AT``) before the change
 commits or after its first rename; the next writer of those files (``recover``, which every
 write runs first) must leave either the whole old set or the whole new one.
@@ -42,6 +42,10 @@ def _setup(tmp_path: Path, which: str) -> tuple[list[str], Path, Path]:
     import json
 
     out = tmp_path / "out"
+    if which == "split":
+        source = tmp_path / "all.manifest"
+        source.write_bytes((ROOT / "examples" / "train.manifest").read_bytes())
+        return [*CLI, "split", str(source), "--output-dir", str(out), "--quiet"], source, out
     if which == "validate":
         source = tmp_path / "train.manifest"
         source.write_bytes((CASES / "train.manifest").read_bytes())
@@ -59,7 +63,7 @@ def _files(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
 
 
-@pytest.mark.parametrize("which", ["validate", "evaluate"])
+@pytest.mark.parametrize("which", ["validate", "evaluate", "split"])
 @pytest.mark.parametrize("point, keeps", [("before-journal", "old"), ("before-rename", "new"),
                                           ("after-rename-1", "new")])
 def test_a_killed_result_set_is_recovered_whole(tmp_path: Path, which: str, point: str,
