@@ -50,7 +50,7 @@ def test_a_temporary_file_is_never_named(tmp_path: Path,
     (out / "manifest_summary.json").mkdir()  # in the way of the results
     assert main(["validate", str(CASES / "train.manifest"), "--output-dir", str(out)]) == 2
     said = _said(capsys)
-    assert "manifest_summary.json: is a folder" in said or "is a directory" in said
+    assert "manifest_summary.json: is a folder, not a file" in said
     assert ".customlabels.tmp" not in said
 
 

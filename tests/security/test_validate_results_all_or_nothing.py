@@ -60,7 +60,7 @@ def test_a_directory_in_the_way_is_found_before_anything_is_replaced(
     (out / NAMES[2]).mkdir()
     assert _run(train, out) == 2
     assert [(out / name).read_bytes() for name in NAMES[:2]] == [before[n] for n in NAMES[:2]]
-    assert "manifest_summary.json: is a directory" in capsys.readouterr().err
+    assert "manifest_summary.json: is a folder, not a file" in capsys.readouterr().err
 
 
 def test_a_good_run_replaces_all_three(first_run: tuple[Path, Path, dict[str, bytes]]) -> None:
