@@ -43,3 +43,13 @@ class Trickle(io.RawIOBase):
         chunk = self.data[self.pos:self.pos + min(self.step, size if size >= 0 else self.step)]
         self.pos += len(chunk)
         return chunk
+
+
+def classification_line(source_ref: str, label: str, attribute: str = "animal") -> str:
+    """Return one valid image-classification JSON Line (without its newline)."""
+    import json
+
+    return json.dumps({"source-ref": source_ref, attribute: 0, f"{attribute}-metadata": {
+        "confidence": 1, "job-name": f"labeling-job/{attribute}", "class-name": label,
+        "human-annotated": "yes", "creation-date": "2024-01-02T03:04:05.000",
+        "type": "groundtruth/image-classification"}})

@@ -12,18 +12,15 @@ import pytest
 from customlabels.cli.main import main
 from customlabels.convert._common import formula_safe, formula_unescaped
 
+from ..helpers import classification_line
+
 FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "=1"]
 PLAIN = ["cat", "-5", "+1.5e3", "a=b", "'quoted", ""]
 
 
 def _manifest(tmp_path: Path, labels: list[str]) -> Path:
-    lines = []
-    for i, label in enumerate(labels):
-        lines.append(json.dumps({
-            "source-ref": f"s3://my-bucket/img{i}.jpg", "a": 0,
-            "a-metadata": {"confidence": 1, "job-name": "labeling-job/a", "class-name": label,
-                           "human-annotated": "yes", "creation-date": "2024-01-02T03:04:05.000",
-                           "type": "groundtruth/image-classification"}}))
+    lines = [classification_line(f"s3://my-bucket/img{i}.jpg", label, "a")
+             for i, label in enumerate(labels)]
     path = tmp_path / "m.manifest"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -79,15 +76,7 @@ def test_csv_boxes_and_the_tables_escape_too(tmp_path: Path,
 
 def test_a_lone_surrogate_label_comes_back_from_csv(tmp_path: Path) -> None:
     """UTF-8 cannot hold it: export writes its escape, convert csv reads it back (issue 9)."""
-    manifest = tmp_path / "m.manifest"
-    lines = []
-    for i, label in enumerate(["\udfff", "cat", "\ud800x"] * 2):
-        lines.append(json.dumps({"source-ref": f"s3://my-bucket/img{i}.jpg", "a": 0,
-                                 "a-metadata": {"confidence": 1, "job-name": "labeling-job/a",
-                                                "class-name": label, "human-annotated": "yes",
-                                                "creation-date": "2024-01-02T03:04:05.000",
-                                                "type": "groundtruth/image-classification"}}))
-    manifest.write_text("\n".join(lines) + "\n")
+    manifest = _manifest(tmp_path, ["\udfff", "cat", "\ud800x"] * 2)
     out = tmp_path / "labels.csv"
     assert main(["export", "csv", str(manifest), "-o", str(out)]) == 0
     assert "\\udfff" in out.read_text(encoding="utf-8")

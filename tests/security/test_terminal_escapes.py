@@ -11,16 +11,14 @@ import pytest
 from customlabels.cli._terminal import escape_control_bytes, escape_controls
 from customlabels.cli.main import main
 
+from ..helpers import classification_line
+
 EVIL = "\u001b]0;pwned\u0007\u001b[31m"
 BIDI = "abc\u202edcba"
 
 
 def _line(i: int, label: str) -> str:
-    return json.dumps({"source-ref": f"s3://my-bucket/img{i}.jpg", "animal": 0,
-                       "animal-metadata": {"confidence": 1, "job-name": "labeling-job/animal",
-                                           "class-name": label, "human-annotated": "yes",
-                                           "creation-date": "2024-01-02T03:04:05.000",
-                                           "type": "groundtruth/image-classification"}})
+    return classification_line(f"s3://my-bucket/img{i}.jpg", label)
 
 
 @pytest.fixture
