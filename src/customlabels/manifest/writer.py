@@ -459,7 +459,9 @@ def edit_lock(paths: Sequence[str | os.PathLike[str]], wait: float | None = None
         for target in sorted({os.path.abspath(real_target(p)) for p in paths}):
             while True:
                 try:
-                    fd = os.open(target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                    # O_NONBLOCK: a named pipe given by mistake must not block the open
+                    fd = os.open(target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+                                 | getattr(os, "O_NONBLOCK", 0))
                 except FileNotFoundError:
                     break  # nothing to lock: the edit creates it
                 if _try_lock(fd):
