@@ -163,15 +163,6 @@ def _required(path: tuple[str, ...]) -> list[str]:
     return ["in.manifest"]
 
 
-def test_version(capsys: pytest.CaptureFixture[str]) -> None:
-    from customlabels import __version__
-
-    with pytest.raises(SystemExit) as exc:
-        main(["--version"])
-    assert exc.value.code == 0
-    assert capsys.readouterr().out == f"customlabels {__version__}\n"
-
-
 def test_input_arguments_are_known() -> None:
     """Each command's input arguments (for `-` and the exit status) exist in its parser."""
     for path, parser in LEAVES:
