@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -223,8 +222,3 @@ def _utf8(values: list[Any]) -> list[Any]:
         return text
 
     return [fix(v) for v in values]
-
-
-def count_by(table: dict[str, list[Any]], column: str) -> Counter[Any]:
-    """Return how many rows have each value of ``column`` (for summaries and tests)."""
-    return Counter(table[column])

@@ -214,10 +214,12 @@ def _labels(args: argparse.Namespace, dataset: Any) -> int:
 
 def _describe(args: argparse.Namespace, dataset: Any) -> int:
     if args.format in ("csv", "parquet"):
-        from ..tables import count_by, image_table
+        from collections import Counter
+
+        from ..tables import image_table
 
         table = image_table(args.manifest, progress=progress_of(args))
-        verdicts = count_by(table, "verdict")
+        verdicts = Counter(table["verdict"])
         return _table(args, table, f"{plural(len(table['line']), 'row')} ("
                       + ", ".join(f"{verdicts[v]:,} {v}" for v in ("valid", "invalid", "ignored"))
                       + ")")
