@@ -40,7 +40,7 @@ from .limits import (DEFAULT_MAX_LINES, DEFAULT_TEST_FRACTION, MAX_LINE_BYTES, M
                      MIN_IMAGES_PER_LABEL)
 from .manifest.reader import iter_line_blocks
 from .manifest.records import iter_batches, iter_rows
-from .manifest.writer import edit_lock, recover, replace_all
+from .manifest.writer import edit_lock, recover, replace_all, same_file
 
 if TYPE_CHECKING:
     from .validation.report import Issue, ValidationReport
@@ -439,7 +439,7 @@ def _write_sides(source: str, group_of_line: list[int], is_test: list[bool], tra
     (``durable``) only when one of them replaces ``source`` (``distribute``): outputs made from
     an input that stays can be made again, and the fsyncs cost a tenth of a split.
     """
-    durable = _same(train, Path(source)) or _same(test, Path(source))
+    durable = same_file(train, Path(source)) or same_file(test, Path(source))
     kernels = _kernels(backend)
     if kernels is not None:
         sides = kernels.line_sides(group_of_line, is_test)
@@ -470,13 +470,6 @@ def _write_sides(source: str, group_of_line: list[int], is_test: list[bool], tra
     return len(line_test) - tested, tested
 
 
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
-        return False
-
-
 def split(source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
           test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
           validate: bool = True, backend: str = "auto",
@@ -494,7 +487,7 @@ def split(source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
     directory = Path(output_dir)
     train, test = directory / "train.manifest", directory / "test.manifest"
     for target in (train, test):
-        if _same(target, Path(source)):
+        if same_file(target, Path(source)):
             raise SplitError(f"{target} is the input manifest; it is never overwritten")
     return _split_into(source, train, test, AUTOSPLIT, test_fraction, seed, validate, backend,
                        make_dir=directory, progress=progress)
@@ -515,7 +508,7 @@ def distribute(train: str | os.PathLike[str], test: str | os.PathLike[str], *,
     ``progress`` as in :func:`split`.
     """
     train_path, test_path = Path(train), Path(test)
-    if _same(train_path, test_path):
+    if same_file(train_path, test_path):
         raise SplitError("the training and testing manifests are the same file")
     with edit_lock([train_path, test_path]):  # another edit of the pair waits its turn
         recover([train_path, test_path])  # the pair as one write left it, not half of it

@@ -181,9 +181,9 @@ def _emit(args: argparse.Namespace, data: bytes | str, what: str) -> int:
 
 
 def _is_manifest(output: str, manifest: str) -> bool:
-    from ..convert._common import _same_file
+    from ..manifest.writer import same_file
 
-    return manifest != "-" and _same_file(Path(output), Path(manifest))
+    return manifest != "-" and same_file(Path(output), Path(manifest))
 
 
 def _table(args: argparse.Namespace, table: dict[str, list[Any]], what: str) -> int:

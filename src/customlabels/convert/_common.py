@@ -27,7 +27,7 @@ from ..limits import (MAX_ASPECT, MAX_BOXES, MAX_LABEL_NAME, MAX_LABELS_PER_IMAG
 from ..manifest.records import iter_records
 from ..manifest.schema import (IGNORED, VALID, box_scale, dimension_ok, label_name_ok,
                                source_ref_bucket)
-from ..manifest.writer import atomic_write, os_error_text
+from ..manifest.writer import atomic_write, os_error_text, same_file
 
 if TYPE_CHECKING:
     from ..validation.report import Issue, ValidationReport
@@ -170,7 +170,7 @@ class Job:
     def check_output(self, target: Path) -> None:
         """Refuse a target that is one of the inputs (never overwrite an input)."""
         for item in self.inputs:
-            if _same_file(target, Path(item)):
+            if same_file(target, Path(item)):
                 raise self.fatal("OUTPUT_IS_INPUT", f"{target} is the input {item}",
                                  file=str(target),
                                  context={"output": str(target), "input": item})
@@ -209,7 +209,7 @@ class Job:
                     raise self.fatal("NOTHING_TO_WRITE")
         except OSError as exc:
             if exc.filename is not None and any(
-                    _same_file(Path(exc.filename), Path(i)) for i in self.inputs):
+                    same_file(Path(exc.filename), Path(i)) for i in self.inputs):
                 raise self.fatal("INPUT_UNREADABLE", exc.strerror or str(exc),
                                  context=os_error(exc)) from None
             raise self.fatal("OUTPUT_NOT_WRITABLE", os_error_text(exc, target),
@@ -340,13 +340,6 @@ def nothing_to_export(job: Job, other: list[int], without: str) -> Abort:
     return job.fatal("NOTHING_TO_EXPORT", detail=detail,
                      context={"lines": len(other), "first_line": other[0] if other else None,
                               "without": without})
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
-        return False
 
 
 # --- the rules shared by converters ---------------------------------------------------------

@@ -314,6 +314,14 @@ def _mode_of(target: Path) -> int | None:
         return None
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Tell whether two paths name one file (links and ``..`` resolved); False on an error."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
 def real_target(path: str | os.PathLike[str]) -> Path:
     """Return the file a write of ``path`` must replace: a symbolic link's target, else ``path``.
 
