@@ -240,6 +240,12 @@ def _recover_change(journal: Path, doc: dict[str, Any]) -> Recovery | None:
     return Recovery("rolled_back" if left else "completed", names)
 
 
+#: Folders whose leftovers this process has looked for already. Other targets' leftovers are
+#: looked for once a folder (a batch writes thousands of files into one); a target's own
+#: leftover is looked for at every write of it.
+_SWEPT: set[str] = set()
+
+
 def recover(targets: Sequence[str | os.PathLike[str]]) -> list[Recovery]:
     """Complete or roll back any interrupted write of ``targets``; return what was done.
 
@@ -268,6 +274,9 @@ def recover(targets: Sequence[str | os.PathLike[str]]) -> list[Recovery]:
     # folders written to, whatever target a killed run was writing
     candidates = dict.fromkeys(paths)
     for folder in dict.fromkeys(t.parent for t in paths):
+        if str(folder.absolute()) in _SWEPT:  # a batch writes many files into one folder
+            continue
+        _SWEPT.add(str(folder.absolute()))
         try:
             for temp in folder.glob(f".*{TEMP_SUFFIX}"):
                 candidates.setdefault(folder / temp.name[1:-len(TEMP_SUFFIX)])
@@ -307,11 +316,17 @@ def _open_exclusive(path: Path, target: Path, mode: int | None = None) -> int:
 
 
 def _mode_of(target: Path) -> int | None:
-    """Return the permission bits of the file ``target`` names, None when there is none."""
+    """Return the permission bits of the file ``target`` names, None when there is none.
+
+    ``IsADirectoryError`` when it names a directory: no file can replace it.
+    """
     try:
-        return stat.S_IMODE(os.stat(target).st_mode)
+        mode = os.stat(target).st_mode
     except OSError:
         return None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(target))
+    return stat.S_IMODE(mode)
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -362,10 +377,9 @@ def replace_all(paths: Sequence[str | os.PathLike[str]], *, durable: bool = True
     if len({os.path.abspath(t) for t in targets}) != len(targets):
         raise ValueError("replace_all: a file is named twice")
     recover(targets)
-    for target in targets:  # a rename over a directory would fail after the first ones
-        if target.is_dir():
-            raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(target))
-    modes = [_mode_of(t) for t in targets]  # a file replaced keeps its permissions
+    # a file replaced keeps its permissions; a directory in the way is found before anything
+    # is written (a rename over it would fail after the first ones)
+    modes = [_mode_of(t) for t in targets]
     streams: list[BinaryIO] = []
     journals: list[int] = []
     renamed = 0
