@@ -43,7 +43,7 @@ def value_error_text(exc: ValueError) -> str:
     return text
 
 
-def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(items)
     if len(obj) != len(items):
         seen: set[str] = set()
@@ -70,9 +70,9 @@ def _float_or_literal(text: str) -> float | NumberLiteral:
     return NumberLiteral(text) if math.isinf(value) else value
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+_DECODER = json.JSONDecoder(object_pairs_hook=unique_pairs, parse_constant=_constant)
 #: For rewriting lines: like _DECODER, but numbers that overflow a float stay as written.
-_KEEPING_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant,
+_KEEPING_DECODER = json.JSONDecoder(object_pairs_hook=unique_pairs, parse_constant=_constant,
                                     parse_float=_float_or_literal)
 
 
@@ -98,9 +98,10 @@ def _depth(text: str) -> int:
     return deepest
 
 
-#: For the other JSON Lines readers (predictions): the same nesting measure and key rule.
-nesting_depth = _depth
-unique_pairs = _pairs
+def too_deep(text: str) -> bool:
+    """Tell whether ``text`` nests arrays and objects more than MAX_DEPTH levels (the count of
+    brackets first: only a line with that many is measured)."""
+    return text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH
 
 
 def parse_line(raw: bytes, keep_literals: bool = False) -> dict[str, Any]:
@@ -114,7 +115,7 @@ def parse_line(raw: bytes, keep_literals: bool = False) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadJSON(f"invalid UTF-8 at byte {exc.start + 1}") from None
-    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
+    if too_deep(text):
         raise BadJSON(f"nested more than {MAX_DEPTH} levels deep")
     stripped = text.strip(" \t\r\n")
     if not stripped:

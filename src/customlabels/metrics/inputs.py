@@ -35,7 +35,7 @@ import numpy as np
 
 from ..issues import make_issue, make_line_issue
 from ..limits import MAX_DEPTH, MAX_LABEL_NAME, MAX_LINE_BYTES, MIN_LABEL_NAME
-from ..manifest.jsonline import json_error_text, nesting_depth, unique_pairs, value_error_text
+from ..manifest.jsonline import json_error_text, too_deep, unique_pairs, value_error_text
 from ..manifest.reader import iter_lines
 from ..manifest.schema import (CLASSIFICATION, DETECTION, VALID, Finding, attribute_pairs,
                                attribute_type, label_name_ok, usable_boxes, usable_classes)
@@ -309,7 +309,7 @@ def _parse_prediction(raw: bytes) -> Any:
                 return obj
             # else another shape, or a key given twice (orjson keeps the last): decided below
     text = raw.decode("utf-8")
-    if text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(text) > MAX_DEPTH:
+    if too_deep(text):
         raise ValueError(f"nested more than {MAX_DEPTH} levels deep")  # as in a manifest line
     return _DECODER.decode(text)
 
