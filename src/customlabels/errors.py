@@ -15,7 +15,8 @@ Standard library only: the command line imports this at start-up.
     ├── UsageError (ValueError)   an argument or request the function cannot use
     │   ├── DatasetError          a dataset operation that cannot be done as asked
     │   ├── SplitError            a split that cannot be made as asked
-    │   └── InputKindError        a file of another kind (COCO, CSV) given as a manifest
+    │   ├── InputKindError        a file of another kind (COCO, CSV) given as a manifest
+    │   └── ImageSourceError      images cannot be looked at as asked (--images)
     └── BackendNotBuiltError (RuntimeError)
                                   backend="compiled" where the extension is not built
 """
@@ -27,8 +28,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .validation.report import ValidationReport
 
-__all__ = ["BackendNotBuiltError", "CustomLabelsError", "DatasetError", "InputKindError",
-           "SplitError", "UsageError", "ValidationFailed"]
+__all__ = ["BackendNotBuiltError", "CustomLabelsError", "DatasetError", "ImageSourceError",
+           "InputKindError", "SplitError", "UsageError", "ValidationFailed"]
 
 
 class CustomLabelsError(Exception):
@@ -67,6 +68,11 @@ class SplitError(UsageError):
 class InputKindError(UsageError):
     """A file of another kind (a COCO document, a CSV file) where a manifest is read; the
     message says which ``convert`` makes the manifest."""
+
+
+class ImageSourceError(UsageError):
+    """Images cannot be looked at as asked: a mirror that is not a folder, a prefix that is not
+    an ``s3://`` location, ``--images s3`` without boto3 (the message says how to install it)."""
 
 
 class BackendNotBuiltError(CustomLabelsError, RuntimeError):

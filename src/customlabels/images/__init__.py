@@ -1,0 +1,1 @@
+"""Images behind source-refs: header probing, local and S3 sources, checks and cache."""

@@ -1,0 +1,169 @@
+"""Images in a local mirror of the bucket: where a source-ref's file is, and what it holds.
+
+``aws s3 sync s3://BUCKET/ DIR`` leaves the object ``KEY`` at ``DIR/KEY``; with a prefix
+(``s3://BUCKET/some/prefix/``, for a mirror of a sub-folder) the part after the prefix is the
+path under ``DIR``. A key is never decoded (S3 keys hold ``%`` literally), and one that could
+lead out of ``DIR`` is refused before the file system is asked: an empty, ``.`` or ``..``
+segment (``s3://b//etc/passwd`` would otherwise be absolute), a NUL. A symbolic link inside
+``DIR`` that leads out is refused once the file is open, by the path the kernel opened.
+
+Only the header is read: one ``open``, ``fstat`` and a read of the first bytes, more only where
+a JPEG's frame header lies further on. A FIFO, a device or a folder is reported, never opened
+for reading; a 10 GB file costs the same as a small one.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import NamedTuple
+
+from ..errors import ImageSourceError
+from .check import ImageCheck, failed, judge
+from .probe import probe
+
+#: Bytes read first; a PNG's header is in the first 33, a JPEG's frame header usually within a
+#: few KiB, and what lies further is read where the probe asks for it.
+FIRST_READ = 16384
+_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_PROC_FD = "/proc/self/fd/"
+_HAS_PROC = os.path.isdir(_PROC_FD)
+
+
+class Stamp(NamedTuple):
+    """What identifies a local file's content for the cache: size, mtime and inode."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+def key_refusal(key: str) -> str | None:
+    """Return why ``key`` (a path under the mirror) is refused, or None when it is safe."""
+    if not key:
+        return "the key is empty"
+    if "\x00" in key:
+        return "the key holds a NUL character"
+    for segment in key.split("/"):
+        if segment in ("", ".", ".."):
+            shown = "an empty" if not segment else f"a {segment!r}"
+            return f"the key has {shown} path segment, which could lead out of the mirror"
+    return None
+
+
+def object_key(source_ref: str) -> tuple[str, str]:
+    """Return the bucket and key of a well-formed ``s3://BUCKET/KEY`` source-ref."""
+    bucket, _, key = source_ref[5:].partition("/")
+    return bucket, key
+
+
+class LocalImages:
+    """Images under ``root``, a local mirror of a bucket (or of ``prefix``, a part of one)."""
+
+    kind = "local"
+
+    def __init__(self, root: str, prefix: str | None = None):
+        if not os.path.isdir(root):
+            raise ImageSourceError(f"--images {root}: not a folder")
+        if prefix is not None:
+            if not prefix.startswith("s3://") or not prefix[5:].split("/", 1)[0]:
+                raise ImageSourceError(f"--images-prefix {prefix}: not an s3://BUCKET/ or "
+                                       "s3://BUCKET/PREFIX/ location")
+            if not prefix.endswith("/"):
+                prefix += "/"
+            folder = prefix[5:].split("/", 1)[1].rstrip("/")
+            refusal = None if not folder else key_refusal(folder)
+            if refusal is not None:
+                raise ImageSourceError(f"--images-prefix {prefix}: {refusal}")
+        self.root = root
+        # keys are refused when they could be absolute (key_refusal): a plain concatenation
+        # joins them, at a fraction of os.path.join's cost on 20,000 images
+        self._base = root if root.endswith(os.sep) else root + os.sep
+        self.prefix = prefix
+        self.real_root = os.path.realpath(root)
+        self._inside = self.real_root.rstrip(os.sep) + os.sep
+        self.identity = "local:" + self.real_root
+
+    def key(self, source_ref: str) -> tuple[str | None, str | None]:
+        """Return the path of ``source_ref``'s file under the root, or None and why not."""
+        if self.prefix is not None:
+            if not source_ref.startswith(self.prefix):
+                return None, f"the source-ref is not under --images-prefix {self.prefix}"
+            key = source_ref[len(self.prefix):]
+        else:
+            key = object_key(source_ref)[1]
+        refusal = key_refusal(key)
+        return (key, None) if refusal is None else (None, refusal)
+
+    def name(self, key: str) -> str:
+        """Return the file's path as users see it."""
+        return self._base + key
+
+    def stamp(self, key: str) -> Stamp | None:
+        """Return the stamp of ``key``'s file for the cache; None when it is not a plain file."""
+        try:
+            info = os.stat(self._base + key)
+        except (OSError, ValueError):
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return Stamp(info.st_size, info.st_mtime_ns, info.st_ino)
+
+    def check(self, key: str) -> tuple[ImageCheck, Stamp | None]:
+        """Check the file of ``key``; return the check and the file's stamp (None: not read)."""
+        path = self._base + key
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            return failed("missing", f"{path} does not exist"), None
+        except PermissionError:
+            return failed("unreadable", f"{path}: permission denied"), None
+        except OSError as exc:
+            return failed("unreadable", f"{path}: {exc.strerror or exc}"), None
+        if not stat.S_ISREG(info.st_mode):
+            return failed("not_a_file", f"{path} is {_file_kind(info.st_mode)}, not a file"), None
+        try:
+            fd = os.open(path, _FLAGS)
+        except OSError as exc:
+            kind = "missing" if isinstance(exc, FileNotFoundError) else "unreadable"
+            return failed(kind, f"{path}: {exc.strerror or exc}"), None
+        try:
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):  # replaced between the stat and the open
+                return failed("not_a_file", f"{path} is {_file_kind(opened.st_mode)}, "
+                                            "not a file"), None
+            if not self._within(fd, path):
+                return failed("outside", f"{path} is a link that leads out of "
+                                         f"{self.root}"), None
+            size = opened.st_size
+            head = os.read(fd, min(size, FIRST_READ)) if size else b""
+
+            def read_at(offset: int, count: int) -> bytes:
+                return os.pread(fd, count, offset)
+
+            check = judge(probe(head, size, read_at), size)
+        except OSError as exc:
+            return failed("unreadable", f"{path}: {exc.strerror or exc}"), None
+        finally:
+            os.close(fd)
+        return check, Stamp(size, opened.st_mtime_ns, opened.st_ino)
+
+    def _within(self, fd: int, path: str) -> bool:
+        """Tell whether the file open as ``fd`` lies under the real root."""
+        try:
+            real = os.readlink(_PROC_FD + str(fd)) if _HAS_PROC else os.path.realpath(path)
+        except OSError:
+            real = os.path.realpath(path)
+        return real.startswith(self._inside)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
