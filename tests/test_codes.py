@@ -53,12 +53,15 @@ def test_codes_are_spelled_as_the_guide_spells_them() -> None:
             assert name in guide_text, name
 
 
-def test_converter_codes_come_after_the_others() -> None:
-    """Codes are append-only: the converters' rows joined the table at its end."""
+def test_codes_are_appended_in_blocks() -> None:
+    """Codes are append-only: the converters' rows joined the table at its end, in one block
+    after the 55 codes before them, and the image checks' codes after the converters'."""
     from customlabels.codes import CODE_NAMES, CONVERTER_CODES
 
-    assert CODE_NAMES[-len(CONVERTER_CODES):] == CONVERTER_CODES
     assert CODE_NAMES.index("ERROR_EVALUATION_OUTPUT_NOT_WRITABLE") == 54
+    assert CODE_NAMES[55:55 + len(CONVERTER_CODES)] == CONVERTER_CODES
+    assert CODE_NAMES[55 + len(CONVERTER_CODES):] == (
+        "WARNING_IMAGE_SIZE_MISMATCH", "WARNING_IMAGE_ORIENTATION", "WARNING_IMAGE_EXTENSION")
 
 
 def test_convert_md_table_is_current() -> None:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .codes import CODES, Code
-from .errors import (BackendNotBuiltError, CustomLabelsError, DatasetError, InputKindError,
-                     SplitError, UsageError, ValidationFailed)
+from .errors import (BackendNotBuiltError, CustomLabelsError, DatasetError, ImageSourceError,
+                     InputKindError, SplitError, UsageError, ValidationFailed)
 from .validation import validate
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ __all__ = [
     "DatasetError",
     "DatasetStats",
     "EvaluationResult",
+    "ImageSourceError",
     "InputKindError",
     "Issue",
     "LabelResult",

@@ -176,9 +176,9 @@ _ROWS: tuple[Code, ...] = (
          "L7795-7900, L17957-17959", effect="invalidates"),
     Code("ERROR_INVALID_IMAGE", "error", "line", "second",
          "The image is invalid. Check S3 path and/or image properties.",
-         "Use a PNG or JPEG of {MIN_SIDE}-{MAX_SIDE} px a side, at most 15 MB, aspect ratio at most "
+         "Use a PNG or JPEG of {MIN_SIDE}-{MAX_SIDE} px a side, at most {MAX_IMAGE_BYTES:,} bytes (15 MB), aspect ratio at most "
          "{MAX_ASPECT}:1.",
-         "L7535-7565", raised_by=None, effect="dropped"),
+         "L7535-7565", effect="dropped"),
     Code("ERROR_INVALID_IMAGE_DIMENSION", "error", "line", "second",
          "The image dimension(s) do not conform to allowed dimensions.",
          "Images must be {MIN_SIDE}-{MAX_SIDE} px a side with an aspect ratio of at most "
@@ -246,7 +246,8 @@ _ROWS: tuple[Code, ...] = (
          "L7123-7161"),
     Code("ERROR_FAILED_IMAGES_S3_COPY", "error", "dataset", "",
          "Failed to copy images from S3 bucket.",
-         "Check the images' permissions and KMS key policy.", "L7163-7180", raised_by=None),
+         "Check the images' permissions and KMS key policy, and the path given to --images.",
+         "L7163-7180"),
     Code("ERROR_TOO_FEW_IMAGES_PER_LABEL", "error", "dataset", "",
          "These labels have no valid image: {}.",
          "Give every label at least one valid image in the training dataset, or remove it.",
@@ -498,6 +499,20 @@ _ROWS: tuple[Code, ...] = (
                "The file's fields are separated by something else than commas.",
                "Save the file as comma-separated values (the guide's format), or convert its "
                "separators to commas; a field that holds a comma is quoted."),
+    # --- image checks beyond the service's (validate --images): ours --------------------------
+    Code("WARNING_IMAGE_SIZE_MISMATCH", "warning", "attribute", "second",
+         "The image_size differs from the size of the image.",
+         "Set image_size to the image's width and height: boxes are placed relative to it, "
+         "and on an image of another size they land elsewhere.", "L3586-3626", project=True),
+    Code("WARNING_IMAGE_ORIENTATION", "warning", "attribute", "second",
+         "The JPEG's EXIF orientation rotates or mirrors the image when it is shown.",
+         "Check the boxes on the image as stored: a labeling tool that showed it rotated "
+         "drew them in other axes. Re-save the image upright (EXIF orientation 1), then "
+         "re-check the boxes.", "L3586-3626", project=True),
+    Code("WARNING_IMAGE_EXTENSION", "warning", "line", "second",
+         "The image file's extension does not match its format.",
+         "Rename the file (and its source-ref) to .png or .jpg after what it holds: tools "
+         "that trust the extension read it wrongly.", "L17920", project=True),
 )
 
 #: Every code, by name, in catalogue order.
@@ -522,6 +537,7 @@ CONVERTER_CODES: tuple[str, ...] = tuple(c.name for c in _ROWS if c.raised_by ==
 GUIDE_SECTIONS = {
     "L1577-1606": ("Step 4: Analyze an image with your model",),
     "L2395-2398": ("Label requirements for model types",),
+    "L3586-3626": ("Object localization in manifest files",),
     "L3663-3672": ("Validation rules for manifest files",),
     "L3670-3671": ("Validation rules for manifest files",),
     "L3685": ("Validation rules for manifest files",),
@@ -557,7 +573,7 @@ GUIDE_SECTIONS = {
     "L7046-7088": ("ERROR_INSUFFICIENT_LABEL_OVERLAP",),
     "L7090-7121": ("ERROR_MANIFEST_TOO_FEW_USABLE_LABELS",),
     "L7123-7161": ("ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP",),
-    "L7163-7180": ("ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP",),
+    "L7163-7180": ("ERROR_FAILED_IMAGES_S3_COPY",),
     "L7182-7190": ("ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP",),
     "L7206-7226": ("ERROR_MISSING_SOURCE_REF",),
     "L7228-7249": ("ERROR_INVALID_SOURCE_REF_FORMAT",),

@@ -18,7 +18,8 @@ from .test_exit_codes import CLEAN, data  # noqa: F401 - data is a fixture used 
 #: Commands that print data rather than problems: their --format has their own choices.
 LISTINGS = {"entries", "labels", "describe"}
 #: Commands that can take more than about a second on a large input: they draw progress.
-SLOW = {"split", "distribute", "describe", "labels", "export", "convert"}
+SLOW = {"split", "distribute", "describe", "labels", "export", "convert",
+        "validate"}  # validate: a bar over the images, with --images
 #: The old spellings kept as hidden aliases: (command, old, current).
 OLD_SPELLINGS = {("convert", "--s3-path", "--s3-prefix"), ("export", "--s3-path", "--s3-prefix"),
                  ("evaluate", "--ground-truth", "--test"), ("evaluate", "--version",

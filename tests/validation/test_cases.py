@@ -58,8 +58,9 @@ def test_every_code_has_a_case() -> None:
     from customlabels.codes import CODES
 
     seen = set()
-    for name in CASE_NAMES:
-        expected = json.loads((CASES / name / "expected.json").read_text())
+    image_cases = CASES.parent / "image_cases"  # validate --images: tests/images/test_image_cases.py
+    for folder in [*(CASES / name for name in CASE_NAMES), *image_cases.iterdir()]:
+        expected = json.loads((folder / "expected.json").read_text())
         seen.update(item.split()[1] for item in expected["issues"])
     file_level = {"ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
                   "ERROR_MANIFEST_SIZE_TOO_LARGE", "ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET",

@@ -105,7 +105,7 @@ def add_strict(p: argparse.ArgumentParser) -> None:
                    help="fail on warnings too (exit status 1, and the summary says failed)")
 
 
-def add_progress(p: argparse.ArgumentParser) -> None:
+def add_progress(p: argparse.ArgumentParser | Any) -> None:
     """Add ``--no-progress`` to a command that can take more than about a second."""
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar on standard error (there is none either when "

@@ -34,16 +34,21 @@ def _names(labels: list[str], limit: int = 10) -> str:
     return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
 
 
-def dataset_rules(scan: ScanResult, role: str) -> tuple[str, list[Problem]]:
+def dataset_rules(scan: ScanResult, role: str, failed_copy: bool = False
+                  ) -> tuple[str, list[Problem]]:
     """Apply the manifest content rules to one dataset; return its use case and problems.
 
-    ``role`` is ``"training"`` or ``"testing"``. Rows that stop the import (too many dropped or
-    invalid lines, several buckets) leave the use case NOT_DETERMINED and end the checks, as in
-    the guide's example summary (L6286-6336).
+    ``role`` is ``"training"`` or ``"testing"``. Rows that stop the import (no image could be
+    copied, too many dropped or invalid lines, several buckets) leave the use case
+    NOT_DETERMINED and end the checks, as in the guide's example summary (L6286-6336).
+    ``failed_copy``: the images were checked and none could be read (L7163-7180).
     """
     total = scan.total
     valid, invalid, _ignored = scan.counts
     problems: list[Problem] = []
+    if failed_copy:
+        problems.append(("ERROR_FAILED_IMAGES_S3_COPY", None,
+                         "no image of the dataset could be read", None, {"images": "none read"}))
     if scan.dropped > INVALID_SHARE * total:
         problems.append(("ERROR_TOO_MANY_RECORDS_IN_ERROR", None,
                          f"{scan.dropped} of {total} lines dropped at import, "

@@ -21,6 +21,7 @@ from ..limits import DEFAULT_MAX_LINES, MAX_MANIFEST_BYTES
 from ..manifest.jsonline import parse_line
 from ..manifest.reader import iter_line_blocks
 from ..manifest.writer import attach, dumps_line, os_error_text, public_name, replace_all
+from ..errors import ImageSourceError
 from .dataset import dataset_rules, pair_rules, statistics, summary_errors
 from .scan import ScanResult, choose_backend, scan
 
@@ -104,20 +105,39 @@ def _not_empty(result: ScanResult) -> ScanResult:
 
 def validate_files(train: str, test: str | None = None, *, output_dir: str | None = None,
                    max_lines: int = DEFAULT_MAX_LINES, backend: str = "auto",
-                   scans: dict[str, ScanResult] | None = None) -> dict[str, Any]:
+                   scans: dict[str, ScanResult] | None = None, images: str | None = None,
+                   images_prefix: str | None = None, image_cache: bool = True,
+                   image_workers: int | None = None, s3_endpoint_url: str | None = None,
+                   progress: bool | None = False) -> dict[str, Any]:
     """Validate ``train`` (and ``test``); return the report document.
 
     With ``output_dir``, also write ``manifest_summary.json`` and the validation manifests there,
     each atomically, unless a terminal manifest file error occurred. ``scans``: the files'
     scans by role (``training``, ``testing``) where the caller already knows what scanning
     them gives (the split, from its input's records); the files are still checked.
+
+    Images (:mod:`customlabels.validation.images`): ``images`` is a folder that mirrors the
+    bucket (``s3://BUCKET/KEY`` is ``images/KEY``; with ``images_prefix``, a
+    ``s3://BUCKET/PREFIX/`` location, the part after it), or ``"s3"`` to read the objects
+    through boto3 (``s3_endpoint_url``: another endpoint than boto3's own). ``image_cache``:
+    reuse what earlier runs found in unchanged images; ``image_workers``: images checked at
+    once; ``progress``: a bar over the images on stderr (None: when it is a terminal).
+    :class:`~customlabels.errors.ImageSourceError` (a ``ValueError``) when the images
+    cannot be looked at as asked.
     """
     backend = choose_backend(backend)
     roles = {"training": train} if test is None else {"training": train, "testing": test}
+    source, cache = _image_source(images, images_prefix, image_cache, image_workers,
+                                  s3_endpoint_url)
     report: dict[str, Any] = {"ok": False, "backend": backend,
                               "files": {"training": train, "testing": test},
                               "summary": None, "issues": [], "outputs": []}
     issues: list[dict[str, Any]] = report["issues"]
+    outcomes: dict[str, Any] = {}
+    if source is not None:
+        report["images"] = {"source": images if source.kind == "local" else "s3",
+                            "prefix": images_prefix, "datasets": {},
+                            "cache": None if cache is None else str(cache.path)}
 
     terminal: list[_Terminal] = []
     for role, path in roles.items():
@@ -142,6 +162,13 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
             issues.append(exc.issue(path))
             terminal.append(exc)
             continue
+        if source is not None and not result.exceeded and not terminal:
+            from .images import check_manifest_images  # only with --images: start-up stays short
+
+            outcomes[role] = check_manifest_images(path, result, source, cache=cache,
+                                                   workers=image_workers, backend=backend,
+                                                   progress=progress)
+            report["images"]["datasets"][role] = _image_report(outcomes[role])
         _line_issues(result, path, issues)
         if result.exceeded:
             too_many = _Terminal("ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",
@@ -156,7 +183,8 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
     summary: dict[str, Any] = {"statistics": {}, "errors": []}
     uses: dict[str, str] = {}
     for role, result in scans.items():
-        uses[role], problems = dataset_rules(result, role)
+        failed_copy = role in outcomes and outcomes[role].failed_copy
+        uses[role], problems = dataset_rules(result, role, failed_copy)
         summary["statistics"][role] = statistics(result, uses[role], problems,
                                                  _error_lines(result))
         issues.extend(make_issue(code, roles[role], line, arg=arg, detail=detail,
@@ -180,6 +208,37 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
         except _Terminal as exc:
             issues.append(exc.issue(output_dir))
     return _finish(report)
+
+
+def _image_source(images: str | None, prefix: str | None, use_cache: bool,
+                  workers: int | None, endpoint_url: str | None) -> tuple[Any, Any]:
+    """Return the image source asked for and its cache (None, None: images are not checked)."""
+    if images is None:
+        if prefix is not None:
+            raise ImageSourceError("--images-prefix needs --images DIR")
+        return None, None
+    from ..images.cache import ImageCache
+
+    if images == "s3":
+        if prefix is not None:
+            raise ImageSourceError("--images-prefix is for a local mirror (--images DIR); "
+                                   "with --images s3 the source-refs are read as they are")
+        from ..images.s3 import S3Images
+
+        source: Any = S3Images(endpoint_url, workers=workers or 32)
+    else:
+        from ..images.local import LocalImages
+
+        source = LocalImages(images, prefix)
+    return source, ImageCache(source.identity) if use_cache else None
+
+
+def _image_report(outcome: Any) -> dict[str, Any]:
+    """Return the report's account of one dataset's images (plain data)."""
+    batch = outcome.batch
+    return {"images": outcome.images, "problems": outcome.problems,
+            "failed_copy": outcome.failed_copy, "read": batch.read, "cached": batch.cached,
+            "seconds": round(batch.seconds, 3), "cache_error": batch.cache_error}
 
 
 def _finish(report: dict[str, Any]) -> dict[str, Any]:

@@ -86,6 +86,28 @@ class Files(_Model):
     testing: str | None
 
 
+class DatasetImages(_Model):
+    """How one dataset's images were checked (``validate --images``)."""
+
+    images: int = Field(description="images looked at: one a line that passed the first tier")
+    problems: dict[str, int] = Field(description="images with a problem, by kind (missing, "
+                                                 "format, corrupt, too_large, dimension, ...)")
+    failed_copy: bool = Field(description="no image could be read (ERROR_FAILED_IMAGES_S3_COPY)")
+    read: int = Field(description="images read this run")
+    cached: int = Field(description="images whose check came from the cache")
+    seconds: float
+    cache_error: str | None = Field(description="why the cache was not used or not written")
+
+
+class Images(_Model):
+    """Where the images were looked for, and how each dataset's went."""
+
+    source: str = Field(description="the mirror folder, or s3")
+    prefix: str | None
+    cache: str | None = Field(description="the cache file; None with the cache off")
+    datasets: dict[str, DatasetImages] = Field(description="by role: training, testing")
+
+
 class ValidationReport(IssueViews, _Model):
     """What validating a training (and testing) manifest found."""
 
@@ -96,6 +118,8 @@ class ValidationReport(IssueViews, _Model):
         description="manifest_summary.json; None after a terminal manifest file error")
     issues: list[Issue]
     outputs: list[str] = Field(description="files written, when an output directory was given")
+    images: Images | None = Field(default=None, description="the image checks; None without "
+                                                            "images")
 
     def raise_for_issues(self, *, strict: bool = False) -> None:
         """Raise :class:`ValidationFailed` if there are errors (or, with ``strict``, warnings)."""
