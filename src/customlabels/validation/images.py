@@ -24,6 +24,7 @@ When no image of a dataset could be read at all, the dataset gets ERROR_FAILED_I
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, NamedTuple
 
 from ..codes import CODE_NAMES, CODES
@@ -127,9 +128,9 @@ def check_manifest_images(path: str, result: ScanResult, source: Any, *, cache: 
 def _findings(check: ImageCheck, raw: bytes | None, findings: list[Finding],
               name: str) -> list[Finding]:
     """Return the findings of a line's image (``name``: where it was looked for)."""
-    boxes = _detection_sizes(raw) if raw is not None and _DETECTION_KEY in raw else []
+    detection = raw is not None and _DETECTION_KEY in raw
     if check.problem is not None:
-        if check.problem == "dimension" and boxes:
+        if check.problem == "dimension" and detection and _detection_sizes(raw):  # type: ignore[arg-type]
             if any(code == IMAGE_DIMENSION for code, _, _ in findings):
                 return []  # the declared image_size already said it
             return [(IMAGE_DIMENSION, ("source-ref",), f"{name}: {check.detail}")]
@@ -140,7 +141,9 @@ def _findings(check: ImageCheck, raw: bytes | None, findings: list[Finding],
         named = f"named {extension}" if extension else "named without an extension"
         out.append((EXTENSION, ("source-ref",), f"{name}: a {check.format} image {named}"))
     width, height, orientation = check.width, check.height, check.orientation
-    for attr, declared in boxes:
+    if not detection or (orientation == 1 and _sizes_match(raw, width, height)):  # type: ignore[arg-type]
+        return out
+    for attr, declared in _detection_sizes(raw):  # type: ignore[arg-type]
         if declared == (width, height):
             if orientation != 1:
                 out.append((ORIENTATION, (attr,), f"EXIF orientation {orientation}: "
@@ -159,6 +162,28 @@ def _findings(check: ImageCheck, raw: bytes | None, findings: list[Finding],
 def _size(declared: tuple[Any, Any]) -> str:
     return f"{declared[0]:g}x{declared[1]:g}" if all(
         isinstance(v, (int, float)) for v in declared) else f"{declared[0]}x{declared[1]}"
+
+
+_IMAGE_SIZE = re.compile(rb'"image_size"\s*:\s*\[\s*\{([^{}\[\]"]*(?:"[a-z]+"[^{}\[\]"]*)*)\}')
+_WIDTH = re.compile(rb'"width"\s*:\s*([-+.eE0-9]+)')
+_HEIGHT = re.compile(rb'"height"\s*:\s*([-+.eE0-9]+)')
+
+
+def _sizes_match(raw: bytes, width: int, height: int) -> bool:
+    """Tell, without parsing the line, whether every ``image_size`` in it is ``width`` x
+    ``height`` (the common case); False when unsure, and the line is parsed."""
+    found = False
+    for match in _IMAGE_SIZE.finditer(raw):
+        body = match.group(1)
+        w, h = _WIDTH.search(body), _HEIGHT.search(body)
+        try:
+            if w is None or h is None or float(w.group(1)) != width or float(
+                    h.group(1)) != height:
+                return False
+        except ValueError:
+            return False
+        found = True
+    return found
 
 
 def _detection_sizes(raw: bytes) -> list[tuple[str, tuple[Any, Any]]]:
