@@ -19,6 +19,7 @@ import stat
 from typing import NamedTuple
 
 from ..errors import ImageSourceError
+from ..manifest.schema import source_ref_bucket
 from .check import ImageCheck, failed, judge
 from .probe import probe
 
@@ -66,12 +67,13 @@ class LocalImages:
         if not os.path.isdir(root):
             raise ImageSourceError(f"--images {root}: not a folder")
         if prefix is not None:
-            if not prefix.startswith("s3://") or not prefix[5:].split("/", 1)[0]:
-                raise ImageSourceError(f"--images-prefix {prefix}: not an s3://BUCKET/ or "
-                                       "s3://BUCKET/PREFIX/ location")
             if not prefix.endswith("/"):
                 prefix += "/"
-            folder = prefix[5:].split("/", 1)[1].rstrip("/")
+            # the source-refs' own rule: a prefix that no source-ref could start with is refused
+            if source_ref_bucket(prefix + "x") is None:
+                raise ImageSourceError(f"--images-prefix {prefix}: not an s3://BUCKET/ or "
+                                       "s3://BUCKET/PREFIX/ location")
+            folder = object_key(prefix)[1].rstrip("/")
             refusal = None if not folder else key_refusal(folder)
             if refusal is not None:
                 raise ImageSourceError(f"--images-prefix {prefix}: {refusal}")
