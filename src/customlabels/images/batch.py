@@ -7,7 +7,6 @@ A source is :class:`~customlabels.images.local.LocalImages` or
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,16 +17,18 @@ from .check import ImageCheck
 
 #: Images a task of the pool checks: a task an image would cost more than a local image does.
 CHUNK = 256
+#: S3 requests in flight by default (:func:`default_workers`).
+S3_WORKERS = 32
 
 
 class BatchStats(NamedTuple):
-    """How a batch went: images checked, read, answered from the cache, and the cache's state."""
+    """How a batch went: images checked, read, answered from the cache, and why the cache was
+    not used or written (None: it was, or there is none)."""
 
     images: int
     read: int
     cached: int
     seconds: float
-    cache_path: str | None
     cache_error: str | None
 
 
@@ -38,9 +39,7 @@ def default_workers(kind: str) -> int:
     more threads only help a mirror on a slow disk (``--image-workers``). An S3 request waits
     tens of milliseconds on the network, so many are kept in flight.
     """
-    if kind == "s3":
-        return 32
-    return 1
+    return S3_WORKERS if kind == "s3" else 1
 
 
 def check_keys(source: Any, keys: Sequence[str], *, cache: ImageCache | None = None,
@@ -107,7 +106,5 @@ def check_keys(source: Any, keys: Sequence[str], *, cache: ImageCache | None = N
     if cache is not None:
         cache.save()
     stats = BatchStats(len(keys), len(todo), len(keys) - len(todo),
-                       time.perf_counter() - started,
-                       None if cache is None else os.fspath(cache.path),
-                       None if cache is None else cache.error)
+                       time.perf_counter() - started, None if cache is None else cache.error)
     return checks, stats  # type: ignore[return-value]  # every slot is filled above

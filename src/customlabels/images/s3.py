@@ -23,6 +23,7 @@ from typing import Any
 
 from .check import ImageCheck, failed, judge
 from ..errors import ImageSourceError
+from .batch import S3_WORKERS
 from .probe import HEAD_BYTES, probe
 
 #: Attempts a request gets in botocore's ``standard`` retry mode (the first one included).
@@ -41,8 +42,9 @@ class S3Images:
 
     kind = "s3"
 
-    def __init__(self, endpoint_url: str | None = None, workers: int = 32,
+    def __init__(self, endpoint_url: str | None = None, workers: int | None = None,
                  client: Any = None):
+        workers = S3_WORKERS if workers is None else workers
         if client is None:
             try:
                 import boto3

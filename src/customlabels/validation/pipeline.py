@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..codes import CODE_NAMES, CODES
+from ..errors import ImageSourceError
 from ..issues import line_message, make_issue, make_line_issue
 from ..limits import DEFAULT_MAX_LINES, MAX_MANIFEST_BYTES
 from ..manifest.jsonline import parse_line
 from ..manifest.reader import iter_line_blocks
 from ..manifest.writer import attach, dumps_line, os_error_text, public_name, replace_all
-from ..errors import ImageSourceError
 from .dataset import dataset_rules, pair_rules, statistics, summary_errors
 from .scan import ScanResult, choose_backend, scan
 
@@ -225,7 +225,7 @@ def _image_source(images: str | None, prefix: str | None, use_cache: bool,
                                    "with --images s3 the source-refs are read as they are")
         from ..images.s3 import S3Images
 
-        source: Any = S3Images(endpoint_url, workers=workers or 32)
+        source: Any = S3Images(endpoint_url, workers)
     else:
         from ..images.local import LocalImages
 
