@@ -19,6 +19,7 @@ import stat
 from typing import NamedTuple
 
 from ..errors import ImageSourceError
+from ..manifest.reader import mode_kind
 from ..manifest.schema import source_ref_bucket
 from .check import ImageCheck, failed, judge
 from .probe import probe
@@ -160,12 +161,4 @@ class LocalImages:
 
 
 def _file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+    return "a folder" if stat.S_ISDIR(mode) else mode_kind(mode) or "not a regular file"

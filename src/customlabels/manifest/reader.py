@@ -35,6 +35,12 @@ def special_kind(path: str | os.PathLike[str]) -> str | None:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
         return None
+    return mode_kind(mode)
+
+
+def mode_kind(mode: int) -> str | None:
+    """Return what a file of ``mode`` (``st_mode``) is when it is neither a regular file nor a
+    directory (``"a named pipe (FIFO)"``, ``"a device"``, ...); None for those two."""
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return None
     if stat.S_ISFIFO(mode):
