@@ -44,6 +44,7 @@ def test_a_source_ref_never_resolves_outside_the_mirror(tmp_path: Path) -> None:
         "link.png": {"link": "../secret.png"},
         "sub/link.png": {"link": "../ok.png"},  # a link inside the mirror is fine
         "folder-link": {"link": ".."},
+        "alias": {"link": "sub"},  # a folder link inside the mirror is fine, looked up once
     })
     source = LocalImages(str(mirror))
     refused = ["s3://bkt/../secret.png", "s3://bkt//" + str(secret).lstrip("/"),
@@ -53,6 +54,8 @@ def test_a_source_ref_never_resolves_outside_the_mirror(tmp_path: Path) -> None:
         assert key is None and why, ref
     for ref, problem in [("s3://bkt/ok.png", None), ("s3://bkt/%2E%2E/secret.png", None),
                          ("s3://bkt/link.png", "outside"), ("s3://bkt/sub/link.png", None),
+                         ("s3://bkt/folder-link/secret.png", "outside"),
+                         ("s3://bkt/alias/link.png", None),
                          ("s3://bkt/folder-link/secret.png", "outside")]:
         key, why = source.key(ref)
         assert key is not None and why is None

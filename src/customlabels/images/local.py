@@ -5,15 +5,18 @@
 path under ``DIR``. A key is never decoded (S3 keys hold ``%`` literally), and one that could
 lead out of ``DIR`` is refused before the file system is asked: an empty, ``.`` or ``..``
 segment (``s3://b//etc/passwd`` would otherwise be absolute), a NUL. A symbolic link inside
-``DIR`` that leads out is refused once the file is open, by the path the kernel opened.
+``DIR`` that leads out is refused: a folder's real path is looked up once, the first time a key
+in it is checked; a file that is itself a link is opened without ``O_NOFOLLOW`` only after that
+open failed, and refused by the path the kernel opened.
 
-Only the header is read: one ``open``, ``fstat`` and a read of the first bytes, more only where
-a JPEG's frame header lies further on. A FIFO, a device or a folder is reported, never opened
+Only the header is read: a ``stat``, one ``open``, ``fstat`` and a read of the first bytes, more
+only where a JPEG's frame header lies further on. A FIFO, a device or a folder is reported, never opened
 for reading; a 10 GB file costs the same as a small one.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from typing import NamedTuple
@@ -24,10 +27,12 @@ from ..manifest.schema import source_ref_bucket
 from .check import ImageCheck, failed, judge
 from .probe import probe
 
-#: Bytes read first; a PNG's header is in the first 33, a JPEG's frame header usually within a
-#: few KiB, and what lies further is read where the probe asks for it.
-FIRST_READ = 16384
+#: Bytes read first; a PNG's header is in the first 33, a JPEG's frame header usually within
+#: the first KiB or two, and what lies further is read where the probe asks for it (a read of
+#: 4 KiB costs a third less than one of 16 KiB, benchmarks/bench_images.py).
+FIRST_READ = 4096
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _PROC_FD = "/proc/self/fd/"
 _HAS_PROC = os.path.isdir(_PROC_FD)
 
@@ -85,6 +90,8 @@ class LocalImages:
         self.prefix = prefix
         self.real_root = os.path.realpath(root)
         self._inside = self.real_root.rstrip(os.sep) + os.sep
+        #: folder (a key's part before its last "/") -> whether its real path is under the root
+        self._folders: dict[str, bool] = {}
         self.identity = "local:" + self.real_root
 
     def key(self, source_ref: str) -> tuple[str | None, str | None]:
@@ -125,8 +132,15 @@ class LocalImages:
             return failed("unreadable", f"{path}: {exc.strerror or exc}"), None
         if not stat.S_ISREG(info.st_mode):
             return failed("not_a_file", f"{path} is {_file_kind(info.st_mode)}, not a file"), None
+        linked = False
         try:
-            fd = os.open(path, _FLAGS)
+            try:
+                fd = os.open(path, _FLAGS | _NOFOLLOW)
+            except OSError as exc:
+                if exc.errno != errno.ELOOP or not _NOFOLLOW:
+                    raise
+                fd = os.open(path, _FLAGS)  # the file is a link: where it leads is checked
+                linked = True
         except OSError as exc:
             kind = "missing" if isinstance(exc, FileNotFoundError) else "unreadable"
             return failed(kind, f"{path}: {exc.strerror or exc}"), None
@@ -135,7 +149,8 @@ class LocalImages:
             if not stat.S_ISREG(opened.st_mode):  # replaced between the stat and the open
                 return failed("not_a_file", f"{path} is {_file_kind(opened.st_mode)}, "
                                             "not a file"), None
-            if not self._within(fd, path):
+            if not (self._within(fd, path) if linked or not _NOFOLLOW
+                    else self._folder_within(key)):
                 return failed("outside", f"{path} is a link that leads out of "
                                          f"{self.root}"), None
             size = opened.st_size
@@ -150,6 +165,16 @@ class LocalImages:
         finally:
             os.close(fd)
         return check, Stamp(size, opened.st_mtime_ns, opened.st_ino)
+
+    def _folder_within(self, key: str) -> bool:
+        """Tell whether the folder holding ``key``'s file lies under the real root."""
+        folder = key[:key.rfind("/") + 1]
+        inside = self._folders.get(folder)
+        if inside is None:
+            real = os.path.realpath(self._base + folder)
+            inside = self._folders[folder] = (real.rstrip(os.sep) + os.sep).startswith(
+                self._inside)
+        return inside
 
     def _within(self, fd: int, path: str) -> bool:
         """Tell whether the file open as ``fd`` lies under the real root."""
