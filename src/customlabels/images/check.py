@@ -81,10 +81,17 @@ def judge(header: ImageHeader, size: int) -> ImageCheck:
     return ImageCheck(size, fmt, width, height, orientation, None, None)
 
 
+#: The extensions of each format as most files write them, for a look-up without lower().
+_WRITTEN = {fmt: (*names, *(name.upper() for name in names)) for fmt, names in EXTENSIONS.items()}
+
+
 def wrong_extension(name: str, check: ImageCheck) -> str | None:
     """Return the extension of ``name`` when it is not one of its (valid) format's, else None."""
-    if check.format not in EXTENSIONS:
+    fmt = check.format
+    if fmt is None or fmt not in EXTENSIONS:
+        return None
+    if name.endswith(_WRITTEN[fmt]):
         return None
     dot = name.rfind(".")
     extension = name[dot:].lower() if dot > name.rfind("/") else ""
-    return None if extension in EXTENSIONS[check.format] else extension
+    return None if extension in EXTENSIONS[fmt] else extension

@@ -165,6 +165,8 @@ def _size(declared: tuple[Any, Any]) -> str:
 
 
 _IMAGE_SIZE = re.compile(rb'"image_size"\s*:\s*\[\s*\{([^{}\[\]"]*(?:"[a-z]+"[^{}\[\]"]*)*)\}')
+_PLAIN_SIZE = re.compile(
+    rb'"image_size"\s*:\s*\[\s*\{\s*"width"\s*:\s*(\d+)\s*,\s*"height"\s*:\s*(\d+)\s*[,}]')
 _WIDTH = re.compile(rb'"width"\s*:\s*([-+.eE0-9]+)')
 _HEIGHT = re.compile(rb'"height"\s*:\s*([-+.eE0-9]+)')
 
@@ -172,6 +174,11 @@ _HEIGHT = re.compile(rb'"height"\s*:\s*([-+.eE0-9]+)')
 def _sizes_match(raw: bytes, width: int, height: int) -> bool:
     """Tell, without parsing the line, whether every ``image_size`` in it is ``width`` x
     ``height`` (the common case); False when unsure, and the line is parsed."""
+    if raw.count(_DETECTION_KEY) == 1:
+        # one image_size, written as json.dumps and Ground Truth write it: one regex
+        fast = _PLAIN_SIZE.search(raw)
+        if fast is not None:
+            return int(fast.group(1)) == width and int(fast.group(2)) == height
     found = False
     for match in _IMAGE_SIZE.finditer(raw):
         body = match.group(1)
