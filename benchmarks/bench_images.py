@@ -10,8 +10,12 @@ page cache warm:
   (the report's ``seconds``) and the whole call;
 * ``warm``: the same with the cache, already filled by an earlier run;
 
-S3: 2,000 of those objects in moto's server (a separate process, ``moto_server``), read by a
-sequential ``get_object`` loop (the baseline) and by the image stage with 32 requests in flight.
+S3: 2,000 of those objects in moto's server (a separate process), read by a sequential
+``get_object`` loop (the baseline) and by the image stage with 32 requests in flight. Twice:
+moto as it is, where on 127.0.0.1 a request costs only the server's CPU (moto spends about 5 ms
+of it per GET, one request at a time under its GIL, so no client can go faster than that), and
+moto with ``--s3-latency`` seconds (default 0.02) added to each answer, as a network adds them:
+the latency that requests in flight are there to hide.
 Memory: peak RSS (``os.wait4``) of ``customlabels validate MANIFEST --images DIR --no-cache``
 as its own process. Medians and per-round ratios are printed.
 
@@ -126,7 +130,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def s3_rounds(pool: list, count: int, repeat: int) -> dict[str, list[float]]:
+#: moto's own server (as ``moto_server`` or ``ThreadedMotoServer`` runs it), each answer held
+#: back by argv[2] seconds first.
+_SERVER = """
+import sys, time
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.server import MotoRequestHandler
+from werkzeug.serving import make_server
+
+latency = float(sys.argv[2])
+app = DomainDispatcherApplication(create_backend_app)
+
+def delayed(environ, start_response):
+    time.sleep(latency)
+    return app(environ, start_response)
+
+make_server("127.0.0.1", int(sys.argv[1]), delayed if latency else app, True,
+            request_handler=MotoRequestHandler).serve_forever()
+"""
+
+
+def s3_rounds(pool: list, count: int, repeat: int, latency: float) -> dict[str, list[float]]:
     import boto3
 
     from customlabels.images.batch import check_keys
@@ -136,9 +160,8 @@ def s3_rounds(pool: list, count: int, repeat: int) -> dict[str, list[float]]:
         os.environ.setdefault(name, "bench")  # moto takes any credentials; boto3 needs some
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H",
-                               "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-c", _SERVER, str(port), str(latency)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -188,6 +211,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--images", type=int, default=20_000)
     parser.add_argument("--s3-images", type=int, default=2_000)
+    parser.add_argument("--s3-latency", type=float, default=0.02,
+                        help="seconds added to each S3 answer in the second S3 run")
     args = parser.parse_args()
     mirror, manifest, pool = make_data(args.images)
     paths = sorted(str(p) for p in (mirror / "img").iterdir())
@@ -217,13 +242,15 @@ def main() -> int:
     status, rss = peak_rss(manifest, mirror)
     print(f"peak RSS, customlabels validate --images DIR --no-cache on {n:,} images: "
           f"{rss / 2**20:.1f} MiB (exit {status})")
-    s3 = s3_rounds(pool, args.s3_images, max(1, args.repeat // 2))
-    base = s3["sequential get_object"]
-    print(f"{args.s3_images:,} objects on moto_server ({len(base)} rounds)")
-    for name, values in s3.items():
-        ratio = statistics.median(b / v for b, v in zip(base, values))
-        print(f"  {name:22s} {statistics.median(values):8.3f} s  "
-              f"{args.s3_images / statistics.median(values):>8,.0f} images/s  {ratio:6.2f}x")
+    for latency in (0.0, args.s3_latency):
+        s3 = s3_rounds(pool, args.s3_images, max(1, args.repeat // 2), latency)
+        base = s3["sequential get_object"]
+        print(f"{args.s3_images:,} objects on moto's server, {latency * 1000:g} ms added to "
+              f"each answer ({len(base)} rounds)")
+        for name, values in s3.items():
+            ratio = statistics.median(b / v for b, v in zip(base, values))
+            print(f"  {name:22s} {statistics.median(values):8.3f} s  "
+                  f"{args.s3_images / statistics.median(values):>8,.0f} images/s  {ratio:6.2f}x")
     shutil.rmtree(cache_dir, ignore_errors=True)
     return 0
 
