@@ -1,4 +1,5 @@
-"""Build the compiled extensions, ``customlabels._core``, ``._metrics`` and ``._split``, from ``ext/``.
+"""Build the compiled extensions, ``customlabels._core``, ``._metrics``, ``._split`` and
+``._images``, from ``ext/``.
 
 Everything else lives in pyproject.toml. Set ``CUSTOMLABELS_NO_EXT=1`` to skip the
 extension: the package then runs on its pure-Python path with identical results.
@@ -60,6 +61,13 @@ if os.environ.get("CUSTOMLABELS_NO_EXT") != "1":
                 extra_compile_args=optimize,
                 extra_link_args=sanitize_ldflags,
                 optional=not sanitize_cflags,  # no compiler: install anyway, on the numpy path
+            ),
+            Extension(
+                "customlabels._images",
+                ["ext/_images.pyx"],
+                extra_compile_args=optimize,
+                extra_link_args=sanitize_ldflags,
+                optional=not sanitize_cflags,  # no compiler: the os module's calls
             ),
             Extension(
                 "customlabels._split",

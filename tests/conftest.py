@@ -15,7 +15,8 @@ from customlabels.validation.scan import COMPILED_AVAILABLE
 
 from .helpers import BACKENDS  # noqa: F401  (kept importable here for older test modules)
 
-_EXTENSIONS = ("customlabels._core", "customlabels._metrics", "customlabels._split")
+_EXTENSIONS = ("customlabels._core", "customlabels._metrics", "customlabels._split",
+               "customlabels._images")
 _BUILT = [name for name in _EXTENSIONS if importlib.util.find_spec(name) is not None]
 if os.environ.get("CUSTOMLABELS_EXPECT_COMPILED") == "1" and (
         not COMPILED_AVAILABLE or len(_BUILT) != len(_EXTENSIONS)):

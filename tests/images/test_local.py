@@ -14,12 +14,40 @@ import pytest
 from customlabels.errors import ImageSourceError
 from customlabels.images.cache import CACHE_VERSION, ImageCache
 from customlabels.images.check import ImageCheck
-from customlabels.images.local import LocalImages, key_refusal
+from customlabels.images.local import LocalImages, _compiled, key_refusal
 from customlabels.validation.pipeline import validate_files
 
 from tests.helpers import ROOT, classification_line
 from tests.images.files import image_bytes, make_mirror
 from tests.validation.test_cases import compact
+
+
+def test_both_readers_give_the_same_checks_and_stamps(tmp_path: Path) -> None:
+    """The compiled reader (customlabels._images) against the os module's calls: every file of
+    every image case's mirror, and what is not a plain image file."""
+    if _compiled is None:
+        pytest.skip("customlabels._images is not built")
+    files: dict[str, dict] = {}
+    for case in sorted((ROOT / "tests" / "image_cases").iterdir()):
+        recipes = json.loads((case / "images.json").read_text())
+        files.update({f"{case.name}/{key}": recipe for key, recipe in recipes.items()})
+    files.update({"pipe.png": {"fifo": True}, "folder.png": {"folder": True},
+                  "empty.png": {"text": ""}, "link-in.png": {"link": "empty.png"},
+                  "link-out.png": {"link": "../elsewhere.png"},
+                  "exif.jpg": {"jpeg": [300, 200], "orientation": 6}})
+    (tmp_path / "elsewhere.png").write_bytes(image_bytes({"png": [100, 100]}))
+    mirror = make_mirror(tmp_path / "m", files)
+    os.symlink("/dev/zero", mirror / "zero.png")
+    locked = mirror / "locked.png"
+    locked.write_bytes(image_bytes({"png": [100, 100]}))
+    locked.chmod(0)
+    keys = [*files, "zero.png", "locked.png", "absent.png", "no/such/folder.png",
+            "empty.png/below.png"]
+    python, compiled = LocalImages(str(mirror), backend="python"), LocalImages(
+        str(mirror), backend="compiled")
+    for key in keys:
+        assert compiled.check(key) == python.check(key), key
+    assert sum(python.check(k)[0].problem is None for k in keys) >= 20
 
 
 @pytest.mark.parametrize("key", ["../secret.png", "a/../../secret.png", "/etc/passwd",

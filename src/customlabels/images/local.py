@@ -21,6 +21,7 @@ import os
 import stat
 from typing import NamedTuple
 
+from .._backend import resolve_backend
 from ..errors import ImageSourceError
 from ..manifest.reader import mode_kind
 from ..manifest.schema import source_ref_bucket
@@ -33,6 +34,10 @@ from .probe import probe
 FIRST_READ = 4096
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+try:
+    from .. import _images as _compiled
+except ImportError:  # built without the extension: the os module's calls
+    _compiled = None  # type: ignore[assignment]
 _PROC_FD = "/proc/self/fd/"
 _HAS_PROC = os.path.isdir(_PROC_FD)
 
@@ -47,6 +52,10 @@ class Stamp(NamedTuple):
 
 def key_refusal(key: str) -> str | None:
     """Return why ``key`` (a path under the mirror) is refused, or None when it is safe."""
+    # an empty, "." or ".." segment needs a "//", a "/." or a "/" or "." at an end
+    if (key and key[0] not in "./" and key[-1] != "/" and "//" not in key and "/." not in key
+            and "\x00" not in key):
+        return None
     if not key:
         return "the key is empty"
     if "\x00" in key:
@@ -69,7 +78,9 @@ class LocalImages:
 
     kind = "local"
 
-    def __init__(self, root: str, prefix: str | None = None):
+    def __init__(self, root: str, prefix: str | None = None, backend: str = "auto"):
+        """``backend``: ``compiled`` (the system calls in ``customlabels._images``),
+        ``python`` (the ``os`` module's), or ``auto`` (the first where it is built)."""
         if not os.path.isdir(root):
             raise ImageSourceError(f"--images {root}: not a folder")
         if prefix is not None:
@@ -93,6 +104,9 @@ class LocalImages:
         #: folder (a key's part before its last "/") -> whether its real path is under the root
         self._folders: dict[str, bool] = {}
         self.identity = "local:" + self.real_root
+        self._head = None if resolve_backend(
+            backend, _compiled, "the compiled image reader customlabels._images is"
+        ) == "python" else _compiled.head
 
     def key(self, source_ref: str) -> tuple[str | None, str | None]:
         """Return the path of ``source_ref``'s file under the root, or None and why not."""
@@ -121,6 +135,41 @@ class LocalImages:
 
     def check(self, key: str) -> tuple[ImageCheck, Stamp | None]:
         """Check the file of ``key``; return the check and the file's stamp (None: not read)."""
+        if self._head is not None:
+            return self._check_compiled(key)
+        return self._check_python(key)
+
+    def _check_compiled(self, key: str) -> tuple[ImageCheck, Stamp | None]:
+        """:meth:`_check_python`, its system calls made by ``customlabels._images.head``."""
+        path = self._base + key
+        state, err, mode, size, mtime_ns, inode, head = self._head(  # type: ignore[misc]
+            os.fsencode(path), FIRST_READ)
+        if state:
+            if state == _compiled.OPEN_FAILED and err == errno.ELOOP:
+                return self._check_python(key)  # the file is a link: where it leads is checked
+            if state == _compiled.NOT_REGULAR or state == _compiled.CHANGED:
+                return failed("not_a_file", f"{path} is {_file_kind(mode)}, not a file"), None
+            if err == errno.ENOENT:
+                if state == _compiled.STAT_FAILED:
+                    return failed("missing", f"{path} does not exist"), None
+                return failed("missing", f"{path}: {os.strerror(err)}"), None
+            if state == _compiled.STAT_FAILED and err in (errno.EACCES, errno.EPERM):
+                return failed("unreadable", f"{path}: permission denied"), None
+            return failed("unreadable", f"{path}: {os.strerror(err)}"), None
+        if not self._folder_within(key):
+            return failed("outside", f"{path} is a link that leads out of {self.root}"), None
+        stamp = Stamp(size, mtime_ns, inode)
+        reader = None if len(head) >= size else _Reopen(path, stamp)
+        try:
+            return judge(probe(head, size, reader), size), stamp
+        except OSError as exc:
+            return failed("unreadable", f"{path}: {exc.strerror or exc}"), None
+        finally:
+            if reader is not None:
+                reader.close()
+
+    def _check_python(self, key: str) -> tuple[ImageCheck, Stamp | None]:
+        """Check the file of ``key`` with the os module's calls (the reference path)."""
         path = self._base + key
         try:
             info = os.stat(path)
@@ -183,6 +232,35 @@ class LocalImages:
         except OSError:
             real = os.path.realpath(path)
         return real.startswith(self._inside)
+
+
+class _Reopen:
+    """Reads past the first bytes of a file checked by ``customlabels._images.head``, which
+    closed it: it is opened again on the first read, and refused if it is no longer the file
+    the first bytes came from (another size, mtime or inode)."""
+
+    __slots__ = ("path", "stamp", "fd")
+
+    def __init__(self, path: str, stamp: Stamp) -> None:
+        self.path = path
+        self.stamp = stamp
+        self.fd: int | None = None
+
+    def __call__(self, offset: int, count: int) -> bytes:
+        if self.fd is None:
+            fd = os.open(self.path, _FLAGS | _NOFOLLOW)
+            info = os.fstat(fd)
+            if (not stat.S_ISREG(info.st_mode)
+                    or (info.st_size, info.st_mtime_ns, info.st_ino) != self.stamp):
+                os.close(fd)
+                raise OSError(errno.ESTALE, "the file changed while it was read")
+            self.fd = fd
+        return os.pread(self.fd, count, offset)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _file_kind(mode: int) -> str:

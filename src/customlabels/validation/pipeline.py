@@ -128,7 +128,7 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
     backend = choose_backend(backend)
     roles = {"training": train} if test is None else {"training": train, "testing": test}
     source, cache = _image_source(images, images_prefix, image_cache, image_workers,
-                                  s3_endpoint_url)
+                                  s3_endpoint_url, backend)
     report: dict[str, Any] = {"ok": False, "backend": backend,
                               "files": {"training": train, "testing": test},
                               "summary": None, "issues": [], "outputs": []}
@@ -211,7 +211,8 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
 
 
 def _image_source(images: str | None, prefix: str | None, use_cache: bool,
-                  workers: int | None, endpoint_url: str | None) -> tuple[Any, Any]:
+                  workers: int | None, endpoint_url: str | None,
+                  backend: str) -> tuple[Any, Any]:
     """Return the image source asked for and its cache (None, None: images are not checked)."""
     if images is None:
         if prefix is not None:
@@ -229,7 +230,8 @@ def _image_source(images: str | None, prefix: str | None, use_cache: bool,
     else:
         from ..images.local import LocalImages
 
-        source = LocalImages(images, prefix)
+        # the scan's backend: its system calls compiled too where customlabels._images is built
+        source = LocalImages(images, prefix, "python" if backend == "python" else "auto")
     return source, ImageCache(source.identity) if use_cache else None
 
 
