@@ -9,9 +9,9 @@ segment (``s3://b//etc/passwd`` would otherwise be absolute), a NUL. A symbolic 
 in it is checked; a file that is itself a link is opened without ``O_NOFOLLOW`` only after that
 open failed, and refused by the path the kernel opened.
 
-Only the header is read: a ``stat``, one ``open``, ``fstat`` and a read of the first bytes, more
-only where a JPEG's frame header lies further on. A FIFO, a device or a folder is reported, never opened
-for reading; a 10 GB file costs the same as a small one.
+Only the header is read: a ``stat``, one ``open``, ``fstat`` and a read of the first bytes,
+more only where a JPEG's frame header lies further on. A FIFO, a device or a folder is
+reported, never opened; a 10 GB file costs the same as a small one.
 """
 
 from __future__ import annotations
