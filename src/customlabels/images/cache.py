@@ -72,7 +72,8 @@ class ImageCache:
                 doc = orjson.loads(stream.read())  # a fifth of json.load's time
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError, orjson.JSONDecodeError) as exc:  # cut short or garbled by something else: rebuilt
+        # cut short or garbled by something else: rebuilt (orjson's error is a ValueError)
+        except (OSError, ValueError) as exc:
             self.error = f"{self.path} was not used: {exc}"
             return {}
         if (not isinstance(doc, dict) or doc.get("version") != CACHE_VERSION
