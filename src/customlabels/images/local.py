@@ -148,14 +148,9 @@ class LocalImages:
             if state == _compiled.OPEN_FAILED and err == errno.ELOOP:
                 return self._check_python(key)  # the file is a link: where it leads is checked
             if state == _compiled.NOT_REGULAR or state == _compiled.CHANGED:
-                return failed("not_a_file", f"{path} is {_file_kind(mode)}, not a file"), None
-            if err == errno.ENOENT:
-                if state == _compiled.STAT_FAILED:
-                    return failed("missing", f"{path} does not exist"), None
-                return failed("missing", f"{path}: {os.strerror(err)}"), None
-            if state == _compiled.STAT_FAILED and err in (errno.EACCES, errno.EPERM):
-                return failed("unreadable", f"{path}: permission denied"), None
-            return failed("unreadable", f"{path}: {os.strerror(err)}"), None
+                return _not_a_file(path, mode), None
+            step = {_compiled.STAT_FAILED: "stat", _compiled.OPEN_FAILED: "open"}.get(state, "read")
+            return _os_failure(path, step, err, os.strerror(err)), None
         if not self._folder_within(key):
             return failed("outside", f"{path} is a link that leads out of {self.root}"), None
         stamp = Stamp(size, mtime_ns, inode)
@@ -163,7 +158,7 @@ class LocalImages:
         try:
             return judge(probe(head, size, reader), size), stamp
         except OSError as exc:
-            return failed("unreadable", f"{path}: {exc.strerror or exc}"), None
+            return _os_failure(path, "read", exc.errno, exc.strerror or str(exc)), None
         finally:
             if reader is not None:
                 reader.close()
@@ -173,14 +168,10 @@ class LocalImages:
         path = self._base + key
         try:
             info = os.stat(path)
-        except FileNotFoundError:
-            return failed("missing", f"{path} does not exist"), None
-        except PermissionError:
-            return failed("unreadable", f"{path}: permission denied"), None
         except OSError as exc:
-            return failed("unreadable", f"{path}: {exc.strerror or exc}"), None
+            return _os_failure(path, "stat", exc.errno, exc.strerror or str(exc)), None
         if not stat.S_ISREG(info.st_mode):
-            return failed("not_a_file", f"{path} is {_file_kind(info.st_mode)}, not a file"), None
+            return _not_a_file(path, info.st_mode), None
         linked = False
         try:
             try:
@@ -191,13 +182,11 @@ class LocalImages:
                 fd = os.open(path, _FLAGS)  # the file is a link: where it leads is checked
                 linked = True
         except OSError as exc:
-            kind = "missing" if isinstance(exc, FileNotFoundError) else "unreadable"
-            return failed(kind, f"{path}: {exc.strerror or exc}"), None
+            return _os_failure(path, "open", exc.errno, exc.strerror or str(exc)), None
         try:
             opened = os.fstat(fd)
             if not stat.S_ISREG(opened.st_mode):  # replaced between the stat and the open
-                return failed("not_a_file", f"{path} is {_file_kind(opened.st_mode)}, "
-                                            "not a file"), None
+                return _not_a_file(path, opened.st_mode), None
             if not (self._within(fd, path) if linked or not _NOFOLLOW
                     else self._folder_within(key)):
                 return failed("outside", f"{path} is a link that leads out of "
@@ -210,7 +199,7 @@ class LocalImages:
 
             check = judge(probe(head, size, read_at), size)
         except OSError as exc:
-            return failed("unreadable", f"{path}: {exc.strerror or exc}"), None
+            return _os_failure(path, "read", exc.errno, exc.strerror or str(exc)), None
         finally:
             os.close(fd)
         return check, Stamp(size, opened.st_mtime_ns, opened.st_ino)
@@ -261,6 +250,20 @@ class _Reopen:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def _os_failure(path: str, step: str, err: int | None, text: str) -> ImageCheck:
+    """Return the check of a file whose ``step`` (``stat``, ``open`` or ``read``) failed with
+    ``err`` (``text``: its words): the same for both readers."""
+    if err == errno.ENOENT and step != "read":
+        return failed("missing", f"{path} does not exist" if step == "stat" else f"{path}: {text}")
+    if step == "stat" and err in (errno.EACCES, errno.EPERM):
+        return failed("unreadable", f"{path}: permission denied")
+    return failed("unreadable", f"{path}: {text}")
+
+
+def _not_a_file(path: str, mode: int) -> ImageCheck:
+    return failed("not_a_file", f"{path} is {_file_kind(mode)}, not a file")
 
 
 def _file_kind(mode: int) -> str:
