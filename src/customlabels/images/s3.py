@@ -21,9 +21,9 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from .check import ImageCheck, failed, judge
 from ..errors import ImageSourceError
 from .batch import S3_WORKERS
+from .check import ImageCheck, failed, judge
 from .probe import HEAD_BYTES, probe
 
 #: Attempts a request gets in botocore's ``standard`` retry mode (the first one included).
@@ -75,12 +75,7 @@ class S3Images:
         """Check the object ``BUCKET/KEY``; return the check and its stamp (size, ETag)."""
         bucket, _, name = key.partition("/")
         try:
-            answer = self.client.get_object(Bucket=bucket, Key=name,
-                                            Range=f"bytes=0-{HEAD_BYTES - 1}")
-            try:
-                head = answer["Body"].read()
-            finally:
-                answer["Body"].close()
+            answer, head = self._get(bucket, name, 0, HEAD_BYTES)
         except self._errors as exc:
             code = _error_code(exc)
             if code == "InvalidRange":  # an empty object has no byte 0: its ETag from a HEAD
@@ -93,18 +88,22 @@ class S3Images:
         size = _total_size(answer, len(head))
 
         def read_at(offset: int, count: int) -> bytes:
-            more = self.client.get_object(Bucket=bucket, Key=name,
-                                          Range=f"bytes={offset}-{offset + count - 1}")
-            try:
-                return more["Body"].read()  # type: ignore[no-any-return]
-            finally:
-                more["Body"].close()
+            return self._get(bucket, name, offset, count)[1]
 
         try:
             check = judge(probe(head, size, read_at), size)
         except self._errors as exc:
             return self._failure(key, exc, _error_code(exc)), None
         return check, (size, str(answer.get("ETag", "")))
+
+    def _get(self, bucket: str, name: str, offset: int, count: int) -> tuple[Any, bytes]:
+        """Return the answer to a ranged GET of ``count`` bytes from ``offset``, and its body."""
+        answer = self.client.get_object(Bucket=bucket, Key=name,
+                                        Range=f"bytes={offset}-{offset + count - 1}")
+        try:
+            return answer, answer["Body"].read()
+        finally:
+            answer["Body"].close()
 
     def _failure(self, key: str, exc: BaseException, code: str | None) -> ImageCheck:
         where = self.name(key)
