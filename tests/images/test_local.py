@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from customlabels.errors import ImageSourceError
+from customlabels.images.batch import check_keys
 from customlabels.images.cache import CACHE_VERSION, ImageCache
 from customlabels.images.check import ImageCheck
 from customlabels.images.local import LocalImages, _compiled, key_refusal
@@ -48,6 +49,31 @@ def test_both_readers_give_the_same_checks_and_stamps(tmp_path: Path) -> None:
     for key in keys:
         assert compiled.check(key) == python.check(key), key
     assert sum(python.check(k)[0].problem is None for k in keys) >= 20
+    # the batched reads (a C thread reads a chunk while the last one is judged), whole and cut
+    expected = [python.check(key) for key in keys]
+    assert compiled.finish(keys, compiled.prefetch(keys)) == expected
+    assert python.finish(keys, python.prefetch(keys)) == expected
+    checks, _ = check_keys(compiled, keys * 3)
+    assert checks == [check for check, _ in expected * 3]
+
+
+def test_batched_reads_hold_the_same_answers_as_single_ones(tmp_path: Path) -> None:
+    if _compiled is None:
+        pytest.skip("customlabels._images is not built")
+    (tmp_path / "a.bin").write_bytes(b"x" * 10_000)
+    (tmp_path / "small").write_bytes(b"abc")
+    paths = [os.fsencode(tmp_path / name) for name in ("a.bin", "small", "none", ".")]
+    single = [_compiled.head(path, 4096) for path in paths]
+    assert [a[0] for a in single] == [_compiled.HEAD_READ, _compiled.HEAD_READ,
+                                      _compiled.STAT_FAILED, _compiled.NOT_REGULAR]
+    assert _compiled.heads(paths, 4096) == single
+    assert _compiled.heads([], 4096) == []
+    assert _compiled.heads([b"a\x00b"], 16)[0][0] == _compiled.NUL_IN_PATH
+    reads = _compiled.Reads(paths, 4096)
+    assert reads.answers() == single and reads.answers() == single  # joined once
+    _compiled.Reads(paths, 8)  # dropped before its answers are asked: the thread is joined
+    with pytest.raises(TypeError):
+        _compiled.Reads(["not bytes"], 16)  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize("key", ["../secret.png", "a/../../secret.png", "/etc/passwd",

@@ -2,7 +2,8 @@
 
 A source is :class:`~customlabels.images.local.LocalImages` or
 :class:`~customlabels.images.s3.S3Images`; both give ``key(source_ref)``, ``name(key)``,
-``check(key) -> (ImageCheck, stamp)`` and an ``identity`` that names their cache.
+``check(key) -> (ImageCheck, stamp)`` and an ``identity`` that names their cache; a local one also
+gives ``prefetch(keys)`` and ``finish(keys, fetched)``, the reads and the judging of a chunk.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ class BatchStats(NamedTuple):
 def default_workers(kind: str) -> int:
     """Return how many images are checked at once by default for a source ``kind``.
 
-    A local header is read from the page cache in microseconds, and checking it holds the GIL:
-    more threads only help a mirror on a slow disk (``--image-workers``). An S3 request waits
-    tens of milliseconds on the network, so many are kept in flight.
+    A local header is read from the page cache in microseconds, and judging it holds the GIL:
+    one worker, whose reads a C thread makes ahead of it (:func:`_pipelined`); more threads only
+    help a mirror on a slow disk (``--image-workers``). An S3 request waits tens of milliseconds
+    on the network, so many are kept in flight.
     """
     return S3_WORKERS if kind == "s3" else 1
 
@@ -86,9 +88,11 @@ def check_keys(source: Any, keys: Sequence[str], *, cache: ImageCache | None = N
         4 * workers) or 1))
     chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
     done: Iterator[list[tuple[ImageCheck, Any]]]
-    if workers <= 1 or len(chunks) <= 1:
+    pool = None
+    if workers <= 1 and hasattr(source, "prefetch"):
+        done = _pipelined(source, [[keys[i] for i in chunk] for chunk in chunks])
+    elif workers <= 1 or len(chunks) <= 1:
         done = map(run, chunks)
-        pool = None
     else:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="customlabels-images")
         done = pool.map(run, chunks)
@@ -108,3 +112,15 @@ def check_keys(source: Any, keys: Sequence[str], *, cache: ImageCache | None = N
     stats = BatchStats(len(keys), len(todo), len(keys) - len(todo),
                        time.perf_counter() - started, None if cache is None else cache.error)
     return checks, stats  # type: ignore[return-value]  # every slot is filled above
+
+
+def _pipelined(source: Any, chunks: list[list[str]]) -> Iterator[list[tuple[ImageCheck, Any]]]:
+    """Yield ``source.finish`` of each chunk of keys; the next chunk's files are read
+    meanwhile (``source.prefetch`` starts their reads and returns): the reads of a local
+    mirror and the judging of the headers they gave overlap on two cores."""
+    ahead = source.prefetch(chunks[0]) if chunks else None
+    for n, keys in enumerate(chunks):
+        fetched = ahead
+        if n + 1 < len(chunks):
+            ahead = source.prefetch(chunks[n + 1])
+        yield source.finish(keys, fetched)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .._backend import resolve_backend
 from ..errors import ImageSourceError
@@ -139,12 +139,36 @@ class LocalImages:
             return self._check_compiled(key)
         return self._check_python(key)
 
+    def prefetch(self, keys: list[str]) -> Any:
+        """Start the system calls of checking ``keys``' files and return at once: a thread
+        of the C library makes them, holding no GIL (the compiled reader; None with the ``os``
+        module's). :meth:`finish` judges what they read, so the next keys are read while the
+        last ones are judged (:func:`~customlabels.images.batch.check_keys`)."""
+        if self._head is None:
+            return None
+        base = self._base
+        return _compiled.Reads([os.fsencode(base + key) for key in keys], FIRST_READ)
+
+    def finish(self, keys: list[str], fetched: Any) -> list[tuple[ImageCheck, Stamp | None]]:
+        """Return :meth:`check` of each of ``keys``, from what :meth:`prefetch` read."""
+        if fetched is None:
+            return [self._check_python(key) for key in keys]
+        judge_head = self._judge_head
+        return [judge_head(key, answer) for key, answer in zip(keys, fetched.answers())]
+
     def _check_compiled(self, key: str) -> tuple[ImageCheck, Stamp | None]:
         """:meth:`_check_python`, its system calls made by ``customlabels._images.head``."""
+        return self._judge_head(key, self._head(  # type: ignore[misc]
+            os.fsencode(self._base + key), FIRST_READ))
+
+    def _judge_head(self, key: str, answer: tuple[int, int, int, int, int, int, bytes]
+                    ) -> tuple[ImageCheck, Stamp | None]:
+        """Judge ``key``'s file from the answer of ``customlabels._images.head``."""
         path = self._base + key
-        state, err, mode, size, mtime_ns, inode, head = self._head(  # type: ignore[misc]
-            os.fsencode(path), FIRST_READ)
+        state, err, mode, size, mtime_ns, inode, head = answer
         if state:
+            if state == _compiled.NUL_IN_PATH:
+                return self._check_python(key)  # the os module's ValueError
             if state == _compiled.OPEN_FAILED and err == errno.ELOOP:
                 return self._check_python(key)  # the file is a link: where it leads is checked
             if state == _compiled.NOT_REGULAR or state == _compiled.CHANGED:
