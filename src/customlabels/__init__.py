@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from ._version import __version__
 from .codes import CODES, Code
 from .errors import (BackendNotBuiltError, CustomLabelsError, DatasetError, ImageSourceError,
-                     InputKindError, SplitError, UsageError, ValidationFailed)
+                     InputKindError, ModelError, SplitError, TrainingExtraMissing, UsageError,
+                     ValidationFailed)
 from .validation import validate
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .split import distribute as distribute_entries
     from .split import split as split_manifest
     from .tables import image_table, label_table, write_table
+    from .train import load_model
     from .validation.report import Issue, ManifestSummary, ValidationReport
 
 #: Public name -> (module under customlabels, attribute), imported on first use.
@@ -59,6 +61,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "label_table": ("tables", "label_table"),
     "list_entries": ("dataset", "list_entries"),
     "list_labels": ("dataset", "list_labels"),
+    "load_model": ("train", "load_model"),
     "merge_manifests": ("dataset", "merge"),
     "remove_label": ("dataset", "remove_label"),
     "split_manifest": ("split", "split"),
@@ -70,6 +73,8 @@ _LAZY: dict[str, tuple[str, str]] = {
 def __getattr__(name: str) -> object:
     import importlib
 
+    if name == "train":  # the trainer's package, which is callable: customlabels.train(...)
+        return importlib.import_module(f"{__name__}.train")
     try:
         module, attribute = _LAZY[name]
     except KeyError:
@@ -80,7 +85,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, "train"})
 
 
 __all__ = [
@@ -99,9 +104,11 @@ __all__ = [
     "LabelResult",
     "LabelStats",
     "ManifestSummary",
+    "ModelError",
     "Record",
     "SplitError",
     "SplitResult",
+    "TrainingExtraMissing",
     "UsageError",
     "ValidationFailed",
     "ValidationReport",
@@ -117,9 +124,11 @@ __all__ = [
     "label_table",
     "list_entries",
     "list_labels",
+    "load_model",
     "merge_manifests",
     "remove_label",
     "split_manifest",
+    "train",
     "update_entries",
     "validate",
     "write_table",

@@ -16,7 +16,10 @@ Standard library only: the command line imports this at start-up.
     │   ├── DatasetError          a dataset operation that cannot be done as asked
     │   ├── SplitError            a split that cannot be made as asked
     │   ├── InputKindError        a file of another kind (COCO, CSV) given as a manifest
-    │   └── ImageSourceError      images cannot be looked at as asked (--images)
+    │   ├── ImageSourceError      images cannot be looked at as asked (--images)
+    │   └── ModelError            a model or version of the store cannot be used as asked
+    ├── TrainingExtraMissing (ImportError)
+    │                             train, detect or export without the [train] extra
     └── BackendNotBuiltError (RuntimeError)
                                   backend="compiled" where the extension is not built
 """
@@ -29,7 +32,8 @@ if TYPE_CHECKING:
     from .validation.report import ValidationReport
 
 __all__ = ["BackendNotBuiltError", "CustomLabelsError", "DatasetError", "ImageSourceError",
-           "InputKindError", "SplitError", "UsageError", "ValidationFailed"]
+           "InputKindError", "ModelError", "SplitError", "TrainingExtraMissing", "UsageError",
+           "ValidationFailed"]
 
 
 class CustomLabelsError(Exception):
@@ -73,6 +77,16 @@ class InputKindError(UsageError):
 class ImageSourceError(UsageError):
     """Images cannot be looked at as asked: a mirror that is not a folder, a prefix that is not
     an ``s3://`` location, ``--images s3`` without boto3 (the message says how to install it)."""
+
+
+class ModelError(UsageError):
+    """A model cannot be built, trained, loaded or used as asked: an unknown architecture,
+    missing weights, a project or version that is not in the store or not completed, a
+    manifest of a kind the trainer does not train; the message says which and what to do."""
+
+
+class TrainingExtraMissing(CustomLabelsError, ImportError):
+    """PyTorch (the ``[train]`` extra) is not installed; the message says how to install it."""
 
 
 class BackendNotBuiltError(CustomLabelsError, RuntimeError):

@@ -16,15 +16,20 @@ from customlabels.cli.main import (INPUT_ARGUMENTS, OUTPUT_DIR_ARGUMENTS, OUTPUT
 from .test_exit_codes import CLEAN, data  # noqa: F401 - data is a fixture used below
 
 #: Commands that print data rather than problems: their --format has their own choices.
-LISTINGS = {"entries", "labels", "describe"}
+LISTINGS = {"entries", "labels", "describe", "models", "describe-model", "detect"}
+#: detect writes JSON Lines for evaluate by default; export-model's --format is the file's
+#: (onnx or torchscript, as the issue spells it), not a report's.
+FORMAT_DEFAULTS = {"detect": "json", "export-model": "onnx"}
 #: Commands that can take more than about a second on a large input: they draw progress.
 SLOW = {"split", "distribute", "describe", "labels", "export", "convert",
-        "validate"}  # validate: a bar over the images, with --images
+        "validate",  # validate: a bar over the images, with --images
+        "train", "detect"}
 #: The old spellings kept as hidden aliases: (command, old, current).
 OLD_SPELLINGS = {("convert", "--s3-path", "--s3-prefix"), ("export", "--s3-path", "--s3-prefix"),
                  ("evaluate", "--ground-truth", "--test"), ("evaluate", "--version",
                                                            "--version-name"),
-                 ("validate", "--engine", "--backend"), ("evaluate", "--engine", "--backend")}
+                 ("validate", "--engine", "--backend"), ("evaluate", "--engine", "--backend"),
+                 ("train", "--engine", "--backend")}
 
 PARSER = build_parser()
 LEAVES = list(leaves(PARSER))
@@ -48,9 +53,11 @@ def test_format_choices_and_help(path: tuple[str, ...], parser: argparse.Argumen
     formats = [a for a in parser._actions if "--format" in a.option_strings]
     assert len(formats) == 1, "every command has --format"
     action = formats[0]
-    assert action.default == "text"
+    assert action.default == FORMAT_DEFAULTS.get(path[0], "text")
     assert action.choices is not None
-    if path[0] in LISTINGS:
+    if path[0] == "export-model":
+        assert tuple(action.choices) == ("onnx", "torchscript")
+    elif path[0] in LISTINGS:
         assert {"text", "json"} <= set(action.choices)
     else:
         assert tuple(action.choices) == REPORT_FORMATS
@@ -115,7 +122,8 @@ def test_outputs_name_files_and_directories() -> None:
                 assert action.option_strings == ["--output-dir"], path
                 assert action.dest in OUTPUT_DIR_ARGUMENTS and action.metavar == "DIR", path
             if action.metavar == "DIR" and action.option_strings:
-                assert action.dest in ("output_dir", "images_dir"), (path, action.dest)
+                assert action.dest in ("output_dir", "images_dir", "store"), (path,
+                                                                               action.dest)
 
 
 @pytest.mark.parametrize(("path", "parser"), LEAVES, ids=LEAF_IDS)
@@ -161,6 +169,8 @@ def _required(path: tuple[str, ...]) -> list[str]:
         return ["in.csv"]
     if path[0] == "export":
         return ["in.manifest", "-o", "out"]
+    if path[0] == "train":
+        return ["--project", "p"]
     return ["in.manifest"]
 
 

@@ -38,9 +38,19 @@ def _line(i: int, label: str) -> str:
                             "type": "groundtruth/image-classification"}})
 
 
+from .conftest import HAVE_TORCH, MODEL_COMMANDS  # noqa: E402  (model_store: a fixture there)
+
+
 @pytest.fixture
-def data(tmp_path: Path) -> dict[str, str]:
+def data(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
     """Write clean inputs: a training and a testing manifest, predictions, a changes file."""
+    command = request.node.callspec.params.get("command") if hasattr(
+        request.node, "callspec") else None
+    models: dict[str, str] = {}
+    if command in MODEL_COMMANDS:
+        if not HAVE_TORCH:
+            pytest.skip("needs the [train] extra (torch)")
+        models = request.getfixturevalue("model_store")
     train = [_line(i, label) for i in range(6) for label in LABELS]
     test = [_line(i, label) for i in range(6, 8) for label in LABELS]
     files = {"train": "train.manifest", "test": "test.manifest", "predictions": "pred.jsonl",
@@ -58,7 +68,7 @@ def data(tmp_path: Path) -> dict[str, str]:
     paths["out"] = str(tmp_path / "out")
     paths["dir"] = str(tmp_path)  # a directory where a file is expected
     paths["missing"] = str(tmp_path / "missing.manifest")
-    return paths
+    return {**paths, **models}
 
 
 #: command -> argv on clean input, with {name} from the ``data`` fixture
@@ -76,6 +86,13 @@ CLEAN = {
     "describe": "describe {train}",
     "remove-label": "remove-label {train} bird -o {out}.manifest",
     "merge": "merge {train} {test} -o {out}.manifest",
+    "train": "train --train {train} --test {test} --images {mirror} --store {out} "
+             "--project p --epochs 1 --image-size 32 --batch-size 16 --no-pretrained --device cpu --no-progress",
+    "detect": "detect --project toy --version v --store {store} --images {mirror} {test} "
+              "-o {out}.jsonl --no-progress",
+    "models": "models --store {store}",
+    "describe-model": "describe-model toy v --store {store}",
+    "export-model": "export-model toy v --store {store} -o {out}.onnx",
 }
 #: command -> argv on faulty input, and the status: listing commands report and do not judge
 FAULTY_INPUT = {
@@ -94,6 +111,14 @@ FAULTY_INPUT = {
     "remove-label": (f"remove-label {FAULTY} Echo -o {{out}}.manifest", EXIT_PROBLEMS),
     "merge": (f"merge {{train}} {EXAMPLES / 'test.manifest'} -o {{out}}.manifest",
               EXIT_PROBLEMS),
+    # no image where the manifests say: the dataset fails (ERROR_FAILED_IMAGES_S3_COPY)
+    "train": ("train --train {train} --test {test} --images {dir} --store {out} "
+              "--project p --epochs 1 --image-size 32 --batch-size 16 --no-pretrained --device cpu --no-progress", EXIT_PROBLEMS),
+    "detect": ("detect --project toy --version v --store {store} --images {dir} {test} "
+               "--no-progress", EXIT_PROBLEMS),
+    "models": ("models --store {store} --project nosuch", EXIT_OK),
+    "describe-model": ("describe-model toy nosuch --store {store}", EXIT_UNUSABLE),
+    "export-model": ("export-model toy nosuch --store {store}", EXIT_UNUSABLE),
 }
 #: command -> an argv argparse refuses
 USAGE = {
@@ -109,6 +134,11 @@ USAGE = {
     "describe": "describe {train} --format xml",
     "remove-label": "remove-label {train} dog",
     "merge": "merge {train}",
+    "train": "train --train {train} --images {dir}",
+    "detect": "detect {train}",
+    "models": "models --format xml",
+    "describe-model": "describe-model toy",
+    "export-model": "export-model toy v --format pdf",
 }
 #: command -> argv with the input named {bad} (a file that does not exist, or a directory)
 UNUSABLE = {
@@ -124,6 +154,11 @@ UNUSABLE = {
     "describe": "describe {bad}",
     "remove-label": "remove-label {bad} dog -o {out}.manifest",
     "merge": "merge {train} {bad} -o {out}.manifest",
+    "train": "train --train {bad} --images {dir} --project p --store {out}",
+    "detect": "detect --project toy --version v --store {store} {bad}",
+    "models": "models --store {bad}/store",
+    "describe-model": "describe-model toy v --store {bad}/store",
+    "export-model": "export-model toy v --store {bad}/store",
 }
 #: command -> (module, function) the command calls, made to fail for the internal error
 CALLS = {
@@ -139,6 +174,11 @@ CALLS = {
     "describe": ("customlabels.dataset", "describe"),
     "remove-label": ("customlabels.dataset", "remove_label"),
     "merge": ("customlabels.dataset", "merge"),
+    "train": ("customlabels.train.run", "train"),
+    "detect": ("customlabels.train.predict", "load_model"),
+    "models": ("customlabels.store.Store", "list"),
+    "describe-model": ("customlabels.store.Store", "describe"),
+    "export-model": ("customlabels.train.export", "export_model"),
 }
 
 

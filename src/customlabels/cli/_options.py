@@ -61,14 +61,15 @@ def format_help(choices: tuple[str, ...], default: str = "text",
 
 
 def add_format(p: argparse.ArgumentParser, choices: tuple[str, ...] = REPORT_FORMATS,
-               meaning: dict[str, str] | None = None) -> argparse.Action:
+               meaning: dict[str, str] | None = None, default: str = "text") -> argparse.Action:
     """Add ``--format`` with ``choices`` (the report formats unless given), text by default.
 
     A listing command passes its own ``choices`` and the ``meaning`` of those not in
-    :data:`FORMAT_MEANING`; adding a choice later is adding it to both.
+    :data:`FORMAT_MEANING`; adding a choice later is adding it to both. ``default``: only
+    ``detect`` writes data for another command by default (JSON Lines for ``evaluate``).
     """
-    return p.add_argument("--format", choices=choices, default="text",
-                          help=format_help(choices, "text", meaning))
+    return p.add_argument("--format", choices=choices, default=default,
+                          help=format_help(choices, default, meaning))
 
 
 def integer(text: str, minimum: int = 0) -> int:

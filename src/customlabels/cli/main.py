@@ -34,7 +34,9 @@ from ._terminal import guarded
 SUBCOMMANDS = {"validate": "validate", "evaluate": "evaluate",
                "convert": "convert", "export": "export", "split": "split", "distribute": "split",
                "entries": "dataset", "labels": "dataset", "update": "dataset",
-               "describe": "dataset", "remove-label": "dataset", "merge": "dataset"}
+               "describe": "dataset", "remove-label": "dataset", "merge": "dataset",
+               "train": "train", "detect": "detect", "models": "models",
+               "describe-model": "models", "export-model": "models"}
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -65,14 +67,16 @@ INPUT_ARGUMENTS = {
     "convert": ("inputs",), "export": ("manifest",), "split": ("train",),
     "distribute": ("train",),  # TEST may be missing: entries move into it
     "entries": ("manifest",), "labels": ("manifest",), "update": ("manifest", "changes"),
-    "describe": ("manifest",), "remove-label": ("manifest",), "merge": ("manifests",)}
+    "describe": ("manifest",), "remove-label": ("manifest",), "merge": ("manifests",),
+    "train": ("train", "test"), "detect": (), "models": (), "describe-model": (),
+    "export-model": ()}  # detect: its inputs may be folders, which it reads itself
 #: The arguments that name manifests (JSON Lines) in each subcommand: a COCO or CSV file given
 #: there is refused, and ``validate`` says what it is (see :func:`_check_kinds`).
 MANIFEST_ARGUMENTS = {
     "validate": ("train", "test"), "evaluate": ("test", "train"), "export": ("manifest",),
     "split": ("train",), "distribute": ("train",), "entries": ("manifest",),
     "labels": ("manifest",), "update": ("manifest", "changes"), "describe": ("manifest",),
-    "remove-label": ("manifest",), "merge": ("manifests",)}
+    "remove-label": ("manifest",), "merge": ("manifests",), "train": ("train", "test")}
 #: The arguments that name an output directory or file, in any subcommand.
 OUTPUT_DIR_ARGUMENTS = ("output_dir",)
 OUTPUT_FILE_ARGUMENTS = ("output",)

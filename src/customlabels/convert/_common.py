@@ -462,6 +462,13 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
 
+    def note(self, text: str) -> None:
+        """Show ``text`` after the count (a training loss, images a second)."""
+        if self.bar is not None:
+            from ..cli._terminal import escape_controls
+
+            self.bar.set_postfix_str(escape_controls(text), refresh=False)
+
     def close(self) -> None:
         """Remove the bar."""
         if self.bar is not None:

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from .._backend import resolve_backend
 from ..errors import ImageSourceError
+from ..limits import MAX_IMAGE_BYTES
 from ..manifest.reader import mode_kind
 from ..manifest.schema import source_ref_bucket
 from .check import ImageCheck, failed, judge
@@ -138,6 +139,47 @@ class LocalImages:
         if self._head is not None:
             return self._check_compiled(key)
         return self._check_python(key)
+
+    def read(self, key: str, limit: int = MAX_IMAGE_BYTES) -> bytes:
+        """Return the bytes of ``key``'s file, for decoding (the trainer, ``detect``).
+
+        The same rules as a check: a key that could lead out, a link that leads out, a FIFO, a
+        device or a folder is refused, and at most ``limit`` bytes are read. ``OSError`` (its
+        message names the file) when the file cannot be read or is refused.
+        """
+        path = self._base + key
+        refusal = key_refusal(key)
+        if refusal is not None:
+            raise OSError(errno.EINVAL, f"{refusal}: not read", path)
+        try:
+            fd = os.open(path, _FLAGS | _NOFOLLOW)
+            linked = False
+        except OSError as exc:
+            if exc.errno != errno.ELOOP or not _NOFOLLOW:
+                raise
+            fd = os.open(path, _FLAGS)
+            linked = True
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(errno.EINVAL, f"{_file_kind(info.st_mode)}, not a file", path)
+            if not (self._within(fd, path) if linked or not _NOFOLLOW
+                    else self._folder_within(key)):
+                raise OSError(errno.EACCES, f"a link that leads out of {self.root}", path)
+            if info.st_size > limit:
+                raise OSError(errno.EFBIG, f"{info.st_size:,} bytes, over the {limit:,} "
+                                           "bytes an image may have", path)
+            chunks = []
+            left = info.st_size
+            while left > 0:
+                chunk = os.read(fd, left)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def prefetch(self, keys: list[str]) -> Any:
         """Start the system calls of checking ``keys``' files and return at once: a thread

@@ -17,11 +17,13 @@ common prefix gives a thousand a request, far fewer requests than a HEAD each
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable
 from typing import Any
 
 from ..errors import ImageSourceError
+from ..limits import MAX_IMAGE_BYTES
 from .batch import S3_WORKERS
 from .check import ImageCheck, failed, judge
 from .probe import HEAD_BYTES, probe
@@ -95,6 +97,21 @@ class S3Images:
         except self._errors as exc:
             return self._failure(key, exc, _error_code(exc)), None
         return check, (size, str(answer.get("ETag", "")))
+
+    def read(self, key: str, limit: int = MAX_IMAGE_BYTES) -> bytes:
+        """Return the bytes of the object ``BUCKET/KEY`` (at most ``limit``), for decoding.
+
+        ``OSError`` naming the object when it cannot be read or is larger than ``limit``.
+        """
+        bucket, _, name = key.partition("/")
+        try:
+            answer, body = self._get(bucket, name, 0, limit + 1)
+        except self._errors as exc:
+            raise OSError(errno.EIO, str(exc), self.name(key)) from None
+        if _total_size(answer, len(body)) > limit:
+            raise OSError(errno.EFBIG, f"over the {limit:,} bytes an image may have",
+                          self.name(key))
+        return body
 
     def _get(self, bucket: str, name: str, offset: int, count: int) -> tuple[Any, bytes]:
         """Return the answer to a ranged GET of ``count`` bytes from ``offset``, and its body."""

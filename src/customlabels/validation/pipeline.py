@@ -108,7 +108,8 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
                    scans: dict[str, ScanResult] | None = None, images: str | None = None,
                    images_prefix: str | None = None, image_cache: bool = True,
                    image_workers: int | None = None, s3_endpoint_url: str | None = None,
-                   progress: bool | None = False) -> dict[str, Any]:
+                   progress: bool | None = False,
+                   keep_scans: dict[str, ScanResult] | None = None) -> dict[str, Any]:
     """Validate ``train`` (and ``test``); return the report document.
 
     With ``output_dir``, also write ``manifest_summary.json`` and the validation manifests there,
@@ -123,7 +124,8 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
     reuse what earlier runs found in unchanged images; ``image_workers``: images checked at
     once; ``progress``: a bar over the images on stderr (None: when it is a terminal).
     :class:`~customlabels.errors.ImageSourceError` (a ``ValueError``) when the images
-    cannot be looked at as asked.
+    cannot be looked at as asked. ``keep_scans``: a dict that receives each file's scan by role,
+    the images' findings merged in (the trainer takes its lines from there).
     """
     backend = choose_backend(backend)
     roles = {"training": train} if test is None else {"training": train, "testing": test}
@@ -201,6 +203,8 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
                                      "$['source-ref']", arg=first, detail=f"{train}:{first}",
                                      context={"training_file": train, "training_line": first}))
     report["summary"] = summary
+    if keep_scans is not None:
+        keep_scans.update(scans)
 
     if output_dir is not None:
         try:
@@ -208,6 +212,15 @@ def validate_files(train: str, test: str | None = None, *, output_dir: str | Non
         except _Terminal as exc:
             issues.append(exc.issue(output_dir))
     return _finish(report)
+
+
+def image_source(images: str, prefix: str | None = None, *, workers: int | None = None,
+                 endpoint_url: str | None = None, backend: str = "auto") -> Any:
+    """Return the source of the images ``--images`` names: a
+    :class:`~customlabels.images.local.LocalImages` mirror, or
+    :class:`~customlabels.images.s3.S3Images` for ``"s3"`` (what the trainer and ``detect`` read
+    the images from, resolved as ``validate`` resolves them)."""
+    return _image_source(images, prefix, False, workers, endpoint_url, backend)[0]
 
 
 def _image_source(images: str | None, prefix: str | None, use_cache: bool,

@@ -1,0 +1,193 @@
+"""``customlabels detect``: a model version of the store answers for images, as
+DetectCustomLabels does, one JSON line an image.
+
+Exit status: 0 when every image got labels, 1 when some got an error instead (its line says
+which), 2 on a usage error, a version that is not completed, or an input that cannot be read
+(:data:`customlabels.cli.main.EXIT_STATUS`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ._options import add_format, add_output_file, add_progress, positive, progress_of
+from .train import add_images, add_store
+
+#: The extensions a folder's images are found by (PNG and JPEG: the service's formats).
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif")
+_MAGIC = (b"\x89PNG", b"\xff\xd8\xff")
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be 0 to 100, not {text}")
+    return value
+
+
+def add_parser(sub: Any, name: str) -> None:
+    """Add the ``detect`` subcommand to ``sub``."""
+    p = sub.add_parser(
+        name, help="detect labels in images with a model version of the store",
+        description="Run a completed model version on images, image folders or the images "
+                    "of manifests, and write one JSON line an image, shaped like the "
+                    "DetectCustomLabels response (CustomLabels[].Name, Confidence 0-100) "
+                    "with the image's source-ref or path; it feeds `customlabels evaluate "
+                    "--predictions` as it is. Needs the [train] extra.")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE|DIR|MANIFEST",
+                   help="PNG or JPEG files, folders (their PNG and JPEG files, recursively), "
+                        "or manifests (each line's source-ref, resolved through --images)")
+    p.add_argument("--project", required=True, metavar="NAME", help="the project")
+    p.add_argument("--version", required=True, metavar="NAME", dest="model_version",
+                   help="the model version")
+    add_store(p)
+    add_images(p, required=False)
+    p.add_argument("--min-confidence", type=_confidence, metavar="N",
+                   help="return the labels with a confidence of at least N (0-100; 0: every "
+                        "label); default: each label's assumed threshold, as the service")
+    p.add_argument("--max-results", type=positive, metavar="N",
+                   help="return at most N labels an image, the most confident first")
+    p.add_argument("--batch-size", type=positive, default=32, metavar="N",
+                   help="images the network takes at once (default 32)")
+    p.add_argument("--device", default="auto", metavar="auto|cpu|cuda",
+                   help="where the network runs (default auto: CUDA when a GPU is there)")
+    add_format(p, ("json", "text"), {
+        "json": "one JSON line an image, the DetectCustomLabels response with the image's "
+                "source-ref or path: what `customlabels evaluate --predictions` reads",
+        "text": "a line an image: its name, then each label and its confidence"},
+               default="json")
+    add_output_file(p, "write the lines to this file (atomically) instead of standard output")
+    add_progress(p)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Detect, write the lines, and return the exit status."""
+    from ..train._torch import import_torch
+
+    import_torch()
+    from ..manifest.writer import atomic_write, dumps_line
+    from ..train.predict import load_model
+
+    model = load_model(args.project, args.model_version, store=args.store, device=args.device)
+    items = list(_items(args))
+    from ..convert._common import Progress
+    from ..train.predict import detect_items
+
+    bar = Progress(len(items), "detecting", progress_of(args), unit="image")
+    started = time.perf_counter()
+    errors = 0
+    try:
+        with atomic_write(args.output) if args.output else _stdout() as stream:
+            for doc in detect_items(model, items, min_confidence=args.min_confidence,
+                                    max_results=args.max_results, batch_size=args.batch_size):
+                errors += "Error" in doc
+                stream.write(dumps_line(doc) + b"\n" if args.format == "json"
+                             else _text_line(doc).encode("utf-8", "backslashreplace"))
+                bar.update(1)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    rate = len(items) / seconds if seconds > 0 else 0.0
+    print(f"customlabels: {len(items)} image(s) in {seconds:.2f} s ({rate:.1f} images/s), "
+          f"{errors} with an error; model {args.project}/{args.model_version} on "
+          f"{model.device}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _text_line(doc: dict[str, Any]) -> str:
+    name = doc.get("source-ref", doc.get("path"))
+    if "Error" in doc:
+        return f"{name}: {doc['Error']['Code']}: {doc['Error']['Message']}\n"
+    shown = ", ".join(f"{label['Name']} {label['Confidence']:.1f}%"
+                      for label in doc["CustomLabels"]) or "no label"
+    return f"{name}: {shown}\n"
+
+
+class _stdout:
+    """Standard output's bytes, as a context manager like :func:`atomic_write`'s."""
+
+    def __enter__(self) -> Any:
+        return sys.stdout.buffer
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout.flush()
+
+
+def _items(args: argparse.Namespace) -> Iterator[Any]:
+    """Yield an :class:`~customlabels.train.predict.Item` for each image the inputs name."""
+    from ..train.predict import Item
+
+    source = None
+    for given in args.inputs:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*")
+                           if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                from ..errors import ImageSourceError
+
+                raise ImageSourceError(f"{given}: no PNG or JPEG file in this folder")
+            for p in found:
+                yield Item("path", str(p), _file_reader(str(p)))
+            continue
+        if not path.exists():
+            raise FileNotFoundError(2, "No such file or directory", given)
+        if _is_manifest(path):
+            if source is None:
+                if args.images is None:
+                    raise argparse.ArgumentTypeError(
+                        f"{given} is a manifest: --images DIR|s3 says where its images are")
+                from ..validation.pipeline import image_source
+
+                source = image_source(args.images, args.images_prefix)
+            yield from _manifest_items(given, source)
+        else:
+            yield Item("path", str(path), _file_reader(str(path)))
+
+
+def _file_reader(path: str) -> Any:
+    from ..limits import MAX_IMAGE_BYTES
+
+    def read() -> bytes:
+        with open(path, "rb") as stream:
+            return stream.read(MAX_IMAGE_BYTES + 1)
+
+    return read
+
+
+def _is_manifest(path: Path) -> bool:
+    """Tell a manifest from an image by its first bytes (an image's magic number, or JSON)."""
+    with open(path, "rb") as stream:
+        head = stream.read(64)
+    if head.startswith(_MAGIC):
+        return False
+    return head.lstrip()[:1] == b"{" or path.suffix.lower() in (".manifest", ".jsonl", ".json")
+
+
+def _manifest_items(path: str, source: Any) -> Iterator[Any]:
+    from ..manifest.records import iter_rows
+    from ..train.predict import Item
+
+    for line, _raw, _verdict, _findings, source_ref, _labels, _boxes in iter_rows(path):
+        if source_ref is None:
+            print(f"{path}:{line}: no well-formed source-ref: the line is skipped",
+                  file=sys.stderr)
+            continue
+        key, refusal = source.key(source_ref)
+        if key is None:
+            yield Item("source-ref", source_ref, None, f"{refusal}: not read")
+        else:
+            yield Item("source-ref", source_ref, _reader(source, key))
+
+
+def _reader(source: Any, key: str) -> Any:
+    return lambda: source.read(key)
+

@@ -1,0 +1,179 @@
+"""``customlabels train``: train a model version from a training (and a testing) manifest.
+
+Exit status: 0 when the version completed, 1 when the data stopped it (the manifests do not
+validate, a split cannot be made, nothing decodes: the version is ``TRAINING_FAILED``), 2 on a
+usage error, an input that cannot be read, or the ``[train]`` extra missing
+(:data:`customlabels.cli.main.EXIT_STATUS`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+from ._options import add_backend, add_progress, add_report, integer, positive, progress_of
+from ._render import (ALL, Shown, closing, counts, github_lines, json_text,
+                      split_problem_lines)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def add_images(p: argparse.ArgumentParser | Any, required: bool) -> None:
+    """Add ``--images`` and ``--images-prefix`` as ``validate`` spells them."""
+    p.add_argument("--images", metavar="DIR|s3", required=required,
+                   help="where the images are: a folder that mirrors the bucket "
+                        "(s3://BUCKET/KEY is DIR/KEY), or s3 to read the objects through boto3 "
+                        "(pip install 'customlabels[s3]')")
+    p.add_argument("--images-prefix", metavar="S3URL",
+                   help="the s3://BUCKET/PREFIX/ location DIR mirrors, for a mirror of a "
+                        "sub-folder")
+
+
+def add_store(p: argparse.ArgumentParser | Any) -> None:
+    """Add ``--store``: the folder of the local project store."""
+    p.add_argument("--store", metavar="DIR",
+                   help="the project store (default: CUSTOMLABELS_STORE, else "
+                        "customlabels/models in the user data folder)")
+
+
+def add_parser(sub: Any, name: str) -> None:
+    """Add the ``train`` subcommand to ``sub``."""
+    p = sub.add_parser(
+        name, help="train a model version (image classification) into the project store",
+        description="Validate the manifests with their images, auto-split the training one "
+                    "80/20 when there is no testing manifest, train an image classifier "
+                    "(PyTorch; CUDA when present) on the lines the validator keeps, evaluate "
+                    "it on the testing set (EvaluationSummary, assumed thresholds) and keep "
+                    "the version in the project store. Needs the [train] extra.")
+    p.add_argument("--train", metavar="TRAIN",
+                   help="the training manifest (SageMaker Ground Truth format)")
+    p.add_argument("--test", metavar="TEST",
+                   help="the testing manifest; without it, 20%% of the training images are "
+                        "split off for testing, as the service does")
+    add_images(p, required=False)
+    p.add_argument("--project", required=True, metavar="NAME", help="the project's name")
+    p.add_argument("--version", metavar="NAME", dest="model_version",
+                   help="the new version's name (default: PROJECT.YYYY-MM-DDTHH.MM.SS)")
+    add_store(p)
+    p.add_argument("--resume", action="store_true",
+                   help="go on with the interrupted --version from its last epoch, with the "
+                        "settings it was started with")
+    m = p.add_argument_group("model and schedule")
+    m.add_argument("--model", default="efficientnet_lite0", metavar="NAME",
+                   help="the network: efficientnet_lite0 (default), efficientnet_lite1, "
+                        "efficientnet_lite2 or mobilenet_v2, with ImageNet weights")
+    m.add_argument("--no-pretrained", dest="pretrained", action="store_false",
+                   help="start from random weights instead of the ImageNet ones")
+    m.add_argument("--image-size", type=positive, metavar="PX",
+                   help="the network's input side (default: the model's own, 224 for "
+                        "efficientnet_lite0)")
+    m.add_argument("--epochs", type=positive, default=10, metavar="N",
+                   help="at most N epochs (default 10)")
+    m.add_argument("--time-budget", type=_seconds, metavar="SECONDS",
+                   help="stop training after this many seconds (the best epoch is kept)")
+    m.add_argument("--patience", type=integer, default=3, metavar="N",
+                   help="stop after N epochs without a better test macro F1 (default 3; 0: "
+                        "never)")
+    m.add_argument("--batch-size", type=positive, default=32, metavar="N",
+                   help="images a batch (default 32)")
+    m.add_argument("--learning-rate", type=_rate, default=1e-3, metavar="LR",
+                   help="AdamW's peak learning rate (default 0.001)")
+    m.add_argument("--seed", type=integer, default=0, metavar="N",
+                   help="seeds the split, the weights, the order and the augmentation "
+                        "(default 0)")
+    m.add_argument("--device", default="auto", metavar="auto|cpu|cuda",
+                   help="where to train (default auto: CUDA when a GPU is there)")
+    m.add_argument("--workers", type=positive, metavar="N",
+                   help="threads decoding images (default: the cores, at most 8)")
+    add_report(p, {"text": "problems one a line, then the epochs and the metrics"})
+    add_backend(p)
+    add_progress(p)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Train, print the result, and return the exit status."""
+    if not args.resume and (args.train is None or args.images is None):
+        parser.error("--train and --images are required (except with --resume)")
+    from ..train._torch import import_torch
+
+    import_torch()  # says how to install the [train] extra before anything is made
+    from ..train.run import Settings, train
+
+    settings = Settings(train=args.train or "", test=args.test, images=args.images or "",
+                        images_prefix=args.images_prefix, model=args.model,
+                        pretrained=args.pretrained, image_size=args.image_size,
+                        epochs=args.epochs, time_budget=args.time_budget,
+                        batch_size=args.batch_size, learning_rate=args.learning_rate,
+                        patience=args.patience, seed=args.seed, device=args.device,
+                        workers=args.workers)
+    result = train(settings, project=args.project, version=args.model_version,
+                   store=args.store, resume=args.resume, progress=progress_of(args),
+                   backend=args.backend)
+    if args.format == "json":
+        sys.stdout.write(json_text(result.as_dict()))
+    elif args.format == "github":
+        issues = (result.validation or {}).get("issues", []) + result.issues
+        sys.stdout.write("".join(f"{line}\n" for line in github_lines(issues, Shown.of(args))))
+    else:
+        stdout, stderr = render_text(result, Shown.of(args))
+        sys.stdout.write(stdout)
+        sys.stdout.flush()
+        if stderr:
+            sys.stderr.write(stderr)
+    return 0 if result.ok else 1
+
+
+def render_text(result: Any, shown: Shown = ALL) -> tuple[str, str]:
+    """Return (stdout, stderr): the problems, the epochs, the metrics, and the status."""
+    issues = (result.validation or {}).get("issues", []) + result.issues
+    out, err = split_problem_lines(issues, shown)
+    if result.epochs:
+        out.append(f"{'Epoch':>5}  {'Train loss':>10}  {'Test loss':>9}  {'Macro F1':>8}  "
+                   f"{'Seconds':>8}  {'Images/s':>8}")
+        for e in result.epochs:
+            mark = "  *" if e.epoch == result.best_epoch else ""
+            out.append(f"{e.epoch:>5}  {e.train_loss:>10.4f}  {e.test_loss:>9.4f}  "
+                       f"{e.test_macro_f1:>8.4f}  {e.seconds:>8.1f}  "
+                       f"{e.images_per_second:>8.1f}{mark}")
+        out.append(f"best epoch {result.best_epoch} (*); {result.training_seconds:.0f} s of "
+                   "training")
+    if result.evaluation is not None:
+        ev = result.evaluation
+        out.append(f"test set, at the assumed thresholds: F1 {_number(ev['f1'])}, precision "
+                   f"{_number(ev['precision'])}, recall {_number(ev['recall'])}")
+        for label in ev["per_label"]:
+            out.append(f"  {label['label']}: F1 {_number(label['f1'])}, precision "
+                       f"{_number(label['precision'])}, recall {_number(label['recall'])} at "
+                       f"threshold {_number(label['threshold'], 3)}")
+    out.append(f"{result.project}/{result.version}: {result.status}: {result.message}")
+    out.append(f"version folder: {result.version_dir}")
+    errors, warnings = counts(issues)
+    subject = (result.validation or {}).get("files", {}).get("training") or result.project
+    out.append(closing(subject, errors, warnings, 0 if result.ok else 1,
+                       what="trained" if result.ok else "not trained"))
+    return "\n".join(out) + "\n", "\n".join(f"customlabels: {e}" for e in err) + (
+        "\n" if err else "")
+
+
+def _number(value: float | None, places: int = 4) -> str:
+    return "-" if value is None else f"{value:.{places}f}"

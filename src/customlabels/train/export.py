@@ -1,0 +1,107 @@
+"""``customlabels export-model``: a stored version as an ONNX or TorchScript file.
+
+The service's models cannot leave it; these can. The exported network takes what ``detect``
+gives its own: ``images``, float32, N x 3 x S x S, RGB scaled to 0..1 (S: the version's image
+size, resized to a square as ``detect`` resizes), and returns ``probabilities``, N x labels
+(softmax over the labels, or a sigmoid a label for a multi-label model), with the input
+normalization inside. A JSON file beside it names the labels, in output order, and their
+assumed thresholds. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+from ._torch import import_torch
+from .predict import Model, load_model
+
+import_torch()  # OMP_WAIT_POLICY before torch loads; without torch, the [train] hint
+
+import torch  # noqa: E402
+
+FORMATS = ("onnx", "torchscript")
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
+#: ONNX opset: 17 is what onnxruntime 1.14 and later run (a wide reach).
+OPSET = 17
+
+
+class Exported(torch.nn.Module):  # type: ignore[misc]
+    """The network with its input normalization and output activation, for export."""
+
+    def __init__(self, model: Model):
+        super().__init__()
+        self.network = model.network.float().to(memory_format=torch.contiguous_format).cpu()
+        self.register_buffer("mean", torch.tensor(model.mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(model.std).view(1, 3, 1, 1))
+        self.multi_label = model.multi_label
+
+    def forward(self, images: Any) -> Any:
+        logits = self.network((images - self.mean) / self.std)
+        if self.multi_label:
+            return torch.sigmoid(logits)
+        return torch.softmax(logits, dim=1)
+
+
+def export_model(project: str, version: str, fmt: str, *, output: str | None = None,
+                 store: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Export the completed ``version`` of ``project`` as ``fmt``; return what was written.
+
+    ``output``: the file (default: ``export/model.onnx`` or ``export/model.pt`` in the
+    version's folder); the labels go beside it as ``NAME.labels.json``.
+    """
+    if fmt not in FORMATS:
+        raise ModelError(f"--format {fmt}: one of {', '.join(FORMATS)}")
+    model = load_model(project, version, store=store, device="cpu")
+    from ..store import Store
+
+    folder = Path(Store(store).describe(project, version)["Folder"])
+    target = Path(output) if output else folder / "export" / f"model{SUFFIXES[fmt]}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    module = Exported(model).eval()
+    example = torch.rand(1, 3, model.image_size, model.image_size)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            # the tracer's notes on shapes read as constants: the input size is fixed, and
+            # torch.jit's deprecation notice: the file it writes is what was asked for
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # the exporter we choose
+            warnings.filterwarnings("ignore", message="Constant folding")
+            if fmt == "onnx":
+                torch.onnx.export(module, (example,), str(temporary), dynamo=False,
+                                  input_names=["images"], output_names=["probabilities"],
+                                  dynamic_axes={"images": {0: "batch"},
+                                                "probabilities": {0: "batch"}},
+                                  opset_version=OPSET)
+            else:
+                traced = torch.jit.trace(module, (example,), check_trace=False)
+                torch.jit.save(traced, str(temporary))
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    sidecar = target.with_name(target.name + ".labels.json")
+    doc = {"project": project, "version": version, "format": fmt,
+           "input": {"name": "images", "shape": ["batch", 3, model.image_size,
+                                                 model.image_size],
+                     "dtype": "float32", "meaning": "RGB, 0..1, resized to a square"},
+           "output": {"name": "probabilities", "shape": ["batch", len(model.labels)],
+                      "activation": "sigmoid" if model.multi_label else "softmax"},
+           "labels": [{"Name": name, "Index": i, "AssumedThreshold": _share(model.thresholds[name])}
+                      for i, name in enumerate(model.labels)]}
+    from ..store import write_json
+
+    write_json(sidecar, doc)
+    return {"file": str(target), "labels": str(sidecar), "format": fmt,
+            "image_size": model.image_size, "labels_count": len(model.labels),
+            "doc": json.loads(json.dumps(doc))}
+
+
+def _share(percent: float | None) -> float | None:
+    """Return a threshold in percent as the service writes it in its files: 0-1."""
+    return None if percent is None else percent / 100
