@@ -43,6 +43,9 @@ MAX_ASPECT = 20
 #: 2**20 bytes; the smaller reading never passes an image the service may refuse
 #: (``docs/decisions.md``, "Image checks").
 MAX_IMAGE_BYTES = 15_000_000
+#: Bytes of an image passed to DetectCustomLabels as bytes rather than from S3 (L18014: "raw
+#: bytes is 4 MB"); the same reading of a MB.
+MAX_DETECT_IMAGE_BYTES = 4_000_000
 #: Images are scaled so that no side exceeds this many pixels before boxes are checked for
 #: size (L7743-7760).
 SCALE_SIDE = 1280

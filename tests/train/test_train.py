@@ -190,7 +190,7 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(toy: tuple, tmp_path: 
     whole = _cli("train", *common, "--version", "whole")
     assert whole.returncode == 0, whole.stderr
     killed = _cli("train", *common, "--version", "cut",
-                  env={"CUSTOMLABELS_TEST_KILL_TRAIN": "after-epoch"})
+                  env={"CUSTOMLABELS_TEST_KILL_AT": "after-epoch"})
     assert killed.returncode == -9
     described = Store(tmp_path).describe("toy", "cut")
     assert described["Status"] == TRAINING_FAILED and described["Resumable"]
@@ -287,3 +287,24 @@ def test_without_torch_the_commands_say_how_to_install_it(tmp_path: Path) -> Non
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "customlabels", *args], capture_output=True,
                           text=True, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.slow
+def test_two_processes_under_torchrun(toy: tuple, tmp_path: Path) -> None:
+    """DistributedDataParallel on two CPU processes (gloo): one version, trained by both."""
+    train, test, mirror = toy
+    status = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "customlabels", "train", "--train", str(train), "--test", str(test),
+         "--images", str(mirror), "--project", "ddp", "--version", "v", "--store",
+         str(tmp_path), "--image-size", "48", "--batch-size", "8", "--epochs", "2",
+         "--patience", "0", "--device", "cpu", "--no-progress", "--format", "json"],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=600)
+    assert status.returncode == 0, status.stderr[-3000:]
+    described = Store(tmp_path).describe("ddp", "v")
+    assert described["Status"] == TRAINING_COMPLETED
+    doc = json.loads(status.stdout)  # rank 0 reports for both
+    assert doc["ok"] and len(doc["epochs"]) == 2
+    # each process trained on half of the 48 images an epoch; the figures count both
+    assert described["Model"]["TrainingImages"] == 48

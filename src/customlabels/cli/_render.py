@@ -9,6 +9,7 @@ says ``passed`` exactly when the exit status is 0.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -152,6 +153,22 @@ def closing(subject: str, errors: int, warnings: int, status: int, strict: bool 
         verdict += " (--strict: warnings fail)"
     done = f"{what}, " if what else ""
     return f"{subject}: {verdict}: {done}{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+
+
+def write_report(fmt: str, shown: Shown, doc: Any, issues: Iterable[Any],
+                 render: Callable[[Shown], tuple[str, str]]) -> None:
+    """Print a result as ``--format`` asks: ``doc`` as JSON, ``issues`` as GitHub annotations,
+    or ``render(shown)``'s (stdout, stderr) texts."""
+    if fmt == "json":
+        sys.stdout.write(json_text(doc))
+    elif fmt == "github":
+        sys.stdout.write("".join(f"{line}\n" for line in github_lines(issues, shown)))
+    else:
+        stdout, stderr = render(shown)
+        sys.stdout.write(stdout)
+        sys.stdout.flush()
+        if stderr:
+            sys.stderr.write(stderr)
 
 
 def json_text(doc: Any, indent: int = 2) -> str:

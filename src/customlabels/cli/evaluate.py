@@ -14,8 +14,8 @@ from typing import Any
 
 from ..errors import BackendNotBuiltError
 from ._options import add_backend, add_output_dir, add_report, alias
-from ._render import (ALL, Shown, closing, counts, github_lines, json_text, plural,
-                      split_problem_lines)
+from ._render import (ALL, Shown, closing, counts, plural, split_problem_lines,
+                      write_report)
 
 
 def _name(text: str) -> str:
@@ -70,19 +70,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except BackendNotBuiltError as exc:
         print(f"customlabels: {exc}", file=sys.stderr)
         return 2
-    status = 0 if result.ok else 1
-    if args.format == "json":
-        sys.stdout.write(json_text(result.as_dict()))
-    elif args.format == "github":
-        sys.stdout.write("".join(f"{line}\n"
-                                 for line in github_lines(result.issues, Shown.of(args))))
-    else:
-        stdout, stderr = render_text(result, Shown.of(args))
-        sys.stdout.write(stdout)
-        sys.stdout.flush()
-        if stderr:
-            sys.stderr.write(stderr)
-    return status
+    write_report(args.format, Shown.of(args), result.as_dict(), result.issues,
+                 lambda shown: render_text(result, shown))
+    return 0 if result.ok else 1
 
 
 def _fmt(value: float, width: int = 9) -> str:

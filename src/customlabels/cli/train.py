@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
+import os
 from typing import Any
 
 from ._options import add_backend, add_progress, add_report, integer, positive, progress_of
-from ._render import (ALL, Shown, closing, counts, github_lines, json_text,
-                      split_problem_lines)
+from ._render import ALL, Shown, closing, counts, split_problem_lines, write_report
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
-    return value
-
-
-def _rate(text: str) -> float:
+def _positive(text: str) -> float:
+    """Parse a positive, finite number (an argparse ``type``: seconds, a learning rate)."""
     try:
         value = float(text)
     except ValueError:
@@ -84,19 +74,22 @@ def add_parser(sub: Any, name: str) -> None:
                         "efficientnet_lite2 or mobilenet_v2, with ImageNet weights")
     m.add_argument("--no-pretrained", dest="pretrained", action="store_false",
                    help="start from random weights instead of the ImageNet ones")
+    m.add_argument("--no-freeze", dest="freeze", action="store_false",
+                   help="train every layer; by default the stem and the first blocks keep "
+                        "their ImageNet weights (faster, and steadier on small datasets)")
     m.add_argument("--image-size", type=positive, metavar="PX",
                    help="the network's input side (default: the model's own, 224 for "
                         "efficientnet_lite0)")
     m.add_argument("--epochs", type=positive, default=10, metavar="N",
                    help="at most N epochs (default 10)")
-    m.add_argument("--time-budget", type=_seconds, metavar="SECONDS",
+    m.add_argument("--time-budget", type=_positive, metavar="SECONDS",
                    help="stop training after this many seconds (the best epoch is kept)")
     m.add_argument("--patience", type=integer, default=3, metavar="N",
                    help="stop after N epochs without a better test macro F1 (default 3; 0: "
                         "never)")
     m.add_argument("--batch-size", type=positive, default=32, metavar="N",
                    help="images a batch (default 32)")
-    m.add_argument("--learning-rate", type=_rate, default=1e-3, metavar="LR",
+    m.add_argument("--learning-rate", type=_positive, default=1e-3, metavar="LR",
                    help="AdamW's peak learning rate (default 0.001)")
     m.add_argument("--seed", type=integer, default=0, metavar="N",
                    help="seeds the split, the weights, the order and the augmentation "
@@ -121,7 +114,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     settings = Settings(train=args.train or "", test=args.test, images=args.images or "",
                         images_prefix=args.images_prefix, model=args.model,
-                        pretrained=args.pretrained, image_size=args.image_size,
+                        pretrained=args.pretrained, freeze=args.freeze,
+                        image_size=args.image_size,
                         epochs=args.epochs, time_budget=args.time_budget,
                         batch_size=args.batch_size, learning_rate=args.learning_rate,
                         patience=args.patience, seed=args.seed, device=args.device,
@@ -129,17 +123,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     result = train(settings, project=args.project, version=args.model_version,
                    store=args.store, resume=args.resume, progress=progress_of(args),
                    backend=args.backend)
-    if args.format == "json":
-        sys.stdout.write(json_text(result.as_dict()))
-    elif args.format == "github":
-        issues = (result.validation or {}).get("issues", []) + result.issues
-        sys.stdout.write("".join(f"{line}\n" for line in github_lines(issues, Shown.of(args))))
-    else:
-        stdout, stderr = render_text(result, Shown.of(args))
-        sys.stdout.write(stdout)
-        sys.stdout.flush()
-        if stderr:
-            sys.stderr.write(stderr)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports for all
+        return 0 if result.ok else 1
+    issues = (result.validation or {}).get("issues", []) + result.issues
+    write_report(args.format, Shown.of(args), result.as_dict(), issues,
+                 lambda shown: render_text(result, shown))
     return 0 if result.ok else 1
 
 

@@ -103,10 +103,12 @@ class ImageBank:
     def _one(self, index: int) -> np.ndarray | str:
         key = self.keys[index]
         try:
-            return decode(self.read(key), self.size)
+            raw = self.read(key)
         except OSError as exc:
             return f"{exc.filename or key}: {exc.strerror or exc}"
-        except Exception as exc:  # Pillow raises many kinds for a corrupt body
+        try:
+            return decode(raw, self.size)
+        except Exception as exc:  # Pillow raises many kinds (OSError too) for a corrupt body
             return f"{key}: the image does not decode ({type(exc).__name__}: {exc})"
 
     def load(self, progress: Callable[[int], None] | None = None) -> None:

@@ -4,9 +4,9 @@ A response is ``{"CustomLabels": [{"Name": ..., "Confidence": ...}, ...]}``, con
 sorted from the highest (guide: "Analyzing an image with a trained model"). MinConfidence: a
 label is returned when its confidence is at least MinConfidence; without it, when it is at
 least the label's assumed threshold (from the version's evaluation; a label that got none, 50).
-MaxResults keeps the first labels. An image outside the service's detection limits ("Guidelines
-and quotas": PNG or JPEG, 64 to 4096 px a side, aspect ratio at most 20:1, 15 MB a file, 4 MB as
-bytes) gets an ``Error`` with the exception the service raises, not labels.
+MaxResults keeps the first labels. An image outside the service's detection limits (the guide's
+quotas, "Detection": PNG or JPEG, 64 to 4096 px a side, aspect ratio at most 20:1, 15 MB a file,
+4 MB as bytes) gets an ``Error`` with the exception the service raises, not labels.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ModelError
 from ..images.check import ImageCheck, judge
 from ..images.probe import probe
-from ..limits import MAX_IMAGE_BYTES
+from ..limits import MAX_DETECT_IMAGE_BYTES, MAX_IMAGE_BYTES
 from ..store import TRAINING_COMPLETED, Store
 from ._torch import import_torch
 
@@ -34,11 +34,9 @@ from . import data, engine, models  # noqa: E402
 from .transforms import Normalize  # noqa: E402
 from .utils import load_file, resolve_device  # noqa: E402
 
-#: Bytes of an image passed as bytes (guide: "Detection": "raw bytes is 4 MB").
-MAX_BYTES_IMAGE = 4_000_000
 #: The confidence a label without an assumed threshold must reach (one it never got: the
 #: label had no prediction on the test set; ``docs/decisions.md``, "Training").
-NO_THRESHOLD = 50.0
+UNTHRESHOLDED_CONFIDENCE = 50.0
 #: Decimal places of a confidence (percent) in a response and in the test predictions.
 CONFIDENCE_PLACES = 4
 #: The exception DetectCustomLabels raises for each kind of image problem.
@@ -91,7 +89,7 @@ class Model:
             confidence = round(float(p) * 100, CONFIDENCE_PLACES)
             assumed = self.thresholds[name]
             floor = (min_confidence if min_confidence is not None
-                     else assumed if assumed is not None else NO_THRESHOLD)
+                     else assumed if assumed is not None else UNTHRESHOLDED_CONFIDENCE)
             if confidence >= round(floor, CONFIDENCE_PLACES):
                 found.append((confidence, name))
         found.sort(key=lambda item: (-item[0], item[1]))
@@ -116,7 +114,7 @@ class Model:
                 raw = stream.read(MAX_IMAGE_BYTES + 1)
             return self._decoded(raw, path, MAX_IMAGE_BYTES)
         if isinstance(image, (bytes, bytearray, memoryview)):
-            return self._decoded(bytes(image), "the image bytes", MAX_BYTES_IMAGE)
+            return self._decoded(bytes(image), "the image bytes", MAX_DETECT_IMAGE_BYTES)
         from PIL import Image
 
         if isinstance(image, Image.Image):

@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import store as store_module
 from ..errors import ModelError
-from ..manifest.writer import atomic_write, dumps_line
+from ..manifest.writer import _test_kill, atomic_write, dumps_line
 from ..store import TRAINING_COMPLETED, TRAINING_FAILED, TRAINING_IN_PROGRESS, Store
 from ._torch import import_torch
 
@@ -64,6 +64,8 @@ class Settings:
         images, images_prefix, s3_endpoint_url: where the images are (as ``validate``).
         model: the architecture (:data:`customlabels.train.models.MODELS`).
         pretrained: start from the ImageNet weights (else from scratch).
+        freeze: with ``pretrained``, keep the stem's and the first blocks' weights
+            (:func:`~customlabels.train.models.freeze_early_layers`).
         image_size: the network's input side in pixels (None: the architecture's own).
         epochs: at most this many epochs; time_budget: at most this many seconds of training.
         batch_size, learning_rate, weight_decay, warmup_epochs: the optimiser's (AdamW,
@@ -83,6 +85,7 @@ class Settings:
     s3_endpoint_url: str | None = None
     model: str = "efficientnet_lite0"
     pretrained: bool = True
+    freeze: bool = True
     image_size: int | None = None
     epochs: int = 10
     time_budget: float | None = None
@@ -181,32 +184,43 @@ def train(settings: Settings, *, project: str, version: str | None = None,
     the data are in the result (``ok`` False, status ``TRAINING_FAILED``), never raised.
     """
     the_store = Store(store)
-    if resume:
-        if version is None:
-            raise ModelError("--resume needs the --version to resume")
-        folder = the_store.version_dir(project, version)
-        described = the_store.describe(project, version)
-        if described["Status"] == TRAINING_COMPLETED:
-            raise ModelError(f"model version {project}/{version} is already completed")
-        if described["Status"] == TRAINING_IN_PROGRESS:
-            raise ModelError(f"model version {project}/{version} is being trained by another "
-                             "process")
-        settings = Settings(**store_module.read_json(folder / SETTINGS_FILE))
-        the_store.update(project, version, Status=TRAINING_IN_PROGRESS,
-                         StatusMessage="The model is being trained (resumed).")
-    else:
+    if not resume:
         settings.check()
         for given in (settings.train, settings.test):
             if given is not None and not os.path.isfile(given):
                 raise FileNotFoundError(2, "No such file", given)  # before a version is made
-        version = version or the_store.free_name(project, default_version(project))
-        folder = the_store.create(project, version, {"Settings": asdict(settings)})
-        store_module.write_json(folder / SETTINGS_FILE, asdict(settings))
-    result = TrainResult(False, project, version, str(folder), TRAINING_IN_PROGRESS, "")
-    dist: Distributed | None = None
+    else:
+        if version is None:
+            raise ModelError("--resume needs the --version to resume")
+        described = the_store.describe(project, version)  # ModelError: no such version
+        settings = Settings(**store_module.read_json(
+            the_store.version_dir(project, version) / SETTINGS_FILE))
+    device = resolve_device(settings.device)
+    dist = Distributed(device)  # under torchrun, rank 0 makes the version; the others follow
     try:
-        device = resolve_device(settings.device)
-        dist = Distributed(device)
+        if resume:
+            assert version is not None
+            folder = the_store.version_dir(project, version)
+            if dist.main:
+                if described["Status"] == TRAINING_COMPLETED:
+                    raise ModelError(f"model version {project}/{version} is already completed")
+                if described["Status"] == TRAINING_IN_PROGRESS:
+                    raise ModelError(f"model version {project}/{version} is being trained by "
+                                     "another process")
+                the_store.update(project, version, Status=TRAINING_IN_PROGRESS,
+                                 StatusMessage="The model is being trained (resumed).")
+        else:
+            if dist.main:
+                version = version or the_store.free_name(project, default_version(project))
+                folder = the_store.create(project, version, {"Settings": asdict(settings)})
+                store_module.write_json(folder / SETTINGS_FILE, asdict(settings))
+            version = dist.share(version)
+            folder = the_store.version_dir(project, version)
+    except BaseException:
+        dist.close()
+        raise
+    result = TrainResult(False, project, version, str(folder), TRAINING_IN_PROGRESS, "")
+    try:
         _Run(settings, the_store, result, folder, device, dist, progress, backend).go()
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
@@ -215,7 +229,7 @@ def train(settings: Settings, *, project: str, version: str | None = None,
             message = f"The training run failed: {exc}"
         else:
             message = f"The training run failed with an internal error: {exc!r}"
-        if dist is None or dist.main:
+        if dist.main:
             resumable = (folder / CHECKPOINT_FILE).exists()
             if resumable:
                 message += (f"; resume it with customlabels train --project {project} "
@@ -224,9 +238,8 @@ def train(settings: Settings, *, project: str, version: str | None = None,
                              Resumable=resumable)
         raise
     finally:
-        if dist is not None:
-            dist.close()
-    if result.status == TRAINING_FAILED:
+        dist.close()
+    if result.status == TRAINING_FAILED and dist.main:
         the_store.update(project, version, Status=TRAINING_FAILED,
                          StatusMessage=result.message, Resumable=False)
     result.description = the_store.describe(project, version)
@@ -295,6 +308,11 @@ class _Run:
         self.train_path, self.test_path = train_path, test_path
         self._fit()
         self._finish()
+        self.dist.barrier()
+        if not self.dist.main:  # rank 0 wrote the version: the others report what it says
+            described = self.store.describe(result.project, result.version)
+            result.status, result.message = described["Status"], described["StatusMessage"]
+            result.ok = result.status == TRAINING_COMPLETED
 
     def _check_kind(self, kind_lines: list[int]) -> None:
         """Refuse what this trainer does not train: ``kind_lines`` are the training set's
@@ -373,6 +391,8 @@ class _Run:
         s, dist, result = self.s, self.dist, self.result
         seed_everything(s.seed)
         network = models.build_model(s.model, len(self.labels), pretrained=s.pretrained)
+        if s.pretrained and s.freeze:
+            models.freeze_early_layers(network, s.model)
         network = network.to(self.device)
         if s.channels_last:
             network = network.to(memory_format=torch.channels_last)
@@ -386,8 +406,8 @@ class _Run:
         self.normalize = normalize
         per_rank = math.ceil(len(self.train_set) / dist.world)
         steps_per_epoch = math.ceil(per_rank / s.batch_size)
-        optimizer = torch.optim.AdamW(network.parameters(), lr=s.learning_rate,
-                                      weight_decay=s.weight_decay)
+        optimizer = torch.optim.AdamW([p for p in network.parameters() if p.requires_grad],
+                                      lr=s.learning_rate, weight_decay=s.weight_decay)
         warmup = max(1, round(s.warmup_epochs * steps_per_epoch))
         total = max(warmup + 1, s.epochs * steps_per_epoch)
 
@@ -472,7 +492,7 @@ class _Run:
                              "scaler": scaler.state_dict() if scaler is not None else None,
                              "state": copy.deepcopy(state)}, checkpoint)
             dist.barrier()
-            _test_kill("after-epoch")
+            _test_kill("after-epoch")  # the tests' interrupted run (CUSTOMLABELS_TEST_KILL_AT)
         result.best_epoch = state["best_epoch"]
         result.training_seconds = state["trained_seconds"]
         self.amp = amp
@@ -572,10 +592,3 @@ def _kind_lines(path: str, backend: str) -> list[int]:
 
 def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
-
-
-def _test_kill(point: str) -> None:
-    """Kill this process at ``point`` when ``CUSTOMLABELS_TEST_KILL`` names it (the tests'
-    interrupted run)."""
-    if os.environ.get("CUSTOMLABELS_TEST_KILL_TRAIN") == point:
-        os.kill(os.getpid(), 9)

@@ -106,6 +106,14 @@ class Distributed:
         """Return whether any process says ``flag`` (to stop together)."""
         return bool(self.total([1.0 if flag else 0.0])[0]) if self.active else flag
 
+    def share(self, value: Any) -> Any:
+        """Return rank 0's ``value`` in every process (``value`` itself outside torchrun)."""
+        if not self.active:
+            return value
+        box = [value]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+
     def barrier(self) -> None:
         if self.active:
             torch.distributed.barrier()
