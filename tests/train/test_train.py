@@ -308,3 +308,18 @@ def test_two_processes_under_torchrun(toy: tuple, tmp_path: Path) -> None:
     assert doc["ok"] and len(doc["epochs"]) == 2
     # each process trained on half of the 48 images an epoch; the figures count both
     assert described["Model"]["TrainingImages"] == 48
+
+
+def test_detect_on_a_manifest_needs_images_and_writes_text(trained: tuple, toy: tuple,
+                                                            tmp_path: Path) -> None:
+    _, store = trained
+    _, test, mirror = toy
+    status = _cli("detect", "--project", "toy", "--version", "v1", "--store", str(store),
+                  str(test))
+    assert status.returncode == 2 and "--images DIR|s3" in status.stderr
+    assert "Traceback" not in status.stderr
+    text = _cli("detect", "--project", "toy", "--version", "v1", "--store", str(store),
+                "--images", str(mirror), str(test), "--format", "text", "--no-progress")
+    assert text.returncode == 0
+    lines = text.stdout.splitlines()
+    assert len(lines) == 16 and lines[0].startswith("s3://toy/img/2-000.png: ")

@@ -12,6 +12,7 @@ import argparse
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +86,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     started = time.perf_counter()
     errors = 0
     try:
-        with atomic_write(args.output) if args.output else _stdout() as stream:
+        with atomic_write(args.output) if args.output else nullcontext(None) as stream:
             for doc in detect_items(model, items, min_confidence=args.min_confidence,
                                     max_results=args.max_results, batch_size=args.batch_size):
                 errors += "Error" in doc
-                stream.write(dumps_line(doc) + b"\n" if args.format == "json"
-                             else _text_line(doc).encode("utf-8", "backslashreplace"))
+                line = (dumps_line(doc).decode("utf-8") + "\n" if args.format == "json"
+                        else _text_line(doc))
+                if stream is None:  # through the terminal guard: label names are user data
+                    sys.stdout.write(line)
+                else:
+                    stream.write(line.encode("utf-8", "backslashreplace"))
                 bar.update(1)
     finally:
         bar.close()
@@ -111,18 +116,9 @@ def _text_line(doc: dict[str, Any]) -> str:
     return f"{name}: {shown}\n"
 
 
-class _stdout:
-    """Standard output's bytes, as a context manager like :func:`atomic_write`'s."""
-
-    def __enter__(self) -> Any:
-        return sys.stdout.buffer
-
-    def __exit__(self, *exc: object) -> None:
-        sys.stdout.flush()
-
-
 def _items(args: argparse.Namespace) -> Iterator[Any]:
     """Yield an :class:`~customlabels.train.predict.Item` for each image the inputs name."""
+    from ..errors import ImageSourceError
     from ..train.predict import Item
 
     source = None
@@ -132,8 +128,6 @@ def _items(args: argparse.Namespace) -> Iterator[Any]:
             found = sorted(p for p in path.rglob("*")
                            if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file())
             if not found:
-                from ..errors import ImageSourceError
-
                 raise ImageSourceError(f"{given}: no PNG or JPEG file in this folder")
             for p in found:
                 yield Item("path", str(p), _file_reader(str(p)))
@@ -143,7 +137,7 @@ def _items(args: argparse.Namespace) -> Iterator[Any]:
         if _is_manifest(path):
             if source is None:
                 if args.images is None:
-                    raise argparse.ArgumentTypeError(
+                    raise ImageSourceError(
                         f"{given} is a manifest: --images DIR|s3 says where its images are")
                 from ..validation.pipeline import image_source
 
