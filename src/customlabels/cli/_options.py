@@ -11,6 +11,8 @@ argument, and the help lists only the current spelling.
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from typing import Any
 
 #: The report formats: every command that reports problems offers all three.
@@ -83,6 +85,24 @@ def integer(text: str, minimum: int = 0) -> int:
             f"must be 0 or more, not {value}" if minimum == 0
             else f"must be at least {minimum}, not {value}")
     return value
+
+
+def number_in(low: float, high: float = math.inf, *, above: bool = False
+              ) -> Callable[[str], float]:
+    """Return an argparse ``type`` for a finite number from ``low`` (excluded when ``above``)
+    to ``high``: seconds, a learning rate, a confidence."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or value < low or (above and value == low) or value > high:
+            lowest = f"above {low:g}" if above else f"at least {low:g}"
+            span = lowest if high == math.inf else f"{low:g} to {high:g}"
+            raise argparse.ArgumentTypeError(f"must be {span}, not {text}")
+        return value
+
+    return parse
 
 
 def positive(text: str) -> int:

@@ -16,7 +16,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from ._options import add_format, add_output_file, add_progress, positive, progress_of
+from ._options import (add_format, add_output_file, add_progress, number_in, positive,
+                       progress_of)
 from .train import add_images, add_store
 
 #: The extensions a folder's images are found by (PNG and JPEG: the service's formats).
@@ -24,14 +25,8 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif")
 _MAGIC = (b"\x89PNG", b"\xff\xd8\xff")
 
 
-def _confidence(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be 0 to 100, not {text}")
-    return value
+#: MinConfidence: a percentage
+_confidence = number_in(0, 100)
 
 
 def add_parser(sub: Any, name: str) -> None:

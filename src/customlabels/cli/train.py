@@ -9,23 +9,16 @@ usage error, an input that cannot be read, or the ``[train]`` extra missing
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from typing import Any
 
-from ._options import add_backend, add_progress, add_report, integer, positive, progress_of
+from ._options import (add_backend, add_progress, add_report, integer, number_in, positive,
+                       progress_of)
 from ._render import ALL, Shown, closing, counts, split_problem_lines, write_report
 
 
-def _positive(text: str) -> float:
-    """Parse a positive, finite number (an argparse ``type``: seconds, a learning rate)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value
+#: seconds, a learning rate: a number above 0
+_positive = number_in(0, above=True)
 
 
 def add_images(p: argparse.ArgumentParser | Any, required: bool) -> None:
