@@ -125,15 +125,16 @@ def head(bytes path, Py_ssize_t first):
     if memchr(name, 0, len(path)) != NULL:
         raise ValueError("embedded null byte")  # as the os module says it
     cdef Answer a
-    cdef char *out = <char *>malloc(first if first > 0 else 1)
-    if out == NULL:
-        raise MemoryError()
-    try:
-        with nogil:
-            read_head(name, first, out, &a)
-        return answer(&a, out)
-    finally:
-        free(out)
+    # read straight into the bytes object (an image's file is longer than the first read, so
+    # it is usually returned as it is; a shorter file's bytes are cut to what was read)
+    cdef bytes buffer = PyBytes_FromStringAndSize(NULL, first if first > 0 else 1)
+    cdef char *out = PyBytes_AS_STRING(buffer)
+    with nogil:
+        read_head(name, first, out, &a)
+    if a.state != C_HEAD_READ:
+        return answer(&a, NULL)
+    return (C_HEAD_READ, 0, a.mode, a.size, a.mtime_ns, a.inode,
+            buffer if a.got == len(buffer) else buffer[:a.got])
 
 
 cdef extern from "<pthread.h>" nogil:
