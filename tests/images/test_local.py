@@ -16,6 +16,7 @@ from customlabels.images.batch import check_keys
 from customlabels.images.cache import CACHE_VERSION, ImageCache
 from customlabels.images.check import ImageCheck
 from customlabels.images.local import LocalImages, _compiled, key_refusal
+from customlabels.limits import MAX_IMAGE_BYTES
 from customlabels.validation.pipeline import validate_files
 
 from tests.helpers import ROOT, classification_line
@@ -55,6 +56,19 @@ def test_both_readers_give_the_same_checks_and_stamps(tmp_path: Path) -> None:
     assert python.finish(keys, python.prefetch(keys)) == expected
     checks, _ = check_keys(compiled, keys * 3)
     assert checks == [check for check, _ in expected * 3]
+    # the trainer's whole read refuses what the check could not read, by the same rules
+    for key, (check, _) in zip(keys, expected):
+        if key_refusal(key) is not None:  # refused before a check is asked for (source.key)
+            continue
+        if check.readable and check.size <= MAX_IMAGE_BYTES:
+            assert len(python.read(key)) == check.size, key
+        elif check.readable:
+            with pytest.raises(OSError, match="over the 15,000,000 bytes"):
+                python.read(key)
+        else:
+            with pytest.raises(OSError) as refused:
+                python.read(key)
+            assert refused.value.strerror == check.detail, key
 
 
 def test_batched_reads_hold_the_same_answers_as_single_ones(tmp_path: Path) -> None:

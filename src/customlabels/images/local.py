@@ -147,28 +147,17 @@ class LocalImages:
         device or a folder is refused, and at most ``limit`` bytes are read. ``OSError`` (its
         message names the file) when the file cannot be read or is refused.
         """
-        path = self._base + key
         refusal = key_refusal(key)
         if refusal is not None:
-            raise OSError(errno.EINVAL, f"{refusal}: not read", path)
+            raise OSError(errno.EINVAL, f"{self._base + key}: {refusal}: not read")
+        opened = self._open_file(key)
+        if isinstance(opened, ImageCheck):
+            raise OSError(errno.EIO, opened.detail)
+        fd, info = opened
         try:
-            fd = os.open(path, _FLAGS | _NOFOLLOW)
-            linked = False
-        except OSError as exc:
-            if exc.errno != errno.ELOOP or not _NOFOLLOW:
-                raise
-            fd = os.open(path, _FLAGS)
-            linked = True
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise OSError(errno.EINVAL, f"{_file_kind(info.st_mode)}, not a file", path)
-            if not (self._within(fd, path) if linked or not _NOFOLLOW
-                    else self._folder_within(key)):
-                raise OSError(errno.EACCES, f"a link that leads out of {self.root}", path)
             if info.st_size > limit:
-                raise OSError(errno.EFBIG, f"{info.st_size:,} bytes, over the {limit:,} "
-                                           "bytes an image may have", path)
+                raise OSError(errno.EFBIG, f"{self._base + key}: {info.st_size:,} bytes, over "
+                                           f"the {limit:,} bytes an image may have")
             chunks = []
             left = info.st_size
             while left > 0:
@@ -231,13 +220,40 @@ class LocalImages:
 
     def _check_python(self, key: str) -> tuple[ImageCheck, Stamp | None]:
         """Check the file of ``key`` with the os module's calls (the reference path)."""
+        opened = self._open_file(key)
+        if isinstance(opened, ImageCheck):
+            return opened, None
+        fd, info = opened
+        try:
+            size = info.st_size
+            head = os.read(fd, min(size, FIRST_READ)) if size else b""
+
+            def read_at(offset: int, count: int) -> bytes:
+                return os.pread(fd, count, offset)
+
+            check = judge(probe(head, size, read_at), size)
+        except OSError as exc:
+            return _os_failure(self._base + key, "read", exc.errno,
+                               exc.strerror or str(exc)), None
+        finally:
+            os.close(fd)
+        return check, Stamp(size, info.st_mtime_ns, info.st_ino)
+
+    def _open_file(self, key: str) -> tuple[int, os.stat_result] | ImageCheck:
+        """Open ``key``'s file for reading; return the descriptor and its ``fstat``, or the
+        check of a file that cannot be read (the caller closes the descriptor).
+
+        A ``stat`` first: a FIFO, a device or a folder is never opened. The open does not
+        follow a link at the end of the path; a file that is a link is opened again, and
+        refused when what it leads to is not under the root.
+        """
         path = self._base + key
         try:
             info = os.stat(path)
         except OSError as exc:
-            return _os_failure(path, "stat", exc.errno, exc.strerror or str(exc)), None
+            return _os_failure(path, "stat", exc.errno, exc.strerror or str(exc))
         if not stat.S_ISREG(info.st_mode):
-            return _not_a_file(path, info.st_mode), None
+            return _not_a_file(path, info.st_mode)
         linked = False
         try:
             try:
@@ -248,27 +264,20 @@ class LocalImages:
                 fd = os.open(path, _FLAGS)  # the file is a link: where it leads is checked
                 linked = True
         except OSError as exc:
-            return _os_failure(path, "open", exc.errno, exc.strerror or str(exc)), None
+            return _os_failure(path, "open", exc.errno, exc.strerror or str(exc))
         try:
             opened = os.fstat(fd)
             if not stat.S_ISREG(opened.st_mode):  # replaced between the stat and the open
-                return _not_a_file(path, opened.st_mode), None
-            if not (self._within(fd, path) if linked or not _NOFOLLOW
-                    else self._folder_within(key)):
-                return failed("outside", f"{path} is a link that leads out of "
-                                         f"{self.root}"), None
-            size = opened.st_size
-            head = os.read(fd, min(size, FIRST_READ)) if size else b""
-
-            def read_at(offset: int, count: int) -> bytes:
-                return os.pread(fd, count, offset)
-
-            check = judge(probe(head, size, read_at), size)
+                refused = _not_a_file(path, opened.st_mode)
+            elif not (self._within(fd, path) if linked or not _NOFOLLOW
+                      else self._folder_within(key)):
+                refused = failed("outside", f"{path} is a link that leads out of {self.root}")
+            else:
+                return fd, opened
         except OSError as exc:
-            return _os_failure(path, "read", exc.errno, exc.strerror or str(exc)), None
-        finally:
-            os.close(fd)
-        return check, Stamp(size, opened.st_mtime_ns, opened.st_ino)
+            refused = _os_failure(path, "read", exc.errno, exc.strerror or str(exc))
+        os.close(fd)
+        return refused
 
     def _folder_within(self, key: str) -> bool:
         """Tell whether the folder holding ``key``'s file lies under the real root."""

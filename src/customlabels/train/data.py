@@ -81,6 +81,14 @@ def decode(data: bytes, size: int) -> np.ndarray:
         return np.asarray(rgb, dtype=np.uint8)
 
 
+def read_error(exc: OSError, name: str) -> str:
+    """Return why the image ``name`` could not be read, naming its file once (a source's
+    ``read`` names it in the error's file name or in its text)."""
+    if exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return exc.strerror or f"{name}: {exc}"
+
+
 class ImageBank:
     """The decoded images of a list of examples, by index, in memory while they fit.
 
@@ -105,7 +113,7 @@ class ImageBank:
         try:
             raw = self.read(key)
         except OSError as exc:
-            return f"{exc.filename or key}: {exc.strerror or exc}"
+            return read_error(exc, key)
         try:
             return decode(raw, self.size)
         except Exception as exc:  # Pillow raises many kinds (OSError too) for a corrupt body

@@ -206,7 +206,7 @@ def detect_items(model: Model, items: Iterable[Item], *, min_confidence: float |
             raw = item.read()
         except OSError as exc:
             return _error(item, "InvalidS3ObjectException",
-                          f"{exc.filename or item.name}: {exc.strerror or exc}")
+                          data.read_error(exc, item.name))
         problem = check_bytes(raw, item.limit)
         if problem is not None:
             return _error(item, EXCEPTIONS.get(problem.problem or "", "Error"),
