@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,7 @@ def _text_line(doc: dict[str, Any]) -> str:
 def _items(args: argparse.Namespace) -> Iterator[Any]:
     """Yield an :class:`~customlabels.train.predict.Item` for each image the inputs name."""
     from ..errors import ImageSourceError
-    from ..train.predict import Item
+    from ..train.predict import Item, read_file
 
     source = None
     for given in args.inputs:
@@ -125,7 +126,7 @@ def _items(args: argparse.Namespace) -> Iterator[Any]:
             if not found:
                 raise ImageSourceError(f"{given}: no PNG or JPEG file in this folder")
             for p in found:
-                yield Item("path", str(p), _file_reader(str(p)))
+                yield Item("path", str(p), partial(read_file, str(p)))
             continue
         if not path.exists():
             raise FileNotFoundError(2, "No such file or directory", given)
@@ -139,17 +140,7 @@ def _items(args: argparse.Namespace) -> Iterator[Any]:
                 source = image_source(args.images, args.images_prefix)
             yield from _manifest_items(given, source)
         else:
-            yield Item("path", str(path), _file_reader(str(path)))
-
-
-def _file_reader(path: str) -> Any:
-    from ..limits import MAX_IMAGE_BYTES
-
-    def read() -> bytes:
-        with open(path, "rb") as stream:
-            return stream.read(MAX_IMAGE_BYTES + 1)
-
-    return read
+            yield Item("path", str(path), partial(read_file, str(path)))
 
 
 def _is_manifest(path: Path) -> bool:

@@ -18,10 +18,10 @@ the object itself (the coordinates of the boxes it exports, a line it rewrites),
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import partial
 from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from ..codes import CODE_NAMES, CODES, DROPPED_CODES
 from .jsonline import parse_line
@@ -41,6 +41,7 @@ __all__ = ["Record", "Row", "attribute_pairs", "has_errors", "is_dropped", "iter
 
 #: One record as a plain tuple, the fields of :class:`Record` in order (what the scanners yield).
 Row = tuple[int, bytes | None, int, list[Finding], str | None, tuple[str, ...], tuple[str, ...]]
+T = TypeVar("T")
 
 
 class Record(NamedTuple):
@@ -167,11 +168,12 @@ def iter_batches(path: str | os.PathLike[str], *, backend: str = "auto", size: i
         if numbers or declared:
             records = partial(records, numbers=numbers, declared=declared)
         return "compiled", _compiled_batches(path, records)
-    return "python", _chunks(_python_rows(path), size)
+    return "python", chunks(_python_rows(path), size)
 
 
-def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    batch: list[Row] = []
+def chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Yield the items of ``rows`` in lists of ``size`` (the last one shorter)."""
+    batch: list[T] = []
     for row in rows:
         batch.append(row)
         if len(batch) == size:

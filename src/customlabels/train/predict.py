@@ -23,6 +23,7 @@ from ..errors import ModelError
 from ..images.check import ImageCheck, judge
 from ..images.probe import probe
 from ..limits import MAX_DETECT_IMAGE_BYTES, MAX_IMAGE_BYTES
+from ..manifest.records import chunks
 from ..store import TRAINING_COMPLETED, Store
 from ._torch import import_torch
 
@@ -110,9 +111,7 @@ class Model:
     def _pixels(self, image: Any) -> np.ndarray:
         if isinstance(image, (str, os.PathLike)):
             path = os.fspath(image)
-            with open(path, "rb") as stream:
-                raw = stream.read(MAX_IMAGE_BYTES + 1)
-            return self._decoded(raw, path, MAX_IMAGE_BYTES)
+            return self._decoded(read_file(path), path, MAX_IMAGE_BYTES)
         if isinstance(image, (bytes, bytearray, memoryview)):
             return self._decoded(bytes(image), "the image bytes", MAX_DETECT_IMAGE_BYTES)
         from PIL import Image
@@ -146,6 +145,13 @@ class _ArrayBank:
         for i in range(0, len(order), batch_size):
             chunk = order[i:i + batch_size]
             yield chunk, self.images[chunk]
+
+
+def read_file(path: str) -> bytes:
+    """Return the bytes of the image file at ``path``: one byte more than an image may have
+    at most, enough to tell that it is too large (:func:`check_bytes`)."""
+    with open(path, "rb") as stream:
+        return stream.read(MAX_IMAGE_BYTES + 1)
 
 
 def check_bytes(raw: bytes, limit: int) -> ImageCheck | None:
@@ -217,18 +223,8 @@ def detect_items(model: Model, items: Iterable[Item], *, min_confidence: float |
             return _error(item, "InvalidImageFormatException",
                           f"the image does not decode ({type(exc).__name__}: {exc})")
 
-    def chunks() -> Iterator[list[Item]]:
-        chunk: list[Item] = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) == batch_size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
-
     try:
-        batches = chunks()
+        batches = chunks(items, batch_size)
         chunk = next(batches, None)
         futures = [pool.submit(prepare, item) for item in chunk or ()]
         while chunk is not None:
