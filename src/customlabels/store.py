@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 from datetime import datetime, timezone
@@ -42,6 +43,9 @@ TRAINING_COMPLETED = "TRAINING_COMPLETED"
 TRAINING_FAILED = "TRAINING_FAILED"
 STATUSES = (TRAINING_IN_PROGRESS, TRAINING_COMPLETED, TRAINING_FAILED)
 VERSION_FILE = "version.json"
+#: What a project or version name is made of; the names become parts of file names (the
+#: evaluation files' too: ``customlabels.metrics.evaluation``).
+NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 STORE_VARIABLE = "CUSTOMLABELS_STORE"
 
 
@@ -69,12 +73,8 @@ def check_name(value: str, what: str) -> str:
     The service's names: 1 to 255 characters of letters, digits, ``_``, ``.`` and ``-``
     (CreateProject, CreateProjectVersion).
     """
-    from .metrics.evaluation import check_name as file_name
-
-    try:
-        file_name(value, what)
-    except ValueError as exc:
-        raise ModelError(str(exc)) from None
+    if not NAME_RE.fullmatch(value) or value in (".", ".."):
+        raise ModelError(f"the {what} name {value!r} must be letters, digits, '_', '.' or '-'")
     if len(value) > 255:
         raise ModelError(f"the {what} name is {len(value)} characters; at most 255")
     return value

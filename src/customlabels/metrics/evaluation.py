@@ -9,7 +9,6 @@ what is usable.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..manifest.writer import dumps_document, os_error_text, public_name, replace_all
+from ..store import NAME_RE  # project and version names become parts of file names
 from ..validation.pipeline import choose_backend as choose_scanner
 from . import classification, detection, inputs, snapshot, summary
 from ..issues import make_issue
@@ -27,8 +27,6 @@ from .matching import DetectionData
 from .result import EvaluationResult, LabelResult
 from .thresholds import assumed_threshold, mean_over_labels, threshold_curve
 
-#: Project and version names become part of file names.
-NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 DEFAULT_PROJECT, DEFAULT_VERSION = "project", "version"
 
 
