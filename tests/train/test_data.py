@@ -76,6 +76,13 @@ def test_the_bank_notes_images_that_do_not_decode() -> None:
     assert [i for i, _ in bank.bad] == [1, 3]
     assert "does not decode" in bank.bad[0][1] and bank.bad[1][1].startswith("/m/gone")
     assert bank.batch([0, 2]).shape == (2, 32, 32, 3)
+    kept = bank.keep([0, 2])  # the decoded images, without reading them again
+
+    def never(key: str) -> bytes:
+        raise AssertionError(f"{key} read again")
+
+    kept.read = never
+    assert kept.keys == ["a", "c"] and np.array_equal(kept.batch([0, 1]), bank.batch([0, 2]))
     uncached = data.ImageBank(["a", "c"], read, 32, cache_bytes=0)
     uncached.load()
     got = [(chunk, images.shape) for chunk, images in uncached.batches([1, 0], 1)]

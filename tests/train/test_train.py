@@ -323,3 +323,22 @@ def test_detect_on_a_manifest_needs_images_and_writes_text(trained: tuple, toy: 
     assert text.returncode == 0
     lines = text.stdout.splitlines()
     assert len(lines) == 16 and lines[0].startswith("s3://toy/img/2-000.png: ")
+
+
+def test_an_image_that_does_not_decode_is_left_out_at_its_line(toy: tuple,
+                                                               tmp_path: Path) -> None:
+    """Its header passes the image stage; its body is cut: the trainer says which line."""
+    import shutil
+
+    train, test, mirror = toy
+    copy = tmp_path / "mirror"
+    shutil.copytree(mirror, copy)
+    victim = copy / "img" / "1-005.png"
+    victim.write_bytes(victim.read_bytes()[:200])
+    result = customlabels.train(str(train), str(test), images=str(copy), project="cut",
+                                store=tmp_path / "store", **{**FAST, "epochs": 1})
+    assert result.ok, result.message
+    assert [(i["code"], i["line"], i["path"]) for i in result.issues] == [
+        ("ERROR_INVALID_IMAGE", 6, "$['source-ref']")]
+    assert "does not decode" in result.issues[0]["detail"]
+    assert result.description["Model"]["TrainingImages"] == 47

@@ -139,6 +139,16 @@ class ImageBank:
                     progress(1)
         self._store = store
 
+    def keep(self, indices: Sequence[int]) -> ImageBank:
+        """Return a bank of the images at ``indices`` alone; those in memory are not decoded
+        again."""
+        kept = ImageBank([self.keys[i] for i in indices], self.read, self.size,
+                         workers=self.workers)
+        kept.cached = self.cached
+        if self._store is not None:
+            kept._store = self._store[np.asarray(indices, dtype=np.int64)]
+        return kept
+
     def batch(self, indices: Sequence[int]) -> np.ndarray:
         """Return the images at ``indices`` as one uint8 array, N x size x size x 3."""
         if self._store is not None:

@@ -259,6 +259,7 @@ class _Run:
         self.dist = dist
         self.progress = progress if dist.main else False
         self.backend = backend
+        self.best_probs: np.ndarray | None = None
 
     # --- 1-3: the data -------------------------------------------------------------------
     def go(self) -> None:
@@ -367,11 +368,8 @@ class _Run:
             self.result.issues.append(make_issue(
                 "ERROR_INVALID_IMAGE", path, found[index].line, "$['source-ref']",
                 detail=f"{why}; the line is left out of training"))
-        kept = [ex for i, ex in enumerate(found) if i not in bad]
-        bank = data.ImageBank([ex.key for ex in kept], source.read, self.size,
-                              workers=self.s.workers, cache_bytes=self.s.cache_bytes)
-        bank.load()
-        return kept, bank
+        indices = [i for i in range(len(found)) if i not in bad]
+        return [found[i] for i in indices], bank.keep(indices)
 
     def _targets(self, found: list[data.Example]) -> tuple[Any, np.ndarray]:
         """Return the loss's targets (a tensor) and the truth (an array) of ``found``."""
@@ -462,9 +460,7 @@ class _Run:
             finally:
                 bar.close()
             loss_total = dist.total([stats.loss * stats.images, float(stats.images)])
-            probs = engine.predict(network, self.test_bank, range(len(self.test_set)),
-                                   batch_size=s.batch_size, device=self.device,
-                                   normalize=normalize, multi_label=self.multi_label, amp=amp)
+            probs = self._predict_test(network, amp)
             test_loss = engine.test_loss(probs[known], self.test_truth[known], self.multi_label)
             score = engine.macro_f1(probs[known], self.test_truth[known], self.multi_label)
             improved = state["best_score"] is None or (score, -test_loss) > tuple(
@@ -477,6 +473,7 @@ class _Run:
             if improved:
                 state["best_score"], state["best_epoch"], state["bad_epochs"] = (
                     [score, -test_loss], epoch, 0)
+                self.best_probs = probs  # what the kept epoch predicts: _finish writes them
                 if dist.main:
                     save_atomic(network.state_dict(), self.folder / BEST_FILE)
             else:
@@ -497,6 +494,12 @@ class _Run:
         result.training_seconds = state["trained_seconds"]
         self.amp = amp
 
+    def _predict_test(self, network: Any, amp: bool) -> np.ndarray:
+        """Return ``network``'s probabilities on the testing images (N x labels)."""
+        return engine.predict(network, self.test_bank, range(len(self.test_set)),
+                              batch_size=self.s.batch_size, device=self.device,
+                              normalize=self.normalize, multi_label=self.multi_label, amp=amp)
+
     def _stopped(self, state: dict[str, Any], deadline: float | None) -> bool:
         """Tell whether training stops before the next epoch: out of time or of patience."""
         s = self.s
@@ -510,10 +513,9 @@ class _Run:
         if not self.dist.main:
             return
         self.network.load_state_dict(load_file(self.folder / BEST_FILE))
-        probs = engine.predict(self.network, self.test_bank, range(len(self.test_set)),
-                               batch_size=s.batch_size, device=self.device,
-                               normalize=self.normalize, multi_label=self.multi_label,
-                               amp=self.amp)
+        # the kept epoch's predictions, made again only when it ran before a resume
+        probs = (self.best_probs if self.best_probs is not None
+                 else self._predict_test(self.network, self.amp))
         evaluation = self.folder / "evaluation"
         evaluation.mkdir(exist_ok=True)
         predictions = evaluation / "test-predictions.jsonl"
