@@ -57,10 +57,7 @@ def export_model(project: str, version: str, fmt: str, *, output: str | None = N
     if fmt not in FORMATS:
         raise ModelError(f"--format {fmt}: one of {', '.join(FORMATS)}")
     model = load_model(project, version, store=store, device="cpu")
-    from ..store import Store
-
-    folder = Path(Store(store).describe(project, version)["Folder"])
-    target = Path(output) if output else folder / "export" / f"model{SUFFIXES[fmt]}"
+    target = Path(output) if output else model.folder / "export" / f"model{SUFFIXES[fmt]}"
     target.parent.mkdir(parents=True, exist_ok=True)
     module = Exported(model).eval()
     example = torch.rand(1, 3, model.image_size, model.image_size)

@@ -53,12 +53,13 @@ class Model:
     Attributes:
         project, version: the version's names; labels: the label names, in output order of
             the network; multi_label: several labels an image; image_size: the input side;
-            thresholds: each label's assumed threshold, 0-100 (None: it has none).
+            thresholds: each label's assumed threshold, 0-100 (None: it has none);
+            folder: the version's folder in the store.
     """
 
     def __init__(self, saved: dict[str, Any], thresholds: dict[str, float | None], device: Any,
-                 project: str = "", version: str = ""):
-        self.project, self.version = project, version
+                 project: str, version: str, folder: Path):
+        self.project, self.version, self.folder = project, version, folder
         self.labels: list[str] = list(saved["labels"])
         self.multi_label = bool(saved["multi_label"])
         self.image_size = int(saved["image_size"])
@@ -181,7 +182,7 @@ def load_model(project: str, version: str, *, store: str | os.PathLike[str] | No
     saved = load_file(folder / "model.pt")
     labels = described.get("Model", {}).get("Labels", [])
     thresholds = {label["Name"]: label.get("AssumedThreshold") for label in labels}
-    return Model(saved, thresholds, resolve_device(device), project, version)
+    return Model(saved, thresholds, resolve_device(device), project, version, folder)
 
 
 class Item(NamedTuple):
