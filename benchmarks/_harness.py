@@ -31,12 +31,14 @@ MIB = 1 << 20
 
 @dataclass
 class Run:
-    """One finished process: wall time, peak memory, exit status and the end of its stderr."""
+    """One finished process: wall time, peak memory, exit status, the end of its stderr, and
+    its stdout when it was kept."""
 
     seconds: float
     max_rss: int
     status: int
     stderr: str
+    stdout: str = ""
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -44,21 +46,28 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if k != PURE_ENV}, **(extra or {})}
 
 
-def run_process(argv: list[str], env: dict[str, str] | None = None) -> Run:
-    """Run ``argv`` with stdout to /dev/null; return its wall time, max RSS and exit status.
+def run_process(argv: list[str], env: dict[str, str] | None = None, *,
+                keep_stdout: bool = False, show_stderr: bool = False,
+                stderr_tail: int = 2000) -> Run:
+    """Run ``argv``; return its wall time, max RSS, exit status and the end of its stderr.
 
-    ``env`` None: the child inherits this process's environment as it is.
+    ``env`` None: the child inherits this process's environment as it is. stdout goes to
+    /dev/null unless ``keep_stdout``; ``show_stderr`` lets stderr through to this terminal (a
+    child's progress lines) instead of keeping its last ``stderr_tail`` bytes.
     """
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err)
+                                stdout=out if keep_stdout else subprocess.DEVNULL,
+                                stderr=None if show_stderr else err)
         _, wait_status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(wait_status)  # reaped here, not by Popen
         err.seek(0)
-        stderr = err.read()[-2000:].decode("utf-8", "replace")
-    return Run(seconds, usage.ru_maxrss * RSS_UNIT, proc.returncode, stderr)
+        stderr = err.read()[-stderr_tail:].decode("utf-8", "replace")
+        out.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+    return Run(seconds, usage.ru_maxrss * RSS_UNIT, proc.returncode, stderr, stdout)
 
 
 def rss_floor() -> int:

@@ -53,9 +53,7 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP (2 cores)
@@ -261,41 +259,19 @@ def evaluate(test: Path, predictions: Path) -> dict | None:
 # Processes
 
 
-@dataclass
-class Proc:
-    """A finished process: wall seconds, peak RSS (bytes), exit status, stdout, stderr's end."""
-
-    seconds: float
-    max_rss: int
-    status: int
-    stdout: str
-    stderr: str
-
-
-def timed(argv: list[str], show_stderr: bool = False) -> Proc:
-    """Run ``argv``, timed from start to exit, with its max RSS from ``os.wait4``.
-
-    ``show_stderr``: stderr goes to this terminal (progress lines) instead of being kept.
-    """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=None if show_stderr else err, env=H.child_env())
-        _, wait_status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(wait_status)
-        out.seek(0)
-        err.seek(0)
-        return Proc(seconds, usage.ru_maxrss * H.RSS_UNIT, proc.returncode,
-                    out.read().decode("utf-8", "replace"),
-                    err.read()[-4000:].decode("utf-8", "replace"))
+def timed(argv: list[str], show_stderr: bool = False) -> H.Run:
+    """Run ``argv``, timed from start to exit, with its stdout and its max RSS from
+    ``os.wait4``. ``show_stderr``: stderr goes to this terminal (progress lines) instead of
+    being kept."""
+    return H.run_process(argv, H.child_env(), keep_stdout=True, show_stderr=show_stderr,
+                         stderr_tail=4000)
 
 
 def tail(text: str, lines: int = 25) -> str:
     return "\n".join("    " + ln for ln in text.rstrip().splitlines()[-lines:])
 
 
-def outputs(proc: Proc) -> str:
+def outputs(proc: H.Run) -> str:
     """The ends of a failed command's stdout and stderr, those it wrote, for its error."""
     return "".join(f"\n  {name} ends with:\n{tail(text, lines)}"
                    for name, text, lines in (("stdout", proc.stdout, 10),
@@ -326,7 +302,7 @@ def run_baseline_child(args: argparse.Namespace, train: Path, test: Path, work: 
 _RATE = re.compile(r"([0-9][0-9,.]*)\s*(?:images/s|images per second|img/s)", re.I)
 
 
-def detect_rate(proc: Proc) -> float | None:
+def detect_rate(proc: H.Run) -> float | None:
     """The detect command's own images/s, if its stdout JSON or its stderr gives one."""
     try:
         report = json.loads(proc.stdout)
