@@ -54,27 +54,26 @@ def loss_function(multi_label: bool) -> Any:
     return torch.nn.CrossEntropyLoss(label_smoothing=0.1)
 
 
-def train_one_epoch(model: Any, bank: Any, order: Sequence[int], targets: Any, *,
-                    batch_size: int, optimizer: Any, scheduler: Any, loss_fn: Any,
-                    device: Any, normalize: Normalize, generator: Any, amp: bool = False,
-                    scaler: Any = None, deadline: float | None = None,
+def train_one_epoch(model: Any, bank: Any, order: Sequence[int],
+                    step_loss: Callable[[Any, list[int], np.ndarray], Any], *,
+                    batch_size: int, optimizer: Any, scheduler: Any, device: Any,
+                    amp: bool = False, scaler: Any = None, deadline: float | None = None,
                     progress: Callable[[int, float], None] | None = None,
                     epoch: int = 0) -> EpochStats:
     """Train ``model`` on the images ``order`` of ``bank`` once; return the epoch's figures.
 
-    ``targets``: a tensor a row an image of ``bank`` (class indices, or 0/1 rows for several
-    labels). ``deadline``: a ``time.monotonic()`` past which the epoch stops after its current
-    batch. ``progress(images, loss)`` after each batch. :class:`LossNotFinite` when the loss
-    is NaN or infinite.
+    ``step_loss(model, indices, images)``: the batch's loss (the task's augmentation, targets
+    and loss; :func:`classification_step`, or the detector's). ``deadline``: a
+    ``time.monotonic()`` past which the epoch stops after its current batch.
+    ``progress(images, loss)`` after each batch. :class:`LossNotFinite` when the loss is NaN
+    or infinite.
     """
     model.train()
     started = time.monotonic()
     total, seen, cut = 0.0, 0, False
     for step, (indices, images) in enumerate(bank.batches(order, batch_size)):
-        x = normalize(augment(to_device(images, device), generator))
-        y = targets[torch.as_tensor(indices)].to(device, non_blocking=True)
         with autocast(device, amp):
-            loss = loss_fn(model(x), y)
+            loss = step_loss(model, indices, images)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise LossNotFinite(
@@ -97,6 +96,18 @@ def train_one_epoch(model: Any, bank: Any, order: Sequence[int], targets: Any, *
             cut = True
             break
     return EpochStats(total / max(seen, 1), seen, time.monotonic() - started, cut)
+
+
+def classification_step(targets: Any, loss_fn: Any, normalize: Normalize, device: Any,
+                        generator: Any) -> Callable[[Any, list[int], np.ndarray], Any]:
+    """Return the classifier's ``step_loss``: the batch augmented (:func:`augment`) and
+    normalized, its rows of ``targets``, ``loss_fn`` on the logits."""
+    def step_loss(model: Any, indices: list[int], images: np.ndarray) -> Any:
+        x = normalize(augment(to_device(images, device), generator))
+        y = targets[torch.as_tensor(indices)].to(device, non_blocking=True)
+        return loss_fn(model(x), y)
+
+    return step_loss
 
 
 def predict(model: Any, bank: Any, indices: Sequence[int], *, batch_size: int, device: Any,
