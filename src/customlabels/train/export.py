@@ -2,9 +2,12 @@
 
 The service's models cannot leave it; these can. The exported network takes what ``detect``
 gives its own: ``images``, float32, N x 3 x S x S, RGB scaled to 0..1 (S: the version's image
-size, resized to a square as ``detect`` resizes), and returns ``probabilities``, N x labels
-(softmax over the labels, or a sigmoid a label for a multi-label model), with the input
-normalization inside. A JSON file beside it names the labels, in output order, and their
+size; resized to a square for a classifier, letterboxed for a detector, as ``detect`` does),
+with the input normalization inside. A classifier returns ``probabilities``, N x labels
+(softmax over the labels, or a sigmoid a label for a multi-label model); a detector returns
+``boxes`` (N x points x 4, input pixels) and ``scores`` (N x points x labels) for every point,
+before the post-processing (:func:`customlabels.train.detection.postprocess`: its settings
+are in the sidecar). A JSON file beside it names the labels, in output order, and their
 assumed thresholds. Files are written atomically.
 """
 
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..limits import MAX_BOXES
 from ._torch import import_torch
 from .predict import Model, load_model
 
@@ -39,8 +43,11 @@ class Exported(torch.nn.Module):  # type: ignore[misc]
         self.register_buffer("mean", torch.tensor(model.mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(model.std).view(1, 3, 1, 1))
         self.multi_label = model.multi_label
+        self.detects_boxes = model.detects_boxes
 
     def forward(self, images: Any) -> Any:
+        if self.detects_boxes:  # boxes (input pixels) and scores of every point
+            return self.network((images - self.mean) / self.std)
         logits = self.network((images - self.mean) / self.std)
         if self.multi_label:
             return torch.sigmoid(logits)
@@ -71,10 +78,11 @@ def export_model(project: str, version: str, fmt: str, *, output: str | None = N
             warnings.simplefilter("ignore", DeprecationWarning)  # the exporter we choose
             warnings.filterwarnings("ignore", message="Constant folding")
             if fmt == "onnx":
+                outputs = ["boxes", "scores"] if model.detects_boxes else ["probabilities"]
                 torch.onnx.export(module, (example,), str(temporary), dynamo=False,
-                                  input_names=["images"], output_names=["probabilities"],
-                                  dynamic_axes={"images": {0: "batch"},
-                                                "probabilities": {0: "batch"}},
+                                  input_names=["images"], output_names=outputs,
+                                  dynamic_axes={name: {0: "batch"}
+                                                for name in ["images", *outputs]},
                                   opset_version=OPSET)
             else:
                 traced = torch.jit.trace(module, (example,), check_trace=False)
@@ -83,7 +91,7 @@ def export_model(project: str, version: str, fmt: str, *, output: str | None = N
     finally:
         temporary.unlink(missing_ok=True)
     sidecar = target.with_name(target.name + ".labels.json")
-    doc = {"project": project, "version": version, "format": fmt,
+    doc: dict[str, Any] = {"project": project, "version": version, "format": fmt,
            "input": {"name": "images", "shape": ["batch", 3, model.image_size,
                                                  model.image_size],
                      "dtype": "float32", "meaning": "RGB, 0..1, resized to a square"},
@@ -93,6 +101,23 @@ def export_model(project: str, version: str, fmt: str, *, output: str | None = N
                       for i, name in enumerate(model.labels)]}
     from ..store import write_json
 
+    if model.detects_boxes:
+        from .detection import NMS_IOU, SCORE_FLOOR, TOP_CANDIDATES
+
+        anchors: Any = module.network.anchors
+        points = int(anchors.shape[0])
+        doc["input"]["meaning"] = ("RGB, 0..1, letterboxed: the image resized so that its "
+                                   "longer side is the input's, at the top left, the rest "
+                                   "grey (127/255)")
+        doc["output"] = {
+            "boxes": {"shape": ["batch", points, 4], "meaning": "x0, y0, x1, y1 in input "
+                      "pixels, for every point of the feature pyramid"},
+            "scores": {"shape": ["batch", points, len(model.labels)],
+                       "meaning": "0..1, a label a column"},
+            "postprocess": {"score_floor": SCORE_FLOOR, "top_candidates": TOP_CANDIDATES,
+                            "nms_iou": NMS_IOU, "nms": "a label at a time",
+                            "max_detections": MAX_BOXES},
+            "tile": model.tile}
     write_json(sidecar, doc)
     return {"file": str(target), "labels": str(sidecar), "format": fmt,
             "image_size": model.image_size, "labels_count": len(model.labels),

@@ -24,16 +24,15 @@ import copy
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from .. import store as store_module
 from ..errors import ModelError
-from ..manifest.writer import _test_kill, atomic_write, dumps_line
+from ..manifest.writer import _test_kill, atomic_write
 from ..store import TRAINING_COMPLETED, TRAINING_FAILED, TRAINING_IN_PROGRESS, Store
 from ._torch import import_torch
 
@@ -41,8 +40,7 @@ import_torch()  # OMP_WAIT_POLICY before torch loads; without torch, the [train]
 
 import torch  # noqa: E402
 
-from . import data, engine, models  # noqa: E402  (after torch: OMP_WAIT_POLICY first)
-from .predict import CONFIDENCE_PLACES  # noqa: E402
+from . import data, engine, models, tasks  # noqa: E402  (after torch: OMP_WAIT_POLICY first)
 from .transforms import Normalize  # noqa: E402
 from .utils import Distributed, load_file, resolve_device, save_atomic, seed_everything  # noqa: E402
 
@@ -66,11 +64,21 @@ class Settings:
         pretrained: start from the ImageNet weights (else from scratch).
         freeze: with ``pretrained``, keep the stem's and the first blocks' weights
             (:func:`~customlabels.train.models.freeze_early_layers`).
-        image_size: the network's input side in pixels (None: the architecture's own).
+        image_size: the network's input side in pixels (None: the architecture's own for a
+            classifier, :data:`~customlabels.train.tasks.DETECTION_IMAGE_SIZE` for a detector).
         epochs: at most this many epochs; time_budget: at most this many seconds of training.
         batch_size, learning_rate, weight_decay, warmup_epochs: the optimiser's (AdamW,
             linear warm-up then cosine decay, stepped a batch).
-        patience: stop after this many epochs without a better test macro F1 (0: never).
+        patience: stop after this many epochs without a better test score (macro F1 for a
+            classifier, COCO mAP for a detector; 0: never).
+            ``epochs``, ``batch_size``, ``learning_rate`` and ``patience`` left None take the
+            kind's defaults (:data:`~customlabels.train.tasks.DEFAULTS`).
+        tile: detection: cut images larger than this many pixels a side into tiles of it, to
+            train on and to detect with (None: whole images).
+        rotations: detection: augment with top-bottom flips and transposes too (images seen
+            from above).
+        zoom: detection: zoom each training image in by a random factor from 1 to this
+            (1: no zoom).
         seed: seeds the split, the initialisation, the order and the augmentation.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``; amp: mixed precision on CUDA;
             channels_last: channels-last memory order.
@@ -87,13 +95,16 @@ class Settings:
     pretrained: bool = True
     freeze: bool = True
     image_size: int | None = None
-    epochs: int = 10
+    epochs: int | None = None
     time_budget: float | None = None
-    batch_size: int = 32
-    learning_rate: float = 1e-3
+    batch_size: int | None = None
+    learning_rate: float | None = None
     weight_decay: float = 1e-4
     warmup_epochs: float = 0.5
-    patience: int = 3
+    patience: int | None = None
+    tile: int | None = None
+    rotations: bool = False
+    zoom: float = 1.0
     seed: int = 0
     device: str = "auto"
     amp: bool = True
@@ -102,16 +113,25 @@ class Settings:
     cache_bytes: int = data.DEFAULT_CACHE_BYTES
     test_fraction: float = 0.2
 
+    def resolved(self, kind: str) -> Settings:
+        """Return these settings with the fields left None set to ``kind``'s defaults."""
+        chosen: dict[str, Any] = {name: value for name, value in tasks.DEFAULTS[kind].items()
+                                  if getattr(self, name) is None}
+        return replace(self, **chosen)
+
     def check(self) -> None:
         """Raise ModelError for a setting out of its range."""
         models.spec(self.model)
         for name, value, low in (("epochs", self.epochs, 1), ("batch_size", self.batch_size, 1),
-                                 ("patience", self.patience, 0)):
-            if value < low:
+                                 ("patience", self.patience, 0), ("tile", self.tile, 64)):
+            if value is not None and value < low:
                 raise ModelError(f"--{name.replace('_', '-')} {value}: at least {low}")
+        if not (1.0 <= self.zoom <= 4.0):
+            raise ModelError(f"--zoom {self.zoom}: 1 to 4")
         if self.image_size is not None and not 32 <= self.image_size <= 1024:
             raise ModelError(f"--image-size {self.image_size}: 32 to 1024 pixels")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+        if self.learning_rate is not None and not (self.learning_rate > 0
+                                                   and math.isfinite(self.learning_rate)):
             raise ModelError(f"--learning-rate {self.learning_rate}: a positive number")
         if self.time_budget is not None and not self.time_budget > 0:
             raise ModelError(f"--time-budget {self.time_budget}: a positive number of seconds")
@@ -124,11 +144,12 @@ class EpochRecord:
     epoch: int
     train_loss: float
     test_loss: float
-    test_macro_f1: float
+    test_macro_f1: float | None
     seconds: float
     images_per_second: float
     learning_rate: float
     best: bool = False
+    test_map: float | None = None
 
 
 @dataclass
@@ -259,13 +280,22 @@ class _Run:
         self.dist = dist
         self.progress = progress if dist.main else False
         self.backend = backend
-        self.best_probs: np.ndarray | None = None
+        self.best_predictions: Any = None
+        self.kind = tasks.CLASSIFICATION
 
     # --- 1-3: the data -------------------------------------------------------------------
     def go(self) -> None:
         s, result = self.s, self.result
         seed_everything(s.seed)
-        self._check_kind(_kind_lines(s.train, self.backend))  # before a split is made of it
+        self.kind = self._check_kind(_kind_lines(s.train, self.backend))  # before a split
+        self.s = s = s.resolved(self.kind)
+        if self.dist.main:  # what --resume goes on with: the kind's defaults filled in
+            store_module.write_json(self.folder / SETTINGS_FILE, asdict(s))
+            self.store.update(result.project, result.version, Settings=asdict(s))
+        detecting = self.kind == tasks.DETECTION
+        if not detecting and s.tile is not None:
+            raise ModelError("--tile is for object detection: these manifests are for "
+                             "image classification")
         train_path, test_path = self._manifests()
         if train_path is None:
             return
@@ -289,24 +319,40 @@ class _Run:
             return
         source = image_source(s.images, s.images_prefix, endpoint_url=s.s3_endpoint_url,
                               backend=self.backend)
-        train_set = data.examples(train_path, scans["training"], source, backend=self.backend)
-        test_set = data.examples(test_path, scans["testing"], source, backend=self.backend)
+        train_set = data.examples(train_path, scans["training"], source, backend=self.backend,
+                                  detection=detecting)
+        test_set = data.examples(test_path, scans["testing"], source, backend=self.backend,
+                                 detection=detecting)
         labels = sorted({name for ex in train_set for name in ex.labels})
-        if len(labels) < 2:
+        least = 1 if detecting else 2
+        if len(labels) < least:
             self._fail(f"the training set has {len(labels)} label(s) on its valid lines; a "
-                       "classifier needs at least 2")
+                       + ("detector needs at least 1 (no line has a usable box)" if detecting
+                          else "classifier needs at least 2"))
+            return
+        if detecting and not test_set:
+            self._fail("the testing set has no valid line with a usable box")
             return
         self.labels = labels
-        self.multi_label = any(len(ex.labels) > 1 for ex in train_set + test_set)
         self.spec = models.spec(s.model)
-        self.size = s.image_size or self.spec.input_size
+        self.size = s.image_size or (tasks.DETECTION_IMAGE_SIZE if detecting
+                                     else self.spec.input_size)
+        self.batch_size = s.batch_size
+        if s.tile is not None:
+            train_set, test_set = data.tile_examples(train_set, s.tile), data.tile_examples(
+                test_set, s.tile)
         self.train_set, self.train_bank = self._bank(train_set, train_path, source)
         self.test_set, self.test_bank = self._bank(test_set, test_path, source)
         if not self.train_set or not self.test_set:
             self._fail("no image of the " + ("training" if not self.train_set else "testing")
                        + " set could be decoded")
             return
+        # the whole images the test tiles come from (each image once, in order)
+        self.test_images = list({ex.line: ex for ex in self.test_set}.values())
         self.train_path, self.test_path = train_path, test_path
+        self.task: Any = (tasks.DetectionTask(self) if detecting
+                          else tasks.ClassificationTask(self))
+        self.multi_label = self.task.multi_label
         self._fit()
         self._finish()
         self.dist.barrier()
@@ -315,16 +361,13 @@ class _Run:
             result.status, result.message = described["Status"], described["StatusMessage"]
             result.ok = result.status == TRAINING_COMPLETED
 
-    def _check_kind(self, kind_lines: list[int]) -> None:
-        """Refuse what this trainer does not train: ``kind_lines`` are the training set's
-        valid classification and detection lines."""
-        if kind_lines[1] and not kind_lines[0]:
-            raise ModelError("the manifests are for object detection (bounding boxes): this "
-                             "release of customlabels trains image classification models; "
-                             "object detection is not built yet")
+    def _check_kind(self, kind_lines: list[int]) -> str:
+        """Return the kind of model the training manifest makes (``kind_lines``: its valid
+        lines with image-level labels and with boxes); ModelError when it has both."""
         if kind_lines[0] and kind_lines[1]:
             raise ModelError("the training manifest has both image-level labels and bounding "
                              "boxes; a model is either a classifier or a detector")
+        return tasks.DETECTION if kind_lines[1] else tasks.CLASSIFICATION
 
     def _manifests(self) -> tuple[str | None, str]:
         """Return the training and testing manifests, auto-split when there is no test."""
@@ -354,7 +397,10 @@ class _Run:
         from ..issues import make_issue
 
         bank = data.ImageBank([ex.key for ex in found], source.read, self.size,
-                              workers=self.s.workers, cache_bytes=self.s.cache_bytes)
+                              workers=self.s.workers, cache_bytes=self.s.cache_bytes,
+                              regions=[ex.region for ex in found],
+                              contents=[data.extent(ex, self.size) if ex.size else None
+                                        for ex in found])
         bar = Progress(len(found), f"decoding the images of {os.path.basename(path)}",
                        self.progress, unit="image")
         try:
@@ -364,44 +410,29 @@ class _Run:
         if not bank.bad:
             return found, bank
         bad = {index for index, _ in bank.bad}
-        for index, why in bank.bad:
+        bad_lines = {found[index].line for index in bad}  # a tile lost: its image is left out
+        bad |= {i for i, ex in enumerate(found) if ex.line in bad_lines}
+        for index, why in dict((found[i].line, (i, w)) for i, w in bank.bad).values():
             self.result.issues.append(make_issue(
                 "ERROR_INVALID_IMAGE", path, found[index].line, "$['source-ref']",
                 detail=f"{why}; the line is left out of training"))
         indices = [i for i in range(len(found)) if i not in bad]
         return [found[i] for i in indices], bank.keep(indices)
 
-    def _targets(self, found: list[data.Example]) -> tuple[Any, np.ndarray]:
-        """Return the loss's targets (a tensor) and the truth (an array) of ``found``."""
-        index = {name: i for i, name in enumerate(self.labels)}
-        if self.multi_label:
-            rows = np.zeros((len(found), len(self.labels)), dtype=np.float32)
-            for r, ex in enumerate(found):
-                for name in ex.labels:
-                    if name in index:
-                        rows[r, index[name]] = 1.0
-            return torch.from_numpy(rows), rows
-        first = np.array([index.get(ex.labels[0], -1) for ex in found], dtype=np.int64)
-        return torch.from_numpy(first), first
-
     # --- 4: training ---------------------------------------------------------------------
     def _fit(self) -> None:
         s, dist, result = self.s, self.dist, self.result
         seed_everything(s.seed)
-        network = models.build_model(s.model, len(self.labels), pretrained=s.pretrained)
-        if s.pretrained and s.freeze:
-            models.freeze_early_layers(network, s.model)
+        network = self.task.build()
         network = network.to(self.device)
         if s.channels_last:
             network = network.to(memory_format=torch.channels_last)
         self.network = network
         model = dist.wrap(network, self.device)
-        targets, _ = self._targets(self.train_set)
-        test_targets, self.test_truth = self._targets(self.test_set)
-        known = self.test_truth >= 0 if not self.multi_label else slice(None)
-        normalize = Normalize(self.spec.mean, self.spec.std, self.device,
-                                                s.channels_last)
+        normalize = Normalize(self.spec.mean, self.spec.std, self.device, s.channels_last)
         self.normalize = normalize
+        assert (s.epochs is not None and s.patience is not None and s.batch_size is not None
+                and s.learning_rate is not None)  # resolved()
         per_rank = math.ceil(len(self.train_set) / dist.world)
         steps_per_epoch = math.ceil(per_rank / s.batch_size)
         optimizer = torch.optim.AdamW([p for p in network.parameters() if p.requires_grad],
@@ -418,7 +449,6 @@ class _Run:
         amp = s.amp and self.device.type == "cuda"
         scaler = (torch.amp.GradScaler("cuda") if amp and not torch.cuda.is_bf16_supported()
                   else None)
-        loss_fn = engine.loss_function(self.multi_label)
         state: dict[str, Any] = {"epoch": 0, "best_score": None, "best_epoch": None,
                                  "bad_epochs": 0,
                  "history": [], "trained_seconds": 0.0}
@@ -453,27 +483,28 @@ class _Run:
 
             try:
                 stats = engine.train_one_epoch(
-                    model, self.train_bank, order, targets, batch_size=s.batch_size,
-                    optimizer=optimizer, scheduler=scheduler, loss_fn=loss_fn,
-                    device=self.device, normalize=normalize, generator=generator, amp=amp,
-                    scaler=scaler, deadline=deadline, progress=show, epoch=epoch)
+                    model, self.train_bank, order, self.task.step_loss(normalize, generator),
+                    batch_size=s.batch_size, optimizer=optimizer, scheduler=scheduler,
+                    device=self.device, amp=amp, scaler=scaler, deadline=deadline,
+                    progress=show, epoch=epoch)
             finally:
                 bar.close()
             loss_total = dist.total([stats.loss * stats.images, float(stats.images)])
-            probs = self._predict_test(network, amp)
-            test_loss = engine.test_loss(probs[known], self.test_truth[known], self.multi_label)
-            score = engine.macro_f1(probs[known], self.test_truth[known], self.multi_label)
+            predicted = self.task.predict(network, amp)
+            score, test_loss = self.task.score(predicted)
             improved = state["best_score"] is None or (score, -test_loss) > tuple(
                 state["best_score"])
-            record = EpochRecord(epoch, loss_total[0] / max(loss_total[1], 1), test_loss, score,
-                                 stats.seconds, stats.images * dist.world / max(stats.seconds,
-                                                                                1e-9),
-                                 float(scheduler.get_last_lr()[0]), improved)
+            detecting = self.kind == tasks.DETECTION
+            record = EpochRecord(epoch, loss_total[0] / max(loss_total[1], 1), test_loss,
+                                 None if detecting else score, stats.seconds,
+                                 stats.images * dist.world / max(stats.seconds, 1e-9),
+                                 float(scheduler.get_last_lr()[0]), improved,
+                                 score if detecting else None)
             state["trained_seconds"] += stats.seconds
             if improved:
                 state["best_score"], state["best_epoch"], state["bad_epochs"] = (
                     [score, -test_loss], epoch, 0)
-                self.best_probs = probs  # what the kept epoch predicts: _finish writes them
+                self.best_predictions = predicted  # the kept epoch's: _finish writes them
                 if dist.main:
                     save_atomic(network.state_dict(), self.folder / BEST_FILE)
             else:
@@ -494,17 +525,12 @@ class _Run:
         result.training_seconds = state["trained_seconds"]
         self.amp = amp
 
-    def _predict_test(self, network: Any, amp: bool) -> np.ndarray:
-        """Return ``network``'s probabilities on the testing images (N x labels)."""
-        return engine.predict(network, self.test_bank, range(len(self.test_set)),
-                              batch_size=self.s.batch_size, device=self.device,
-                              normalize=self.normalize, multi_label=self.multi_label, amp=amp)
-
     def _stopped(self, state: dict[str, Any], deadline: float | None) -> bool:
         """Tell whether training stops before the next epoch: out of time or of patience."""
         s = self.s
         done = bool(state.get("cut")) or (deadline is not None and time.monotonic() >= deadline)
-        done = done or (s.patience > 0 and state["bad_epochs"] >= s.patience)
+        patience = s.patience or 0  # resolved(): never None here
+        done = done or (patience > 0 and state["bad_epochs"] >= patience)
         return self.dist.agree(done)
 
     # --- 5-6: evaluation and the completed version ---------------------------------------
@@ -514,17 +540,14 @@ class _Run:
             return
         self.network.load_state_dict(load_file(self.folder / BEST_FILE))
         # the kept epoch's predictions, made again only when it ran before a resume
-        probs = (self.best_probs if self.best_probs is not None
-                 else self._predict_test(self.network, self.amp))
+        predicted = (self.best_predictions if self.best_predictions is not None
+                     else self.task.predict(self.network, self.amp))
         evaluation = self.folder / "evaluation"
         evaluation.mkdir(exist_ok=True)
         predictions = evaluation / "test-predictions.jsonl"
         with atomic_write(predictions) as stream:
-            for ex, row in zip(self.test_set, probs):
-                ranked = sorted(zip(self.labels, row), key=lambda item: (-item[1], item[0]))
-                stream.write(dumps_line({"source-ref": ex.source_ref, "CustomLabels": [
-                    {"Name": name, "Confidence": round(float(p) * 100, CONFIDENCE_PLACES)}
-                    for name, p in ranked]}) + b"\n")
+            for line in self.task.lines(predicted):
+                stream.write(line)
         from ..metrics.evaluation import evaluate_files
         from ..store import local_arn
 
@@ -534,15 +557,15 @@ class _Run:
                                    project_version_arn=local_arn(project, version))
         result.evaluation = evaluated.as_dict()
         thresholds = {r.label: r.threshold for r in evaluated.per_label}
-        label_map = {"kind": "classification", "multi_label": self.multi_label,
+        label_map = {"kind": self.kind, "multi_label": self.multi_label,
                      "labels": [{"Name": name, "Index": i,
                                  "AssumedThreshold": _finite(thresholds.get(name))}
                                 for i, name in enumerate(self.labels)]}
-        save_atomic({"format": MODEL_FORMAT, "kind": "classification",
+        save_atomic({"format": MODEL_FORMAT, "kind": self.kind,
                      "architecture": s.model, "num_classes": len(self.labels),
-                     "labels": self.labels, "multi_label": self.multi_label,
-                     "image_size": self.size, "mean": list(self.spec.mean),
-                     "std": list(self.spec.std), "state_dict": self.network.state_dict()},
+                     "labels": self.labels, "image_size": self.size,
+                     "mean": list(self.spec.mean), "std": list(self.spec.std),
+                     **self.task.saved(), "state_dict": self.network.state_dict()},
                     self.folder / MODEL_FILE)
         store_module.write_json(self.folder / LABELS_FILE, label_map)
         outputs = {Path(p).name: p for p in evaluated.outputs}
@@ -562,7 +585,9 @@ class _Run:
             TestingDataResult={"Input": {"File": self.s.test}, "Output": {
                 "File": self.test_path}, "AutoCreate": self.s.test is None, "Validation": {
                     "File": str(validation / "testing_manifest_with_validation.json")}},
-            Model={"Kind": "classification", "MultiLabel": self.multi_label,
+            Model={"Kind": self.kind, "MultiLabel": self.multi_label, **(
+                       {"Tile": s.tile, "Levels": list(self.task.config.levels)}
+                       if self.kind == tasks.DETECTION else {}),
                    "Architecture": s.model, "ImageSize": self.size,
                    "Labels": label_map["labels"], "BestEpoch": result.best_epoch,
                    "Epochs": len(result.epochs), "Device": str(self.device),

@@ -8,6 +8,7 @@ normalized there. Every random choice draws from a ``torch.Generator`` the calle
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,3 +76,85 @@ class Normalize:
     def __call__(self, images: Any) -> Any:
         x = images.float() * self.scale - self.shift
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+
+# --- object detection: images and their boxes together -------------------------------------
+
+#: Scale jitter for detection (``--zoom``): each training image is zoomed in by a factor drawn
+#: in this range (a random square crop of side S / factor, resized back to S), its boxes with it.
+ZOOM_RANGE = (1.0, 1.5)
+#: A box cut by the crop is kept when at least this share of its area stays in view.
+MIN_VISIBLE = 0.4
+
+
+def hflip_boxes(boxes: Any, width: float) -> Any:
+    """Return x0, y0, x1, y1 ``boxes`` (K x 4) mirrored left-right in an image ``width`` wide."""
+    out = boxes.clone()
+    out[:, 0], out[:, 2] = width - boxes[:, 2], width - boxes[:, 0]
+    return out
+
+
+def vflip_boxes(boxes: Any, height: float) -> Any:
+    """Return ``boxes`` mirrored top-bottom in an image ``height`` high."""
+    out = boxes.clone()
+    out[:, 1], out[:, 3] = height - boxes[:, 3], height - boxes[:, 1]
+    return out
+
+
+def transpose_boxes(boxes: Any) -> Any:
+    """Return ``boxes`` mirrored about the image's main diagonal (x and y swapped)."""
+    return boxes[:, [1, 0, 3, 2]].clone()
+
+
+def crop_boxes(boxes: Any, labels: Any, left: float, top: float, side: float, size: int,
+               min_visible: float = MIN_VISIBLE) -> tuple[Any, Any]:
+    """Return the boxes (and their labels) of a ``side`` x ``side`` crop at ``(left, top)``
+    resized to ``size``: clipped to the crop, scaled, those with less than ``min_visible`` of
+    their area in view left out."""
+    scale = size / side
+    shifted = boxes - torch.tensor([left, top, left, top], dtype=boxes.dtype)
+    clipped = shifted.clamp(0, side)
+    area = (shifted[:, 2] - shifted[:, 0]) * (shifted[:, 3] - shifted[:, 1])
+    seen = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+    keep = (seen >= min_visible * area) & (clipped[:, 2] - clipped[:, 0] >= 1 / scale) & (
+        clipped[:, 3] - clipped[:, 1] >= 1 / scale)
+    return clipped[keep] * scale, labels[keep]
+
+
+def augment_detection(images: Any, boxes: list[Any], labels: list[Any], generator: Any, *,
+                      rotations: bool = False, zoom: tuple[float, float] = ZOOM_RANGE
+                      ) -> tuple[Any, list[Any], list[Any]]:
+    """Return the uint8 batch ``images`` (N x 3 x S x S) and their boxes (pixels, K x 4 a
+    image) and labels, each image zoomed in at random by a factor in ``zoom``, then flipped
+    left-right with probability 1/2; with ``rotations`` also flipped top-bottom and
+    transposed, each with probability 1/2 (the eight symmetries of a square: for images seen
+    from above, like aerial photographs or microscope slides, where up has no meaning)."""
+    n, _, height, width = images.shape
+    draws = torch.rand((n, 6), generator=generator)
+    out = torch.empty_like(images)
+    new_boxes, new_labels = [], []
+    for i in range(n):
+        b, lab = boxes[i], labels[i]
+        factor = zoom[0] + (zoom[1] - zoom[0]) * float(draws[i, 0])
+        image = images[i:i + 1]
+        if factor > 1.0:
+            side = width / factor
+            left = float(draws[i, 1]) * (width - side)
+            top = float(draws[i, 2]) * (height - side)
+            x0, y0 = int(left), int(top)
+            x1, y1 = min(width, int(math.ceil(left + side))), min(height, int(math.ceil(top + side)))
+            crop = image[:, :, y0:y1, x0:x1].float()
+            image = torch.nn.functional.interpolate(crop, size=(height, width), mode="bilinear",
+                                                    align_corners=False).round_().clamp_(0, 255)
+            b, lab = crop_boxes(b, lab, float(x0), float(y0), float(x1 - x0), width)
+        img = image[0]
+        if float(draws[i, 3]) < 0.5:
+            img, b = img.flip(-1), hflip_boxes(b, width)
+        if rotations and float(draws[i, 4]) < 0.5:
+            img, b = img.flip(-2), vflip_boxes(b, height)
+        if rotations and float(draws[i, 5]) < 0.5:
+            img, b = img.transpose(-1, -2), transpose_boxes(b)
+        out[i] = img.to(torch.uint8)
+        new_boxes.append(b)
+        new_labels.append(lab)
+    return out, new_boxes, new_labels
