@@ -122,8 +122,8 @@ def test_outputs_name_files_and_directories() -> None:
                 assert action.option_strings == ["--output-dir"], path
                 assert action.dest in OUTPUT_DIR_ARGUMENTS and action.metavar == "DIR", path
             if action.metavar == "DIR" and action.option_strings:
-                assert action.dest in ("output_dir", "images_dir", "store"), (path,
-                                                                               action.dest)
+                assert action.dest in ("images_dir", "store", *OUTPUT_DIR_ARGUMENTS), (
+                    path, action.dest)
 
 
 @pytest.mark.parametrize(("path", "parser"), LEAVES, ids=LEAF_IDS)

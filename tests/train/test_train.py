@@ -22,7 +22,6 @@ from customlabels.store import (TRAINING_COMPLETED, TRAINING_FAILED,  # noqa: E4
                                 Store)
 from customlabels.train import engine  # noqa: E402
 
-from tests.helpers import ROOT  # noqa: E402
 from tests.train.toy import classification_line, make_set  # noqa: E402
 
 #: What every toy run shares: small images, small batches, few epochs, the CPU.
@@ -260,10 +259,15 @@ def test_several_labels_an_image(tmp_path: Path) -> None:
     assert shown == {"red", "disc"}
 
 
-def test_detection_manifests_are_refused_clearly(tmp_path: Path) -> None:
-    manifest = ROOT / "examples" / "train.manifest"
-    with pytest.raises(ModelError, match="object detection"):
-        customlabels.train(str(manifest), images=str(tmp_path), project="boxes",
+def test_a_manifest_of_both_kinds_is_refused_clearly(tmp_path: Path) -> None:
+    from tests.train.toy import detection_line
+
+    manifest = tmp_path / "both.manifest"
+    manifest.write_text(json.dumps(classification_line("img/a.png", "shape", "disc")) + "\n"
+                        + json.dumps(detection_line("img/b.png", 80, 80,
+                                                    [("disc", 1, 1, 20, 20)], ["disc"])) + "\n")
+    with pytest.raises(ModelError, match="either a classifier or a detector"):
+        customlabels.train(str(manifest), images=str(tmp_path), project="both",
                            store=tmp_path / "store", **FAST)
 
 

@@ -61,6 +61,10 @@ def add_parser(sub: Any, name: str) -> None:
                 "source-ref or path: what `customlabels evaluate --predictions` reads",
         "text": "a line an image: its name, then each label and its confidence"},
                default="json")
+    p.add_argument("--draw", metavar="DIR",
+                   help="also write each image to DIR as PNG with its boxes and "
+                        "Name:Confidence%% captions drawn (a classifier's labels at the top "
+                        "left); the file is named after the image")
     add_output_file(p, "write the lines to this file (atomically) instead of standard output")
     add_progress(p)
 
@@ -78,6 +82,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ..convert._common import Progress
     from ..train.predict import detect_items
 
+    by_name = {(item.field, item.name): item for item in items}
+    drawn = _Drawings(Path(args.draw), by_name) if args.draw else None
     bar = Progress(len(items), "detecting", progress_of(args), unit="image")
     started = time.perf_counter()
     errors = 0
@@ -86,6 +92,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             for doc in detect_items(model, items, min_confidence=args.min_confidence,
                                     max_results=args.max_results, batch_size=args.batch_size):
                 errors += "Error" in doc
+                if drawn is not None and "Error" not in doc:
+                    drawn.draw(doc)
                 line = (dumps_line(doc).decode("utf-8") + "\n" if args.format == "json"
                         else _text_line(doc))
                 if stream is None:  # through the terminal guard: label names are user data
@@ -101,6 +109,29 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
           f"{errors} with an error; model {args.project}/{args.model_version} on "
           f"{model.device}", file=sys.stderr)
     return 1 if errors else 0
+
+
+class _Drawings:
+    """``--draw DIR``: each image's picture, named after the image (``NAME.png``; ``NAME-2.png``
+    and so on when two images share a name)."""
+
+    def __init__(self, folder: Path, items: dict[tuple[str, str], Any]):
+        self.folder, self.items = folder, items
+        self.used: set[str] = set()
+        self.inputs = {str(Path(i.name).resolve()) for i in items.values() if i.field == "path"}
+
+    def draw(self, doc: dict[str, Any]) -> None:
+        from ..train.predict import draw
+
+        field = "source-ref" if "source-ref" in doc else "path"
+        item = self.items[(field, doc[field])]
+        stem = Path(doc[field].rstrip("/")).stem or "image"
+        name, n = f"{stem}.png", 1
+        while name in self.used or str((self.folder / name).resolve()) in self.inputs:
+            n += 1  # never over another picture, nor over an input image
+            name = f"{stem}-{n}.png"
+        self.used.add(name)
+        draw(item.read(), doc, self.folder / name)
 
 
 def _text_line(doc: dict[str, Any]) -> str:

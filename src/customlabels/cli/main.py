@@ -78,7 +78,7 @@ MANIFEST_ARGUMENTS = {
     "labels": ("manifest",), "update": ("manifest", "changes"), "describe": ("manifest",),
     "remove-label": ("manifest",), "merge": ("manifests",), "train": ("train", "test")}
 #: The arguments that name an output directory or file, in any subcommand.
-OUTPUT_DIR_ARGUMENTS = ("output_dir",)
+OUTPUT_DIR_ARGUMENTS = ("output_dir", "draw")  # draw: detect --draw DIR, its pictures
 OUTPUT_FILE_ARGUMENTS = ("output",)
 
 

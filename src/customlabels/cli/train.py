@@ -71,19 +71,31 @@ def add_parser(sub: Any, name: str) -> None:
                    help="train every layer; by default the stem and the first blocks keep "
                         "their ImageNet weights (faster, and steadier on small datasets)")
     m.add_argument("--image-size", type=positive, metavar="PX",
-                   help="the network's input side (default: the model's own, 224 for "
-                        "efficientnet_lite0)")
-    m.add_argument("--epochs", type=positive, default=10, metavar="N",
-                   help="at most N epochs (default 10)")
+                   help="the network's input side (default: the model's own for a classifier, "
+                        "224 for efficientnet_lite0; 512 for a detector)")
+    m.add_argument("--epochs", type=positive, metavar="N",
+                   help="at most N epochs (default 10 for a classifier, 60 for a detector)")
     m.add_argument("--time-budget", type=_positive, metavar="SECONDS",
                    help="stop training after this many seconds (the best epoch is kept)")
-    m.add_argument("--patience", type=integer, default=3, metavar="N",
-                   help="stop after N epochs without a better test macro F1 (default 3; 0: "
-                        "never)")
-    m.add_argument("--batch-size", type=positive, default=32, metavar="N",
-                   help="images a batch (default 32)")
-    m.add_argument("--learning-rate", type=_positive, default=1e-3, metavar="LR",
+    m.add_argument("--patience", type=integer, metavar="N",
+                   help="stop after N epochs without a better test score: macro F1 for a "
+                        "classifier (default 3), COCO mAP for a detector (default 15); 0: "
+                        "never")
+    m.add_argument("--batch-size", type=positive, metavar="N",
+                   help="images a batch (default 32 for a classifier, 4 for a detector)")
+    m.add_argument("--learning-rate", type=_positive, metavar="LR",
                    help="AdamW's peak learning rate (default 0.001)")
+    d = p.add_argument_group("object detection")
+    d.add_argument("--tile", type=positive, metavar="PX",
+                   help="cut images larger than PX pixels a side into PX x PX tiles, to train "
+                        "on and to detect with (large images with small objects); a box "
+                        "belongs to each tile holding its centre")
+    d.add_argument("--rotations", action="store_true",
+                   help="augment with top-bottom flips and quarter turns too, for images seen "
+                        "from above (aerial photographs, microscope slides)")
+    d.add_argument("--zoom", type=number_in(1, 4), default=1.0, metavar="X",
+                   help="scale jitter: zoom each training image in by a random factor from 1 "
+                        "to X, its boxes with it (default 1: off)")
     m.add_argument("--seed", type=integer, default=0, metavar="N",
                    help="seeds the split, the weights, the order and the augmentation "
                         "(default 0)")
@@ -111,8 +123,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                         image_size=args.image_size,
                         epochs=args.epochs, time_budget=args.time_budget,
                         batch_size=args.batch_size, learning_rate=args.learning_rate,
-                        patience=args.patience, seed=args.seed, device=args.device,
-                        workers=args.workers)
+                        patience=args.patience, tile=args.tile, rotations=args.rotations,
+                        zoom=args.zoom,
+                        seed=args.seed, device=args.device, workers=args.workers)
     result = train(settings, project=args.project, version=args.model_version,
                    store=args.store, resume=args.resume, progress=progress_of(args),
                    backend=args.backend)
@@ -129,12 +142,14 @@ def render_text(result: Any, shown: Shown = ALL) -> tuple[str, str]:
     issues = (result.validation or {}).get("issues", []) + result.issues
     out, err = split_problem_lines(issues, shown)
     if result.epochs:
-        out.append(f"{'Epoch':>5}  {'Train loss':>10}  {'Test loss':>9}  {'Macro F1':>8}  "
-                   f"{'Seconds':>8}  {'Images/s':>8}")
+        detector = result.epochs[0].test_map is not None
+        out.append(f"{'Epoch':>5}  {'Train loss':>10}  {'Test loss':>9}  "
+                   f"{'mAP' if detector else 'Macro F1':>8}  {'Seconds':>8}  {'Images/s':>8}")
         for e in result.epochs:
             mark = "  *" if e.epoch == result.best_epoch else ""
+            score = e.test_map if detector else e.test_macro_f1
             out.append(f"{e.epoch:>5}  {e.train_loss:>10.4f}  {e.test_loss:>9.4f}  "
-                       f"{e.test_macro_f1:>8.4f}  {e.seconds:>8.1f}  "
+                       f"{_number(score):>8}  {e.seconds:>8.1f}  "
                        f"{e.images_per_second:>8.1f}{mark}")
         out.append(f"best epoch {result.best_epoch} (*); {result.training_seconds:.0f} s of "
                    "training")
@@ -146,6 +161,10 @@ def render_text(result: Any, shown: Shown = ALL) -> tuple[str, str]:
             out.append(f"  {label['label']}: F1 {_number(label['f1'])}, precision "
                        f"{_number(label['precision'])}, recall {_number(label['recall'])} at "
                        f"threshold {_number(label['threshold'], 3)}")
+        coco = (ev.get("coco") or {}).get("stats")
+        if coco:
+            out.append(f"COCO: mAP {_number(coco['AP'])}, AP50 {_number(coco['AP50'])}, "
+                       f"AP75 {_number(coco['AP75'])}, AR100 {_number(coco['AR100'])}")
     out.append(f"{result.project}/{result.version}: {result.status}: {result.message}")
     out.append(f"version folder: {result.version_dir}")
     errors, warnings = counts(issues)
