@@ -66,7 +66,8 @@ class Model:
         project, version: the version's names; labels: the label names, in output order of
             the network; multi_label: several labels an image; image_size: the input side;
             thresholds: each label's assumed threshold, 0-100 (None: it has none);
-            folder: the version's folder in the store.
+            folder: the version's folder in the store; kind: ``classification`` or
+            ``detection``; tile: a detector's tile side in pixels (None: whole images).
     """
 
     def __init__(self, saved: dict[str, Any], thresholds: dict[str, float | None], device: Any,
