@@ -30,7 +30,7 @@ Usage::
 
     python benchmarks/bench_detect.py                 # about 35 minutes on 2 cores
     python benchmarks/bench_detect.py --budget 120    # a shorter run
-    python benchmarks/bench_detect.py --skip-baseline --extra='--zoom 1.5'   # an ablation
+    python benchmarks/bench_detect.py --skip-baseline --extra='--zoom 1'   # an ablation: no zoom
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def main() -> None:
                         help="run ours alone (its figures only)")
     parser.add_argument("--extra", default="", metavar="OPTIONS",
                         help="more `customlabels train` options for ours (an ablation), "
-                             "e.g. --extra='--zoom 1.5'")
+                             "e.g. --extra='--zoom 1'")
     args = parser.parse_args()
     if args.run_baseline:
         run_baseline(args.budget, Path(args.run_baseline))

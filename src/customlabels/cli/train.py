@@ -93,9 +93,9 @@ def add_parser(sub: Any, name: str) -> None:
     d.add_argument("--rotations", action="store_true",
                    help="augment with top-bottom flips and quarter turns too, for images seen "
                         "from above (aerial photographs, microscope slides)")
-    d.add_argument("--zoom", type=number_in(1, 4), default=1.0, metavar="X",
+    d.add_argument("--zoom", type=number_in(1, 4), metavar="X",
                    help="scale jitter: zoom each training image in by a random factor from 1 "
-                        "to X, its boxes with it (default 1: off)")
+                        "to X, its boxes with it (default 1.5; 1: off)")
     m.add_argument("--seed", type=integer, default=0, metavar="N",
                    help="seeds the split, the weights, the order and the augmentation "
                         "(default 0)")

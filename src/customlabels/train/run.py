@@ -78,7 +78,7 @@ class Settings:
         rotations: detection: augment with top-bottom flips and transposes too (images seen
             from above).
         zoom: detection: zoom each training image in by a random factor from 1 to this
-            (1: no zoom).
+            (1: no zoom; None: the kind's default, 1.5 for a detector).
         seed: seeds the split, the initialisation, the order and the augmentation.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``; amp: mixed precision on CUDA;
             channels_last: channels-last memory order.
@@ -104,7 +104,7 @@ class Settings:
     patience: int | None = None
     tile: int | None = None
     rotations: bool = False
-    zoom: float = 1.0
+    zoom: float | None = None
     seed: int = 0
     device: str = "auto"
     amp: bool = True
@@ -126,7 +126,7 @@ class Settings:
                                  ("patience", self.patience, 0), ("tile", self.tile, 64)):
             if value is not None and value < low:
                 raise ModelError(f"--{name.replace('_', '-')} {value}: at least {low}")
-        if not (1.0 <= self.zoom <= 4.0):
+        if self.zoom is not None and not (1.0 <= self.zoom <= 4.0):
             raise ModelError(f"--zoom {self.zoom}: 1 to 4")
         if self.image_size is not None and not 32 <= self.image_size <= 1024:
             raise ModelError(f"--image-size {self.image_size}: 32 to 1024 pixels")

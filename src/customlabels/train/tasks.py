@@ -30,8 +30,10 @@ from .transforms import Normalize, augment_detection, to_device  # noqa: E402
 CLASSIFICATION, DETECTION = "classification", "detection"
 #: The defaults that differ by kind (``Settings`` fields left None take these).
 DEFAULTS = {
-    CLASSIFICATION: {"batch_size": 32, "epochs": 10, "patience": 3, "learning_rate": 1e-3},
-    DETECTION: {"batch_size": 4, "epochs": 60, "patience": 15, "learning_rate": 1e-3},
+    CLASSIFICATION: {"batch_size": 32, "epochs": 10, "patience": 3, "learning_rate": 1e-3,
+                     "zoom": 1.0},
+    DETECTION: {"batch_size": 4, "epochs": 60, "patience": 15, "learning_rate": 1e-3,
+                "zoom": 1.5},
 }
 #: The detector's input side when ``--image-size`` is not given.
 DETECTION_IMAGE_SIZE = 512
@@ -126,7 +128,7 @@ class DetectionTask:
 
     def step_loss(self, normalize: Normalize, generator: Any) -> Callable[..., Any]:
         device, rotations = self.run.device, self.run.s.rotations
-        zoom = (1.0, self.run.s.zoom)
+        zoom = (1.0, float(self.run.s.zoom or 1.0))
 
         def step(model: Any, indices: list[int], images: np.ndarray) -> Any:
             x, boxes, labels = augment_detection(
