@@ -306,12 +306,26 @@ def postprocess(boxes: Any, scores: Any, *, max_detections: int, score_floor: fl
     return out
 
 
-def nms_merge(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, *, max_detections: int,
-              nms_iou: float = NMS_IOU) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the boxes of several tiles of one image after non-maximum suppression a label,
-    the ``max_detections`` best first."""
+def merge_tiles(per_tile: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                regions: Sequence[tuple[float, float, float, float] | None],
+                extents: Sequence[tuple[int, int]], max_detections: int,
+                nms_iou: float = NMS_IOU) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return one image's detections from its tiles' (:func:`postprocess`'s, a tile each; a
+    whole image is one tile, region None): boxes as ratios of the image, the tiles' overlaps
+    merged by non-maximum suppression a label, the ``max_detections`` best first.
+    ``extents``: the pixels each tile took in the letterboxed input."""
     from torchvision.ops import batched_nms
 
+    gathered = []
+    for (boxes, scores, labels), region, (w, h) in zip(per_tile, regions, extents):
+        x0, y0, x1, y1 = region or (0.0, 0.0, 1.0, 1.0)
+        ratios = boxes / np.array([w, h, w, h], dtype=np.float64)
+        ratios = ratios * np.array([x1 - x0, y1 - y0, x1 - x0, y1 - y0]) + np.array(
+            [x0, y0, x0, y0])
+        gathered.append((ratios, scores, labels))
+    if len(gathered) == 1:
+        return gathered[0]
+    boxes, scores, labels = (np.concatenate([g[i] for g in gathered]) for i in range(3))
     if len(boxes) == 0:
         return boxes, scores, labels
     kept = batched_nms(torch.as_tensor(boxes, dtype=torch.float32),

@@ -190,17 +190,17 @@ class Model:
         if not self.detects_boxes:
             return [self.answer(row, min_confidence, max_results)
                     for row in self.probabilities(pixels)]
-        from .tasks import merge_tiles
+        from .detection import merge_tiles
 
         keep = max(max_results or 0, 100)
         per_tile = self.boxes(pixels, keep)
         out, start = [], 0
         for p in prepared:
-            tiles = [data.Example(0, "", "", (), (), region) for region in p.regions]
-            merged = merge_tiles(tiles, per_tile[start:start + len(tiles)],
-                                 list(p.extents), keep)  # type: ignore[arg-type]
-            start += len(tiles)
-            out.append(self.answer_boxes(merged[0], min_confidence, max_results))
+            count = len(p.regions)
+            merged = merge_tiles(per_tile[start:start + count], p.regions,
+                                 p.extents, keep)  # type: ignore[arg-type]
+            start += count
+            out.append(self.answer_boxes(merged, min_confidence, max_results))
         return out
 
     def detect(self, image: Any, *, min_confidence: float | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from itertools import groupby
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -159,9 +160,14 @@ class DetectionTask:
                 per_tile.extend(detection.postprocess(boxes.float(), scores.float(),
                                                       max_detections=EVALUATION_DETECTIONS))
         self.test_losses = [sum(losses) / max(len(run.test_set), 1)]
-        return merge_tiles(run.test_set, per_tile, [data.extent(ex, run.size)
-                                                    for ex in run.test_set],
-                           EVALUATION_DETECTIONS)
+        out, start = [], 0
+        for _line, group in groupby(run.test_set, key=lambda ex: ex.line):  # an image's tiles
+            tiles = list(group)
+            out.append(detection.merge_tiles(
+                per_tile[start:start + len(tiles)], [ex.region for ex in tiles],
+                [data.extent(ex, run.size) for ex in tiles], EVALUATION_DETECTIONS))
+            start += len(tiles)
+        return out
 
     def score(self, predicted: list[Any]) -> tuple[float, float]:
         """Return the test set's COCO mAP (IoU 0.50:0.95) and loss."""
@@ -206,30 +212,3 @@ def _targets(found: list[data.Example], index: dict[str, int], size: int
         classes.append(torch.tensor([index.get(name, 0) for name, *_ in ex.boxes],
                                     dtype=torch.int64))
     return boxes, classes
-
-
-def merge_tiles(tiles: list[data.Example], per_tile: list[tuple[np.ndarray, np.ndarray,
-                                                                  np.ndarray]],
-                extents: list[tuple[int, int]], max_detections: int
-                ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Return each image's detections from its tiles' (in order; a whole image is one tile;
-    ``extents``: the pixels each tile took in the input): boxes as ratios of the image, the
-    tiles' overlaps merged by non-maximum suppression."""
-    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    gathered: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for n, (ex, (boxes, scores, classes), (w, h)) in enumerate(zip(tiles, per_tile, extents)):
-        x0, y0, x1, y1 = ex.region or (0.0, 0.0, 1.0, 1.0)
-        ratios = boxes / np.array([w, h, w, h], dtype=np.float64)
-        ratios = ratios * np.array([x1 - x0, y1 - y0, x1 - x0, y1 - y0]) + np.array(
-            [x0, y0, x0, y0])
-        gathered.append((ratios, scores, classes))
-        if n + 1 == len(tiles) or tiles[n + 1].line != ex.line:  # the image's last tile
-            if len(gathered) == 1:
-                out.append(gathered[0])
-            else:
-                out.append(detection.nms_merge(
-                    np.concatenate([g[0] for g in gathered]),
-                    np.concatenate([g[1] for g in gathered]),
-                    np.concatenate([g[2] for g in gathered]), max_detections=max_detections))
-            gathered = []
-    return out
