@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from ._version import __version__
 from .codes import CODES, Code
 from .errors import (BackendNotBuiltError, CustomLabelsError, DatasetError, ImageSourceError,
-                     InputKindError, ModelError, SplitError, TrainingExtraMissing, UsageError,
-                     ValidationFailed)
+                     InputKindError, ModelError, ReportError, SplitError, TrainingExtraMissing,
+                     UsageError, ValidationFailed)
 from .validation import validate
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .dataset import describe as describe_dataset
     from .dataset import list_entries, list_labels, remove_label, update_entries
     from .dataset import merge as merge_manifests
+    from .htmlreport import write_report
     from .manifest.records import Record
     from .metrics import EvaluationResult, LabelResult, evaluate
     from .split import SplitResult
@@ -66,6 +67,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "remove_label": ("dataset", "remove_label"),
     "split_manifest": ("split", "split"),
     "update_entries": ("dataset", "update_entries"),
+    "write_report": ("htmlreport", "write_report"),
     "write_table": ("tables", "write_table"),
 }
 
@@ -106,6 +108,7 @@ __all__ = [
     "ManifestSummary",
     "ModelError",
     "Record",
+    "ReportError",
     "SplitError",
     "SplitResult",
     "TrainingExtraMissing",
@@ -131,5 +134,6 @@ __all__ = [
     "train",
     "update_entries",
     "validate",
+    "write_report",
     "write_table",
 ]

@@ -17,7 +17,8 @@ Standard library only: the command line imports this at start-up.
     │   ├── SplitError            a split that cannot be made as asked
     │   ├── InputKindError        a file of another kind (COCO, CSV) given as a manifest
     │   ├── ImageSourceError      images cannot be looked at as asked (--images)
-    │   └── ModelError            a model or version of the store cannot be used as asked
+    │   ├── ModelError            a model or version of the store cannot be used as asked
+    │   └── ReportError           an HTML report cannot be made from what it was given
     ├── TrainingExtraMissing (ImportError)
     │                             train, detect or export without the [train] extra
     └── BackendNotBuiltError (RuntimeError)
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from .validation.report import ValidationReport
 
 __all__ = ["BackendNotBuiltError", "CustomLabelsError", "DatasetError", "ImageSourceError",
-           "InputKindError", "ModelError", "SplitError", "TrainingExtraMissing", "UsageError",
+           "InputKindError", "ModelError", "ReportError", "SplitError", "TrainingExtraMissing", "UsageError",
            "ValidationFailed"]
 
 
@@ -83,6 +84,11 @@ class ModelError(UsageError):
     """A model cannot be built, trained, loaded or used as asked: an unknown architecture,
     missing weights, a project or version that is not in the store or not completed, a
     manifest of a kind the trainer does not train; the message says which and what to do."""
+
+
+class ReportError(UsageError):
+    """An HTML report cannot be made from what it was given: a folder that holds no validation,
+    evaluation or model version, a file that does not read; the message names the file."""
 
 
 class TrainingExtraMissing(CustomLabelsError, ImportError):

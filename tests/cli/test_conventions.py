@@ -16,7 +16,7 @@ from customlabels.cli.main import (INPUT_ARGUMENTS, OUTPUT_DIR_ARGUMENTS, OUTPUT
 from .test_exit_codes import CLEAN, data  # noqa: F401 - data is a fixture used below
 
 #: Commands that print data rather than problems: their --format has their own choices.
-LISTINGS = {"entries", "labels", "describe", "models", "describe-model", "detect"}
+LISTINGS = {"entries", "labels", "describe", "models", "describe-model", "detect", "report"}
 #: detect writes JSON Lines for evaluate by default; export-model's --format is the file's
 #: (onnx or torchscript, as the issue spells it), not a report's.
 FORMAT_DEFAULTS = {"detect": "json", "export-model": "onnx"}

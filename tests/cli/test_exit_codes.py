@@ -66,6 +66,13 @@ def data(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
     paths["faulty"] = str(tmp_path / "faulty.manifest")  # a copy: distribute rewrites it
     shutil.copy(FAULTY, paths["faulty"])
     paths["out"] = str(tmp_path / "out")
+    if command == "report":  # what validate --output-dir wrote, of clean and faulty input
+        from customlabels.validation.pipeline import validate_files
+
+        for name, manifest in (("validation", paths["train"]),
+                               ("faulty_validation", paths["faulty"])):
+            paths[name] = str(tmp_path / name)
+            validate_files(manifest, output_dir=paths[name])
     paths["dir"] = str(tmp_path)  # a directory where a file is expected
     paths["missing"] = str(tmp_path / "missing.manifest")
     return {**paths, **models}
@@ -93,6 +100,7 @@ CLEAN = {
     "models": "models --store {store}",
     "describe-model": "describe-model toy v --store {store}",
     "export-model": "export-model toy v --store {store} -o {out}.onnx",
+    "report": "report {validation} -o {out}.html",
 }
 #: command -> argv on faulty input, and the status: listing commands report and do not judge
 FAULTY_INPUT = {
@@ -119,6 +127,8 @@ FAULTY_INPUT = {
     "models": ("models --store {store} --project nosuch", EXIT_OK),
     "describe-model": ("describe-model toy nosuch --store {store}", EXIT_UNUSABLE),
     "export-model": ("export-model toy nosuch --store {store}", EXIT_UNUSABLE),
+    # the page shows the problems; it is written, which is all the command judges
+    "report": ("report {faulty_validation} -o {out}.html", EXIT_OK),
 }
 #: command -> an argv argparse refuses
 USAGE = {
@@ -139,6 +149,7 @@ USAGE = {
     "models": "models --format xml",
     "describe-model": "describe-model toy",
     "export-model": "export-model toy v --format pdf",
+    "report": "report {validation}",
 }
 #: command -> argv with the input named {bad} (a file that does not exist, or a directory)
 UNUSABLE = {
@@ -159,6 +170,7 @@ UNUSABLE = {
     "models": "models --store {bad}/store",
     "describe-model": "describe-model toy v --store {bad}/store",
     "export-model": "export-model toy v --store {bad}/store",
+    "report": "report {bad} -o {out}.html",
 }
 #: command -> (module, function) the command calls, made to fail for the internal error
 CALLS = {
@@ -179,6 +191,7 @@ CALLS = {
     "models": ("customlabels.store.Store", "list"),
     "describe-model": ("customlabels.store.Store", "describe"),
     "export-model": ("customlabels.train.export", "export_model"),
+    "report": ("customlabels.htmlreport", "write_report"),
 }
 
 

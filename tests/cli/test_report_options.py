@@ -17,7 +17,7 @@ from .test_exit_codes import FAULTY, FAULTY_INPUT, data  # noqa: F401 - data is 
 #: A problem line, compiler style (``customlabels: `` before it on standard error).
 PROBLEM = re.compile(r"^(?:customlabels: )?\S+?(?::\d+)?: ([A-Z][A-Z0-9]*_[A-Z0-9_]+) ")
 #: The listing commands print data, not problems.
-LISTINGS = {"entries", "labels", "describe", "detect", "models", "describe-model",
+LISTINGS = {"entries", "labels", "describe", "detect", "models", "describe-model", "report",
             "export-model"}
 REPORTS = sorted(c for c in FAULTY_INPUT if c not in LISTINGS)
 OFF_FRAME = 30  # lines with a box off the image

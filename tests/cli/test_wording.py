@@ -13,7 +13,7 @@ from customlabels.cli.main import main
 from .test_exit_codes import (CLEAN, EXAMPLES, FAULTY_INPUT, LABELS, S3, _line,  # noqa: F401
                               data)
 
-LISTINGS = {"entries", "labels", "describe", "detect", "models", "describe-model",
+LISTINGS = {"entries", "labels", "describe", "detect", "models", "describe-model", "report",
             "export-model"}
 GT_FAULTY = Path(__file__).parents[1] / "convert_cases" / "groundtruth" / "faulty.manifest"
 IGNORED_ONLY = Path(__file__).parents[1] / "cases" / "pair_images_in_both"

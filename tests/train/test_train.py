@@ -186,8 +186,13 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(toy: tuple, tmp_path: 
               "--project", "toy", "--store", str(tmp_path), "--image-size", "48",
               "--batch-size", "8", "--epochs", "2", "--patience", "0", "--device", "cpu",
               "--no-progress", "--seed", "5"]
-    whole = _cli("train", *common, "--version", "whole")
+    whole = _cli("train", *common, "--version", "whole", "--report",
+                 str(tmp_path / "whole.html"))
     assert whole.returncode == 0, whole.stderr
+    assert f"wrote {tmp_path / 'whole.html'}: " in whole.stdout
+    page = (tmp_path / "whole.html").read_text()
+    assert 'id="validation"' in page and 'id="evaluation"' in page
+    assert '<image href="data:image/jpeg;base64,' in page  # the test images, from --images
     killed = _cli("train", *common, "--version", "cut",
                   env={"CUSTOMLABELS_TEST_KILL_AT": "after-epoch"})
     assert killed.returncode == -9
@@ -195,8 +200,10 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(toy: tuple, tmp_path: 
     assert described["Status"] == TRAINING_FAILED and described["Resumable"]
     assert "--resume" in described["StatusMessage"]
     resumed = _cli("train", "--project", "toy", "--version", "cut", "--store", str(tmp_path),
-                   "--resume", "--no-progress")
+                   "--resume", "--no-progress", "--report", str(tmp_path / "cut.html"))
     assert resumed.returncode == 0, resumed.stderr
+    # resumed without --images: the pictures come from the images the version was trained on
+    assert '<image href="data:image/jpeg;base64,' in (tmp_path / "cut.html").read_text()
     a = torch.load(tmp_path / "toy" / "whole" / "model.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "toy" / "cut" / "model.pt", weights_only=True)["state_dict"]
     assert a.keys() == b.keys()
@@ -224,9 +231,12 @@ def test_manifests_that_do_not_validate_fail_the_version(tmp_path: Path) -> None
     assert Store(tmp_path / "store").describe("bad", result.version)["Status"] == TRAINING_FAILED
     status = _cli("train", "--train", str(one_label), "--test", str(train), "--images",
                   str(mirror), "--project", "bad", "--store", str(tmp_path / "store"),
-                  "--no-progress")
+                  "--no-progress", "--report", str(tmp_path / "bad.html"))
     assert status.returncode == 1
     assert "ERROR_MANIFEST_TOO_FEW_LABELS" in status.stdout + status.stderr
+    page = (tmp_path / "bad.html").read_text()  # the validation, which is why it failed
+    assert 'id="error_manifest_too_few_labels"' not in page  # a dataset problem: listed once
+    assert "ERROR_MANIFEST_TOO_FEW_LABELS" in page and 'id="evaluation"' not in page
 
 
 def test_a_loss_that_is_not_finite_stops_training(toy: tuple, tmp_path: Path,

@@ -120,6 +120,14 @@ def add_report(p: argparse.ArgumentParser, meaning: dict[str, str] | None = None
                    help="show no problem lines, only the summary; the exit status is the same")
 
 
+def add_report_file(p: argparse.ArgumentParser | Any) -> None:
+    """Add ``--report FILE``: the HTML report a command writes at the end
+    (:func:`customlabels.cli.report.write_at_end`)."""
+    p.add_argument("--report", metavar="FILE", dest="html_report",
+                   help="also write an HTML report of the results to this file (what "
+                        "`customlabels report` writes: open it in a browser)")
+
+
 def add_strict(p: argparse.ArgumentParser) -> None:
     """Add ``--strict``: warnings fail too."""
     p.add_argument("--strict", action="store_true",
@@ -146,14 +154,16 @@ def add_keep_formulas(p: argparse.ArgumentParser) -> None:
                         "them as text (convert csv reads it back off)")
 
 
-def add_backend(p: argparse.ArgumentParser) -> None:
-    """Add ``--backend`` (old spelling ``--engine``): which implementation reads the manifests."""
+def add_backend(p: argparse.ArgumentParser, *, old_spelling: bool = True) -> None:
+    """Add ``--backend`` (old spelling ``--engine``, which commands newer than it lack):
+    which implementation reads the manifests."""
     action = p.add_argument(
         "--backend", choices=BACKENDS, default="auto",
         help="the implementation that reads the manifests: compiled (the C extension), python "
              "(the pure-Python one, same results) or auto (compiled when built, the default); "
              "the json report names the one that ran")
-    alias(p, action, "--engine")
+    if old_spelling:
+        alias(p, action, "--engine")
 
 
 def add_output_file(p: argparse.ArgumentParser | Any, helptext: str, *,

@@ -13,7 +13,8 @@ import sys
 from typing import Any
 
 from ..errors import BackendNotBuiltError
-from ._options import add_backend, add_output_dir, add_report, alias
+from ._options import add_backend, add_output_dir, add_report, add_report_file, alias
+from .train import add_images
 from ._render import (ALL, Shown, closing, counts, plural, split_problem_lines,
                       write_report)
 
@@ -55,6 +56,9 @@ def add_parser(sub: Any, name: str) -> None:
     p.add_argument("--project-version-arn", metavar="ARN",
                    help="ProjectVersionArn for the summary file")
     add_report(p, {"text": "problems one a line, then a table of the metrics"})
+    add_report_file(p)
+    g = p.add_argument_group("pictures of --report")
+    add_images(g, required=False)
     add_backend(p)
 
 
@@ -72,7 +76,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 2
     write_report(args.format, Shown.of(args), result.as_dict(), result.issues,
                  lambda shown: render_text(result, shown))
-    return 0 if result.ok else 1
+    status = 0 if result.ok else 1
+    if args.html_report is None:
+        return status
+    from .report import write_at_end
+
+    # an evaluation that could not run has nothing to show: write_report says so (status 2)
+    return max(status, write_at_end(args, evaluation=result if result.summary else None,
+                                    images=args.images, images_prefix=args.images_prefix))
 
 
 def _fmt(value: float, width: int = 9) -> str:

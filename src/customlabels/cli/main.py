@@ -36,7 +36,7 @@ SUBCOMMANDS = {"validate": "validate", "evaluate": "evaluate",
                "entries": "dataset", "labels": "dataset", "update": "dataset",
                "describe": "dataset", "remove-label": "dataset", "merge": "dataset",
                "train": "train", "detect": "detect", "models": "models",
-               "describe-model": "models", "export-model": "models"}
+               "describe-model": "models", "export-model": "models", "report": "report"}
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -69,7 +69,7 @@ INPUT_ARGUMENTS = {
     "entries": ("manifest",), "labels": ("manifest",), "update": ("manifest", "changes"),
     "describe": ("manifest",), "remove-label": ("manifest",), "merge": ("manifests",),
     "train": ("train", "test"), "detect": (), "models": (), "describe-model": (),
-    "export-model": ()}  # detect: its inputs may be folders, which it reads itself
+    "export-model": (), "report": ()}  # detect, report: their inputs may be folders
 #: The arguments that name manifests (JSON Lines) in each subcommand: a COCO or CSV file given
 #: there is refused, and ``validate`` says what it is (see :func:`_check_kinds`).
 MANIFEST_ARGUMENTS = {
@@ -79,7 +79,7 @@ MANIFEST_ARGUMENTS = {
     "remove-label": ("manifest",), "merge": ("manifests",), "train": ("train", "test")}
 #: The arguments that name an output directory or file, in any subcommand.
 OUTPUT_DIR_ARGUMENTS = ("output_dir", "draw")  # draw: detect --draw DIR, its pictures
-OUTPUT_FILE_ARGUMENTS = ("output",)
+OUTPUT_FILE_ARGUMENTS = ("output", "html_report")  # html_report: --report FILE
 
 
 class _Formatter(argparse.HelpFormatter):

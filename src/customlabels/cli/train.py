@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Any
 
-from ._options import (add_backend, add_progress, add_report, integer, number_in, positive,
+from ._options import (add_backend, add_progress, add_report, add_report_file, integer, number_in, positive,
                        progress_of)
 from ._render import ALL, Shown, closing, counts, split_problem_lines, write_report
 
@@ -104,6 +105,7 @@ def add_parser(sub: Any, name: str) -> None:
     m.add_argument("--workers", type=positive, metavar="N",
                    help="threads decoding images (default: the cores, at most 8)")
     add_report(p, {"text": "problems one a line, then the epochs and the metrics"})
+    add_report_file(p)
     add_backend(p)
     add_progress(p)
 
@@ -134,7 +136,19 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     issues = (result.validation or {}).get("issues", []) + result.issues
     write_report(args.format, Shown.of(args), result.as_dict(), issues,
                  lambda shown: render_text(result, shown))
-    return 0 if result.ok else 1
+    status = 0 if result.ok else 1
+    if args.html_report is None:
+        return status
+    from .report import write_at_end
+
+    # the version's folder (its evaluation, its images), with the validation as it ran: its
+    # problems at their exact places
+    folder = result.version_dir if result.version_dir and Path(
+        result.version_dir, "version.json").is_file() else None
+    return max(status, write_at_end(args, validation=result.validation,
+                                    version_dir=folder if result.evaluation else None,
+                                    images=settings.images or None,
+                                    images_prefix=settings.images_prefix))
 
 
 def render_text(result: Any, shown: Shown = ALL) -> tuple[str, str]:

@@ -19,8 +19,8 @@ from ..errors import BackendNotBuiltError, ImageSourceError
 from ..limits import DEFAULT_MAX_LINES, MAX_LINES_WITH_QUOTA
 from ..validation.fates import DROPPED, KEPT, fate_counts, fate_note, line_fates
 from ..validation.pipeline import validate_files
-from ._options import (add_backend, add_output_dir, add_progress, add_report, add_strict, positive,
-                       progress_of)
+from ._options import (add_backend, add_output_dir, add_progress, add_report, add_report_file,
+                       add_strict, positive, progress_of)
 from ._render import (ALL, Shown, as_data, closing, counts, github_lines, json_text, plural,
                       split_problem_lines)
 
@@ -37,6 +37,7 @@ def add_parser(sub: Any, name: str) -> None:
     add_output_dir(p, "write manifest_summary.json and the *_manifest_with_validation.json "
                       "files here (a sub-directory per manifest when there are several)")
     add_report(p)
+    add_report_file(p)
     p.add_argument("--max-lines", type=positive, default=DEFAULT_MAX_LINES, metavar="N",
                    help=f"row limit (default {DEFAULT_MAX_LINES:,}; classification datasets "
                         f"may have a quota of up to {MAX_LINES_WITH_QUOTA:,})")
@@ -81,6 +82,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Validate, print the reports, and return the exit status."""
     if args.test is not None and len(args.train) > 1:
         parser.error("--test takes a single TRAIN manifest")
+    if args.html_report is not None and len(args.train) > 1:
+        parser.error("--report takes a single TRAIN manifest")
     reports = []
     outs = [args.output_dir] * len(args.train)
     if args.output_dir is not None and len(args.train) > 1:
@@ -111,7 +114,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     sys.stdout.flush()
     if stderr:
         sys.stderr.write(stderr)
-    return max(status_of(r, args.strict) for r in reports)
+    status = max(status_of(r, args.strict) for r in reports)
+    if args.html_report is None:
+        return status
+    from .report import write_at_end
+
+    return max(status, write_at_end(args, validation=reports[0], images=args.images,
+                                    images_prefix=args.images_prefix))
 
 
 def result_dirs(manifests: list[str], output_dir: str) -> list[Path]:

@@ -10,7 +10,6 @@ decodes and resizes).
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..images.pixels import shown_image
 from ..manifest.records import iter_rows, load_object, usable_boxes
 from ..manifest.schema import VALID
 
@@ -163,22 +163,6 @@ def extent(example: Example, size: int) -> tuple[int, int]:
     width, height = example.size or (size, size)
     x0, y0, x1, y1 = example.region or (0.0, 0.0, 1.0, 1.0)
     return content_size(width * (x1 - x0), height * (y1 - y0), size)
-
-
-def shown_image(data: bytes, draft: int | None = None) -> Any:
-    """Return the image ``data`` (PNG or JPEG bytes) as a PIL RGB image, as it is shown.
-
-    The EXIF orientation is applied (``docs/decisions.md``, "Training"). With ``draft``, a
-    JPEG is decoded at the smallest DCT scale still at least ``draft`` pixels a side
-    (Pillow's ``draft``).
-    """
-    from PIL import Image, ImageOps
-
-    with Image.open(io.BytesIO(data)) as image:
-        if image.format == "JPEG" and draft is not None:
-            image.draft("RGB", (draft, draft))
-        shown = ImageOps.exif_transpose(image)
-        return shown.convert("RGB")
 
 
 def fit(rgb: Any, size: int, region: Region | None = None,
