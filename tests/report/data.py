@@ -17,6 +17,9 @@ from typing import Any
 #: A label name that would run a script if it reached the page unescaped.
 HOSTILE = '<img src=x onerror="window.__pwned=1">"><script>window.__pwned=2</script>'
 BUCKET = "s3://report-bucket/images/"
+#: A line cut short, as an interrupted export leaves it.
+BROKEN = '{"source-ref": "s3://report-bucket/images/broken.jpg", "bounding-box": '
+
 #: photo -> (width, height, boxes as (label, left, top, width, height))
 PHOTOS: dict[str, tuple[int, int, list[tuple[str, int, int, int, int]]]] = {
     "astronaut": (512, 512, [("face", 170, 40, 130, 160), ("flag", 0, 0, 110, 160)]),
@@ -91,7 +94,7 @@ def faulty_training(path: Path) -> Path:
     missing_id = detection_line("chelsea")
     missing_id["bounding-box-metadata"]["class-map"].pop(str(LABELS.index("cat")))
     lines: list[Any] = [detection_line("coffee"), off_frame, missing_id,
-                        '{"source-ref": "s3://report-bucket/images/broken.jpg", "bounding-box": ',
+                        BROKEN,
                         detection_line("coffee"), detection_line("not-there"),
                         detection_line("rocket"), detection_line("horse"),
                         detection_line("motorcycle_left")]

@@ -100,6 +100,8 @@ def test_the_faulty_box_is_highlighted_and_its_path_shown(written: dict[str, Pat
     assert "train.manifest:2" in block
     block = _block(_page(tmp_path / "r.html"), "ERROR_INVALID_JSON_LINE")
     assert "not a JSON object" in block and "train.manifest:4" in block
+    # the line as it is in the manifest, where it breaks (the report document's manifests)
+    assert f'<pre class="raw">{escape(data.BROKEN)}</pre>' in block
 
 
 def test_pictures_embed_small_jpeg_thumbnails_and_say_why_one_is_missing(

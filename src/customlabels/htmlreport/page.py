@@ -34,6 +34,8 @@ from .sources import EvaluationPart, Sources, ValidationPart, place
 #: Defaults of the page's bounds (``customlabels report --max-images``, ``--per-group``).
 MAX_IMAGES = 400
 PER_GROUP = 12
+#: Characters shown of a line that is not JSON (its start: where it breaks is usually there).
+RAW_SHOWN = 300
 #: Problem lines listed in text under each code, beyond those pictured.
 LISTED_PER_CODE = 200
 OUTCOMES = {"tp": "true positive", "fp": "false positive", "fn": "false negative"}
@@ -178,24 +180,25 @@ class Page:
             n_lines = len({(i["file"], i["line"]) for i in found})
             out.append(f'<tr class="{_e(found[0]["severity"])}"><td>{self._code_link(code)}</td>'
                        f'<td>{_e(found[0]["severity"])}</td><td>{n_lines:,}</td>'
-                       f'<td>{len(found):,}</td><td>{_e(row.message if row else "")}</td></tr>')
+                       f'<td>{len(found):,}</td><td>{_e(_template(row))}</td></tr>')
         out.append("</tbody></table>")
         for code in codes:
             out.append(self._code_block(code, by_code[code], pictured[code], by_line, objects,
-                                        thumbs))
+                                        thumbs, raws))
         return "".join(out)
 
     def _code_block(self, code: str, found: list[dict[str, Any]],
                     pictured: list[tuple[str, int]],
                     by_line: dict[tuple[str, int], list[dict[str, Any]]],
-                    objects: dict[tuple[str, int], Any], thumbs: dict[str, Thumb | str]) -> str:
+                    objects: dict[tuple[str, int], Any], thumbs: dict[str, Thumb | str],
+                    raws: dict[tuple[str, int], bytes | None]) -> str:
         row = CODES.get(code)
         places = list(dict.fromkeys((i["file"], i["line"]) for i in found))
         out = [f'<div class="code-block" id="{_e(anchor(code))}"><h4>{_e(code)} '
                f'<span class="count">{len(places):,} line{"s" if len(places) != 1 else ""}'
                '</span></h4>']
         if row is not None:
-            out.append(f'<p class="message">{_e(row.message)}</p>')
+            out.append(f'<p class="message">{_e(_template(row))}</p>')
             if row.hint:
                 out.append(f'<p class="fix">Fix: {_e(row.hint)}</p>')
             if row.guide:
@@ -206,7 +209,8 @@ class Page:
                        'the error reference</a></p>')
         out.append('<div class="cards">')
         for where in pictured:
-            out.append(self._line_card(code, where, by_line[where], objects.get(where), thumbs))
+            out.append(self._line_card(code, where, by_line[where], objects.get(where), thumbs,
+                                       raws.get(where)))
         out.append("</div>")
         if len(places) > len(pictured):
             out.append(f'<p class="sampled">Pictured: the first {len(pictured):,} of '
@@ -215,7 +219,7 @@ class Page:
             out.append('<ul class="more-lines">')
             for where in rest:
                 out += [f'<li><span class="place">{_e(where[0])}:{where[1]}</span> '
-                        f'<code>{_e(i["path"] or "")}</code> {_e(i["detail"] or "")}</li>'
+                        f'<code>{_e(i["path"] or "$")}</code> {_said(i)}</li>'
                         for i in by_line[where] if i["code"] == code][:1]
             out.append("</ul>")
             left = len(places) - len(pictured) - len(rest)
@@ -226,7 +230,7 @@ class Page:
         return "".join(out)
 
     def _line_card(self, code: str, where: tuple[str, int], issues: list[dict[str, Any]],
-                   obj: Any, thumbs: dict[str, Thumb | str]) -> str:
+                   obj: Any, thumbs: dict[str, Thumb | str], raw: bytes | None) -> str:
         file, line = where
         faulty: set[tuple[str, int]] = set()
         faulty_attributes: set[str] = set()
@@ -245,7 +249,8 @@ class Page:
             frame, marks, labels = _line_marks(obj, faulty)
             frame = frame or frame_of(None, thumb)
             whole = bool(faulty_attributes & set(_detection_attributes(obj)))
-            out.append(picture(frame, thumb, marks, classes="faulty-frame" if whole else ""))
+            if marks or whole or self.thumbnails is not None:  # else a grey frame says nothing
+                out.append(picture(frame, thumb, marks, classes="faulty-frame" if whole else ""))
             out.append(f'<p class="ref">{_e(ref if isinstance(ref, str) else "(no source-ref)")}'
                        "</p>")
             if labels:
@@ -254,14 +259,16 @@ class Page:
         else:
             out.append('<p class="unreadable">The line is not a JSON object: nothing to '
                        "draw.</p>")
+            if raw and b'"errors"' not in raw[:12]:  # a validation manifest keeps only errors
+                text = raw[:RAW_SHOWN].decode("utf-8", "replace")
+                out.append(f'<pre class="raw">{_e(text)}'
+                           + ("…" if len(raw) > RAW_SHOWN else "") + "</pre>")
         out.append(f'<p class="place">{_e(file)}:{line}</p><ul class="line-problems">')
         for issue in issues:
             mine = " this" if issue["code"] == code else ""
             out.append(f'<li class="{_e(issue["severity"])}{mine}">'
                        f'{self._code_link(issue["code"])} <code class="path">'
-                       f'{_e(issue["path"] or "$")}</code>'
-                       + (f' {_e(issue["detail"])}' if issue.get("detail") else "")
-                       + "</li>")
+                       f'{_e(issue["path"] or "$")}</code> {_said(issue)}</li>')
         out.append("</ul></div>")
         return "".join(out)
 
@@ -282,8 +289,8 @@ class Page:
                        f'<span class="name">{name}</span></div>')
         kind = "object detection" if detection else "classification" + (
             ", multi-label" if result.multi_label else "")
-        out.append(f'</div><p>{kind}: {result.testing_images:,} testing images, '
-                   f'{len(result.labels):,} labels; precision, recall and F1 at each label\'s '
+        out.append(f'</div><p>{kind}: {_count(result.testing_images, "testing image")}, '
+                   f'{_count(len(result.labels), "label")}; precision, recall and F1 at each label\'s '
                    'assumed threshold, the means over the labels'
                    + ("; mAP and mAR as COCO computes them (IoU 0.50:0.95, mAR at 100 "
                       "detections)" if detection else "") + ".</p>")
@@ -389,6 +396,22 @@ class Page:
             out.append("</p></div>")
         out.append("</div>")
         return "".join(out)
+
+
+def _template(row: Any) -> str:
+    """Return a code's message with its blank shown (``first used on line …``)."""
+    return "" if row is None else row.message.replace("{}", "…")
+
+
+def _said(issue: dict[str, Any]) -> str:
+    """Return an issue's message and detail, escaped: what it says of its line."""
+    detail = issue.get("detail")
+    return _e(issue["message"]) + (f' <span class="detail">({_e(detail)})</span>'
+                                   if detail else "")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n:,} {unit}" + ("" if n == 1 else "s")
 
 
 def _sortable(value: float) -> float:
@@ -517,10 +540,11 @@ def _gallery_entry(obj: dict[str, Any], detection: bool, index: dict[str, int],
                 title = f"{label}: {OUTCOMES[outcome]}" + (
                     f", confidence {score:.3f}" if score else "")
                 marks.append(Mark(left, top, width, height, f"pred {outcome}", title, key))
+        boxes_of = Counter(mark.key for mark in marks if mark.key is not None)
         for key in sorted(keys, key=lambda k: (int(k.split(":")[0]), k)):
             number, outcome = key.split(":")
             chips.append((outcome, key, OUTCOMES[outcome], f"{names[int(number)]}: "
-                          f"{OUTCOMES[outcome]}"))
+                          f"{_count(boxes_of[key], OUTCOMES[outcome])}"))
     else:
         for attr, value in obj.items():
             meta = obj.get(f"{attr}-metadata")
@@ -584,9 +608,13 @@ word-break:break-all}
 .card{border:1px solid var(--line);border-radius:6px;padding:8px;width:258px;background:#fff}
 .card p{margin:4px 0}
 .card[hidden]{display:none}
+pre.raw{white-space:pre-wrap;word-break:break-all;font-size:11px;background:var(--bg);
+padding:4px;margin:4px 0;max-height:8em;overflow:auto}
 .line-problems{margin:4px 0;padding-left:16px;font-size:12px}
 .line-problems li.this{font-weight:600}
-svg.pic{display:block;background:#e9edf0;max-width:100%;height:auto}
+svg.pic{display:block;background:#e9edf0;max-width:100%;height:auto;cursor:zoom-in}
+.card.big{width:auto;max-width:100%}
+.card.big svg.pic{width:min(960px,100%);height:auto;cursor:zoom-out}
 svg.pic .frame{fill:#dfe4e8}
 svg.pic .why{fill:var(--muted);text-anchor:middle;dominant-baseline:middle}
 svg.pic rect.box,svg.pic rect.gt,svg.pic rect.pred{fill:none;vector-effect:non-scaling-stroke;
@@ -628,6 +656,11 @@ border:1px solid var(--line);border-radius:6px;padding:8px 12px;position:sticky;
 
 SCRIPT = """
 (function () {
+  document.querySelectorAll(".card svg.pic").forEach(function (picture) {
+    picture.addEventListener("click", function () {
+      picture.closest(".card").classList.toggle("big");
+    });
+  });
   var select = document.getElementById("g-label");
   if (!select) { return; }
   var outcomes = document.querySelectorAll(".g-outcome");

@@ -261,19 +261,63 @@ def evaluation_from_folder(folder: str | os.PathLike[str], backend: str = "auto"
                            ) -> EvaluationPart:
     """Return the part of an evaluation output folder (or of its summary file).
 
-    The snapshot is evaluated again, as its own ground truth and predictions: the metrics are
-    those of the summary file (a test checks it), and the curves behind the thresholds are
-    there too.
+    The snapshot's predictions are evaluated again against its ground truth (each line
+    without its evaluation attributes, in a temporary file: a snapshot line of an image with
+    more than 50 predicted boxes is not a valid manifest line, while its ground truth is): the
+    metrics are those of the summary file (a test checks it), and the curves behind the
+    thresholds are there too.
     """
+    import tempfile
+
     from ..metrics.evaluation import evaluate_files
 
     summary, snapshot = evaluation_files(folder)
     _read_document(summary, "an EvaluationSummary")
-    result = evaluate_files(str(snapshot), str(snapshot), backend=backend)
-    if result.summary is None:
-        problem = next((str(i) for i in result.issues if i.severity == "error"), "")
-        raise ReportError(f"{snapshot}: cannot be evaluated again: {problem}")
-    return EvaluationPart(str(summary), result, result.snapshot_lines)
+    with tempfile.TemporaryDirectory(prefix="customlabels-report-") as scratch:
+        truth = Path(scratch) / "ground-truth.manifest"
+        try:
+            _ground_truth_of(snapshot, truth)
+        except OSError as exc:
+            raise ReportError(f"{snapshot}: cannot be read ({exc.strerror or exc})") from None
+        result = evaluate_files(str(truth), str(snapshot), backend=backend)
+        if result.summary is None:
+            problem = next((str(i) for i in result.issues if i.severity == "error"), "")
+            raise ReportError(f"{snapshot}: cannot be evaluated again: "
+                              + problem.replace(str(truth), f"{snapshot} (its ground truth)"))
+    result.files = {"ground_truth": str(snapshot), "predictions": str(snapshot), "train": None}
+    return EvaluationPart(str(summary), result, FileLines(snapshot))
+
+
+class FileLines:
+    """The lines of a file, read again each time they are iterated (not held in memory)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __iter__(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as stream:
+            for raw in iter_lines(stream):
+                if raw is not None:
+                    yield raw
+
+
+def _ground_truth_of(snapshot: Path, out: Path) -> None:
+    """Write the snapshot's lines without their evaluation attributes, line for line."""
+    from ..manifest.writer import dumps_line
+    from ..metrics.inputs import EVALUATION_PREFIX
+
+    with open(snapshot, "rb") as stream, open(out, "wb") as sink:
+        for raw in iter_lines(stream):
+            line = raw or b""
+            if EVALUATION_PREFIX.encode() in line:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    obj = None
+                if isinstance(obj, dict):
+                    line = dumps_line({k: v for k, v in obj.items()
+                                       if not k.startswith(EVALUATION_PREFIX)})
+            sink.write(line.rstrip(b"\n") + b"\n")
 
 
 # --- a model version -------------------------------------------------------------------------
