@@ -23,10 +23,12 @@ from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
+import orjson
+
 from .._version import __version__
 from ..codes import CODES, guide_titles
 from ..limits import INVALID_SHARE
-from ..metrics.inputs import EVALUATION_PREFIX
+from ..manifest.schema import EVALUATION_PREFIX
 from .pictures import Mark, Thumb, Thumbnails, frame_of, picture
 from .plots import precision_recall_svg
 from .sources import EvaluationPart, Sources, ValidationPart, place
@@ -359,13 +361,12 @@ class Page:
             if not isinstance(obj, dict):
                 continue
             images += 1
-            entry = _gallery_entry(obj, detection, index, names)
-            keys = entry["keys"]
+            keys = _outcome_keys(obj, detection, index, names)  # cheap: no box is read
             totals.update(keys)
             if len(entries) < self.budget and any(chosen[k] < self.bounds.per_group
                                                   for k in keys):
                 chosen.update(keys)
-                entries.append(entry)
+                entries.append(_gallery_entry(obj, detection, index, names))
         thumbs = self.thumbs([e["ref"] for e in entries])
         out = ['<h3 id="gallery-title">Test images</h3>']
         out.append(f'<p class="sampled" id="g-sampling">{len(entries):,} of {images:,} test '
@@ -419,12 +420,61 @@ def _sortable(value: float) -> float:
 
 
 def _load(raw: bytes | None) -> Any:
+    """Return the object of a line (orjson, a dependency; json for what orjson refuses, as
+    NaN), or None when it is not JSON."""
     if raw is None:
         return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+def _outcome_keys(obj: dict[str, Any], detection: bool, index: dict[str, int],
+                  names: list[str]) -> set[str]:
+    """Return the ``label:outcome`` keys of a snapshot line's predictions (what
+    :func:`_gallery_entry` finds, without reading a box)."""
+    keys = set()
+    if detection:
+        predicted = obj.get(EVALUATION_PREFIX)
+        meta = obj.get(f"{EVALUATION_PREFIX}-metadata")
+        if not isinstance(predicted, dict) or not isinstance(meta, dict):
+            return keys
+        boxes, objects = predicted.get("annotations"), meta.get("objects")
+        classes = meta.get("class-map")
+        if not isinstance(boxes, list) or not isinstance(objects, list) or not isinstance(
+                classes, dict):
+            return keys
+        for box, item in zip(boxes, objects):
+            if not isinstance(box, dict) or not isinstance(item, dict):
+                continue
+            outcome = _outcome(item.get(_DETAILS))
+            if outcome != "tn":
+                label = str(classes.get(str(box.get("class_id")),
+                                        f"class {box.get('class_id')}"))
+                keys.add(f"{_number_of(label, index, names)}:{outcome}")
+        return keys
+    for attr, value in obj.items():
+        meta = obj.get(f"{attr}-metadata")
+        if _CLASS_ATTR.fullmatch(attr) and isinstance(meta, dict):
+            outcome = _outcome(meta.get(_DETAILS))
+            if outcome != "tn":
+                label = str(meta.get("class-name", value))
+                keys.add(f"{_number_of(label, index, names)}:{outcome}")
+    return keys
+
+
+def _number_of(label: str, index: dict[str, int], names: list[str]) -> int:
+    """Return a label's number in the gallery's filter (a label only predicted is added)."""
+    number = index.get(label)
+    if number is None:
+        number = index[label] = len(names)
+        names.append(label)
+    return number
 
 
 def _detection_attributes(obj: dict[str, Any]) -> list[str]:
@@ -504,10 +554,7 @@ def _gallery_entry(obj: dict[str, Any], detection: bool, index: dict[str, int],
                    names: list[str]) -> dict[str, Any]:
     """Return one snapshot line as a gallery card: its marks, chips and filter keys."""
     def number_of(label: str) -> int:
-        if label not in index:
-            index[label] = len(names)
-            names.append(label)
-        return index[label]
+        return _number_of(label, index, names)
 
     keys: set[str] = set()
     marks: list[Mark] = []

@@ -11,8 +11,6 @@ import math
 from html import escape
 from typing import Any
 
-import numpy as np
-
 #: The plot's size in CSS pixels and its margins (room for the axes' numbers and names).
 WIDTH, HEIGHT = 260, 220
 LEFT, RIGHT, TOP, BOTTOM = 38, 10, 12, 34
@@ -32,6 +30,8 @@ def _y(precision: float) -> float:
 def curve_points(curve: Any, threshold: float) -> list[tuple[float, float]]:
     """Return the (recall, precision) points to draw of a label's curve, in threshold order
     (decreasing), thinned to :data:`MAX_POINTS` with the assumed threshold's point kept."""
+    import numpy as np  # an evaluation has loaded it already; a validation's page needs none
+
     thresholds = np.asarray(curve.thresholds, dtype=np.float64)
     n = len(thresholds)
     if n == 0:

@@ -304,7 +304,7 @@ class FileLines:
 def _ground_truth_of(snapshot: Path, out: Path) -> None:
     """Write the snapshot's lines without their evaluation attributes, line for line."""
     from ..manifest.writer import dumps_line
-    from ..metrics.inputs import EVALUATION_PREFIX
+    from ..manifest.schema import EVALUATION_PREFIX
 
     with open(snapshot, "rb") as stream, open(out, "wb") as sink:
         for raw in iter_lines(stream):

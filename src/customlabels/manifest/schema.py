@@ -26,6 +26,8 @@ VERDICT_NAMES = ("valid", "invalid", "ignored")
 #: The two use cases of a metadata ``type`` (L7357-7391).
 CLASSIFICATION = "groundtruth/image-classification"
 DETECTION = "groundtruth/object-detection"
+#: Label attributes of an evaluation, as the guide's snapshot names them (L8568, L8626).
+EVALUATION_PREFIX = "rekognition-custom-labels-evaluation"
 #: Keys of a line that are never label attributes.
 RESERVED_KEYS = frozenset(("source-ref", "errors", "warnings"))
 METADATA_SUFFIX = "-metadata"

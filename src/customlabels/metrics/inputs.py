@@ -37,15 +37,14 @@ from ..issues import make_issue, make_line_issue
 from ..limits import MAX_DEPTH, MAX_LABEL_NAME, MAX_LINE_BYTES, MIN_LABEL_NAME
 from ..manifest.jsonline import json_error_text, too_deep, unique_pairs, value_error_text
 from ..manifest.reader import iter_lines
-from ..manifest.schema import (CLASSIFICATION, DETECTION, VALID, Finding, attribute_pairs,
-                               attribute_type, label_name_ok, usable_boxes, usable_classes)
+from ..manifest.schema import (CLASSIFICATION, DETECTION, EVALUATION_PREFIX, VALID, Finding,
+                               attribute_pairs, attribute_type, label_name_ok, usable_boxes,
+                               usable_classes)
 from ..validation.dataset import CLASSIFICATION_USE, DETECTION_USE, use_case_of
 from ..validation.scan import ScanResult, choose_backend, scan
 from .kernels import choose_backend as choose_kernels
 from .kernels import kernels
 
-#: Label attributes of an evaluation, as the guide's snapshot names them (L8568, L8626).
-EVALUATION_PREFIX = "rekognition-custom-labels-evaluation"
 #: DetectCustomLabels confidences are percentages; metrics use 0-1 (L8344-8345, L10324-10328).
 PERCENT = 100.0
 #: A test manifest is read whole: the row limit of a dataset (L3687-3690) is the validator's.
