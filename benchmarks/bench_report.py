@@ -74,7 +74,8 @@ def inputs() -> dict[str, list[str]]:
 
 def write_times(argv: list[str], page: Path, repeat: int) -> tuple[list[float], list[float]]:
     """Return the command's wall times without and with ``--report page``, interleaved."""
-    without, with_report = [], []
+    without: list[float] = []
+    with_report: list[float] = []
     for round_ in range(repeat):
         order = [False, True] if round_ % 2 == 0 else [True, False]
         for report in order:

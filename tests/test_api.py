@@ -240,6 +240,7 @@ def test_readme_python_runs_as_shown(in_checkout_copy: Path,
     assert (in_checkout_copy / "split" / "test.manifest").exists()
     assert (in_checkout_copy / "instances.manifest").exists()
     assert (in_checkout_copy / "evaluation" / "EvaluationSummary-project-version.json").exists()
+    assert (in_checkout_copy / "report.html").read_text().startswith("<!DOCTYPE html>")
 
 
 def test_readme_validate(in_checkout_copy: Path) -> None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .dataset import describe as describe_dataset
     from .dataset import list_entries, list_labels, remove_label, update_entries
     from .dataset import merge as merge_manifests
-    from .htmlreport import write_report
+    from .htmlreport import ReportWritten, write_report
     from .manifest.records import Record
     from .metrics import EvaluationResult, LabelResult, evaluate
     from .split import SplitResult
@@ -49,6 +49,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "LabelStats": ("dataset", "LabelStats"),
     "ManifestSummary": ("validation.report", "ManifestSummary"),
     "Record": ("manifest.records", "Record"),
+    "ReportWritten": ("htmlreport", "ReportWritten"),
     "SplitResult": ("split", "SplitResult"),
     "ValidationReport": ("validation.report", "ValidationReport"),
     "convert_file": ("convert", "convert"),
@@ -109,6 +110,7 @@ __all__ = [
     "ModelError",
     "Record",
     "ReportError",
+    "ReportWritten",
     "SplitError",
     "SplitResult",
     "TrainingExtraMissing",

@@ -130,7 +130,8 @@ class Page:
                 f'<p>{_e(stats.get("use_case", ""))}</p><table class="counts">'
                 f'<tr><th>lines</th><td>{total:,}</td></tr>'
                 f'<tr><th>valid</th><td class="valid">{stats["valid_json_lines"]:,}</td></tr>'
-                f'<tr><th>invalid</th><td class="invalid">{invalid:,}</td></tr>'
+                f'<tr><th>invalid</th><td class="invalid{" some" if invalid else ""}">'
+                f'{invalid:,}</td></tr>'
                 f'<tr><th>ignored</th><td>{stats.get("ignored_json_lines", 0):,}</td></tr>'
                 '</table>'
                 f'<div class="budget {state}" title="invalid lines may be at most '
@@ -196,8 +197,8 @@ class Page:
                     raws: dict[tuple[str, int], bytes | None]) -> str:
         row = CODES.get(code)
         places = list(dict.fromkeys((i["file"], i["line"]) for i in found))
-        out = [f'<div class="code-block" id="{_e(anchor(code))}"><h4>{_e(code)} '
-               f'<span class="count">{len(places):,} line{"s" if len(places) != 1 else ""}'
+        out = [f'<div class="code-block" id="{_e(anchor(code))}"><div class="about">'
+               f'<h4>{_e(code)} <span class="count">{len(places):,} line{"s" if len(places) != 1 else ""}'
                '</span></h4>']
         if row is not None:
             out.append(f'<p class="message">{_e(_template(row))}</p>')
@@ -209,7 +210,7 @@ class Page:
         if self.docs_url:
             out.append(f'<p><a href="{_e(self.docs_url)}#{_e(anchor(code))}">{_e(code)} in '
                        'the error reference</a></p>')
-        out.append('<div class="cards">')
+        out.append('</div><div class="lines"><div class="cards">')
         for where in pictured:
             out.append(self._line_card(code, where, by_line[where], objects.get(where), thumbs,
                                        raws.get(where)))
@@ -228,7 +229,7 @@ class Page:
             if left > 0:
                 out.append(f'<p class="sampled">… and {left:,} more lines, not listed here: '
                            '`customlabels validate` lists them all.</p>')
-        out.append("</div>")
+        out.append("</div></div>")
         return "".join(out)
 
     def _line_card(self, code: str, where: tuple[str, int], issues: list[dict[str, Any]],
@@ -244,7 +245,8 @@ class Page:
                 faulty.add((attribute, index))
             elif attribute is not None:
                 faulty_attributes.add(attribute)
-        out = [f'<div class="card line-card" data-code="{_e(code)}">']
+        severity = CODES[code].severity if code in CODES else "error"
+        out = [f'<div class="card line-card sev-{_e(severity)}" data-code="{_e(code)}">']
         if isinstance(obj, dict):
             ref = obj.get("source-ref")
             thumb = thumbs.get(ref) if isinstance(ref, str) else None
@@ -438,7 +440,7 @@ def _outcome_keys(obj: dict[str, Any], detection: bool, index: dict[str, int],
                   names: list[str]) -> set[str]:
     """Return the ``label:outcome`` keys of a snapshot line's predictions (what
     :func:`_gallery_entry` finds, without reading a box)."""
-    keys = set()
+    keys: set[str] = set()
     if detection:
         predicted = obj.get(EVALUATION_PREFIX)
         meta = obj.get(f"{EVALUATION_PREFIX}-metadata")
@@ -627,11 +629,12 @@ section{padding:8px 24px 24px}
 h2{border-bottom:2px solid var(--line);padding-bottom:4px}
 .origin,.file,.ref,.place,.sampled,.guide{color:var(--muted);font-size:12px;word-break:break-all}
 .datasets,.metrics{display:flex;flex-wrap:wrap;gap:16px}
-.dataset{border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:240px}
+.dataset{border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:240px;
+flex:1 1 300px;max-width:480px}
 .dataset h3{margin:0}
 .counts th{text-align:left;font-weight:normal;color:var(--muted);padding-right:16px}
 .counts td{text-align:right;font-variant-numeric:tabular-nums}
-td.invalid{color:var(--fp)}
+td.invalid.some{color:var(--fp)}
 .budget{height:8px;background:var(--bg);border:1px solid var(--line);border-radius:4px;
 overflow:hidden;margin-top:8px}
 .budget .bar{height:100%;background:var(--tp)}
@@ -647,7 +650,10 @@ tr.warning td:nth-child(2),li.warning>.code{color:var(--fn)}
 a.code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
 code,.path{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;
 word-break:break-all}
-.code-block{border-top:1px solid var(--line);margin-top:18px}
+.code-block{border-top:1px solid var(--line);margin-top:18px;display:grid;
+grid-template-columns:minmax(240px,320px) minmax(0,1fr);gap:0 24px}
+@media (max-width:800px){.code-block{display:block}}
+.more-lines{font-size:12px;padding-left:16px;max-height:24em;overflow:auto}
 .code-block h4{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;margin:12px 0 4px}
 .code-block:target{background:#fffbe6}
 .count{font-family:system-ui,sans-serif;font-weight:normal;color:var(--muted);font-size:12px}
@@ -658,7 +664,7 @@ word-break:break-all}
 pre.raw{white-space:pre-wrap;word-break:break-all;font-size:11px;background:var(--bg);
 padding:4px;margin:4px 0;max-height:8em;overflow:auto}
 .line-problems{margin:4px 0;padding-left:16px;font-size:12px}
-.line-problems li.this{font-weight:600}
+.line-problems li.this>.code{font-weight:700}
 svg.pic{display:block;background:#e9edf0;max-width:100%;height:auto;cursor:zoom-in}
 .card.big{width:auto;max-width:100%}
 .card.big svg.pic{width:min(960px,100%);height:auto;cursor:zoom-out}
@@ -669,6 +675,8 @@ stroke-width:2}
 svg.pic rect.box{stroke:var(--box)}
 svg.pic rect.faulty{stroke:var(--fp);stroke-width:4;fill:rgba(215,25,28,.15)}
 svg.faulty-frame{outline:4px solid var(--fp)}
+.sev-warning svg.faulty-frame{outline-color:var(--fn)}
+.sev-warning svg.pic rect.faulty{stroke:var(--fn);fill:rgba(224,138,0,.15)}
 svg.pic rect.gt{stroke:#fff;stroke-dasharray:4 3;stroke-width:1.5}
 svg.pic rect.tp{stroke:var(--tp)}
 svg.pic rect.fp{stroke:var(--fp);stroke-dasharray:7 3}
