@@ -91,14 +91,17 @@ def shoot(written: dict[str, Path], max_height: int, docs: bool) -> None:
             said: list[str] = []
             page.on("console", lambda m: said.append(m.text) if m.type == "error" else None)
             page.goto(page_file.resolve().as_uri(), wait_until="load")
+            # a tall window: cards off screen are laid out at a placeholder's size until seen
+            page.set_viewport_size({"width": 1280, "height": max_height})
             for section in ("validation", "evaluation"):
-                box = page.locator(f"#{section}").bounding_box()
+                box = page.evaluate(
+                    f"(() => {{ const s = document.getElementById('{section}'); if (!s) "
+                    "return null; s.scrollIntoView(); const r = s.getBoundingClientRect(); "
+                    "return {y: r.top + window.scrollY, height: r.height}; })()")
                 if box is None:
                     continue
                 shot = OUT / f"{name}-{section}.png"
-                page.set_viewport_size({"width": 1280,
-                                        "height": int(min(box["height"], max_height))})
-                page.screenshot(path=str(shot), full_page=True, clip={
+                page.screenshot(path=str(shot), full_page=True, clip={  # page coordinates
                     "x": 0, "y": box["y"], "width": 1280,
                     "height": min(box["height"], max_height)})
                 print(f"{shot} ({min(box['height'], max_height):.0f} of "

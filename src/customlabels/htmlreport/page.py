@@ -653,12 +653,14 @@ word-break:break-all}
 .code-block{border-top:1px solid var(--line);margin-top:18px;display:grid;
 grid-template-columns:minmax(240px,320px) minmax(0,1fr);gap:0 24px}
 @media (max-width:800px){.code-block{display:block}}
-.more-lines{font-size:12px;padding-left:16px;max-height:24em;overflow:auto}
+.more-lines{font-size:12px;padding-left:16px;max-height:24em;overflow:auto;
+content-visibility:auto;contain-intrinsic-size:auto 24em}
 .code-block h4{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;margin:12px 0 4px}
 .code-block:target{background:#fffbe6}
 .count{font-family:system-ui,sans-serif;font-weight:normal;color:var(--muted);font-size:12px}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:10px 0}
-.card{border:1px solid var(--line);border-radius:6px;padding:8px;width:258px;background:#fff}
+.card{border:1px solid var(--line);border-radius:6px;padding:8px;width:258px;background:#fff;
+content-visibility:auto;contain-intrinsic-size:auto 258px auto 360px}
 .card p{margin:4px 0}
 .card[hidden]{display:none}
 pre.raw{white-space:pre-wrap;word-break:break-all;font-size:11px;background:var(--bg);
@@ -678,6 +680,7 @@ svg.faulty-frame{outline:4px solid var(--fp)}
 .sev-warning svg.faulty-frame{outline-color:var(--fn)}
 .sev-warning svg.pic rect.faulty{stroke:var(--fn);fill:rgba(224,138,0,.15)}
 svg.pic rect.gt{stroke:#fff;stroke-dasharray:4 3;stroke-width:1.5}
+svg.pic:not(:has(image)) rect.gt{stroke:#3d4650}
 svg.pic rect.tp{stroke:var(--tp)}
 svg.pic rect.fp{stroke:var(--fp);stroke-dasharray:7 3}
 svg.pic rect.fn{stroke:var(--fn);stroke-dasharray:2 2}
