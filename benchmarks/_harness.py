@@ -194,6 +194,22 @@ def target(name: str, value: float, unit: str, passed: bool) -> dict:
     return {"target": name, "value": value, "unit": unit, "passed": passed}
 
 
+#: Flags of a headless Chromium in a container (the report's pages): no sandbox (root), no GPU,
+#: nothing fetched in the background.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update"]
+
+
+def chromium() -> str:
+    """Return Debian's Chromium, or exit saying how to install it."""
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        sys.exit("no chromium on PATH: apt-get update && apt-get install -y chromium")
+    return found
+
+
 def machine() -> dict:
     """Return the interpreter's version, the platform and the CPU count, for a JSON report."""
     return {"python": platform.python_version(), "platform": platform.platform(),

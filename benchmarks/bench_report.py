@@ -41,8 +41,6 @@ from _harness import CLI
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 OUT = DATA / "report"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update"]
 
 LOAD_TIMING = """async () => {
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -116,15 +114,13 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright  # the [test] extra
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        sys.exit("no chromium on PATH: apt-get update && apt-get install -y chromium")
+    chromium = H.chromium()
     OUT.mkdir(parents=True, exist_ok=True)
     commands = inputs()
     results: dict[str, dict[str, object]] = {}
     print(f"{os.cpu_count()} CPUs, {args.repeat} rounds a command, {args.loads} loads a page")
     with sync_playwright() as driver, tempfile.TemporaryDirectory() as tmp:
-        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        browser = driver.chromium.launch(executable_path=chromium, args=H.CHROMIUM_FLAGS)
         for name, argv in commands.items():
             page = Path(tmp) / f"{name}.html"
             without, with_report = write_times(argv, page, args.repeat)

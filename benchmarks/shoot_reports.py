@@ -34,13 +34,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import _harness as H
 from _harness import CLI
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "data" / "report" / "shots"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update"]
 
 
 def _run(*argv: str, cwd: Path | None = None) -> None:
@@ -81,11 +80,9 @@ def shoot(written: dict[str, Path], max_height: int, docs: bool) -> None:
     """Screenshot each page's sections."""
     from playwright.sync_api import sync_playwright  # the [test] extra
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        sys.exit("no chromium on PATH: apt-get update && apt-get install -y chromium")
+    chromium = H.chromium()
     with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        browser = driver.chromium.launch(executable_path=chromium, args=H.CHROMIUM_FLAGS)
         for name, page_file in written.items():
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             said: list[str] = []

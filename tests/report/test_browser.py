@@ -98,3 +98,19 @@ def test_a_hostile_label_name_runs_no_script(browser: Any, written: dict[str, Pa
     assert page.evaluate("document.getElementsByTagName('img').length") == 0
     assert data.HOSTILE in page.evaluate("document.body.textContent")  # shown as text
     page.close()
+
+
+def test_where_chromium_cannot_be_installed_the_reason_is_said(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from .conftest import find_chromium
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert find_chromium() == (None, "no chromium on PATH and no apt-get to install Debian's "
+                                     "package")
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/apt-get"
+                        if name == "apt-get" else None)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert find_chromium() == (None, "no chromium on PATH; installing Debian's package needs "
+                                     "root")
