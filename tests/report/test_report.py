@@ -343,3 +343,14 @@ def test_the_bundled_examples_report_without_pillow(tmp_path: Path) -> None:
                           text=True)
     assert done.returncode == 2
     assert "pictures need Pillow: pip install 'customlabels[report]'" in done.stderr
+
+
+def test_standard_input_is_named_as_the_command_names_it(tmp_path: Path) -> None:
+    lines = (ROOT / "examples" / "train.manifest").read_text().splitlines()
+    done = subprocess.run([sys.executable, "-m", "customlabels", "validate", "-", "--report",
+                           str(tmp_path / "r.html")], input="\n".join(lines[:2] + lines[9:10]),
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1, done.stderr
+    page = _page(tmp_path / "r.html")
+    assert 'class="place">&lt;stdin&gt;:3</p>' in page
+    assert "customlabels-stdin-" not in page  # the temporary copy's name is not shown

@@ -26,6 +26,12 @@ LABEL = "<stdin>"
 SUFFIX = {"coco": ".json", "csv": ".csv", "csv-boxes": ".csv"}
 
 
+def copy_path() -> str | None:
+    """Return the path of standard input's copy while a command reads it, else None (what
+    a file the command writes, as the HTML report, names as :data:`LABEL`)."""
+    return getattr(sys.stdout, "path", None) if isinstance(sys.stdout, _Relabel) else None
+
+
 class StdinError(Exception):
     """``-`` given where standard input cannot stand for the file (a usage error)."""
 

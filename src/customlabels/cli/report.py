@@ -40,12 +40,14 @@ def add_parser(sub: Any, name: str) -> None:
     add_store(v)
     g = p.add_argument_group("pictures")
     add_images(g, required=False)
-    g.add_argument("--max-images", type=positive, default=None, metavar="N",
-                   help="pictures on the page in all (default 400): a larger dataset is "
-                        "sampled, and the page says so")
-    g.add_argument("--per-group", type=positive, default=None, metavar="N",
+    from ..htmlreport.page import MAX_IMAGES, PER_GROUP
+
+    g.add_argument("--max-images", type=positive, default=MAX_IMAGES, metavar="N",
+                   help=f"pictures on the page in all (default {MAX_IMAGES}): a larger "
+                        "dataset is sampled, and the page says so")
+    g.add_argument("--per-group", type=positive, default=PER_GROUP, metavar="N",
                    help="pictures for each error code and for each label and outcome of the "
-                        "gallery (default 12)")
+                        f"gallery (default {PER_GROUP})")
     p.add_argument("--docs-url", metavar="URL",
                    help="where docs/errors.md is published: each code then also links to its "
                         "anchor there (the page explains each code itself)")
@@ -75,19 +77,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("give a SOURCE folder, or --project and --version")
     written = write_report(args.output, *args.sources, version_dir=version_dir,
                            images=args.images, images_prefix=args.images_prefix,
-                           **bounds_of(args), docs_url=args.docs_url, title=args.title,
+                           max_images=args.max_images, per_group=args.per_group,
+                           docs_url=args.docs_url, title=args.title,
                            backend=args.backend)
     if args.format == "json":
         print(json.dumps(dataclasses.asdict(written), indent=2))
     else:
         print(written_line(written))
     return 0
-
-
-def bounds_of(args: argparse.Namespace) -> dict[str, int]:
-    """Return the page's bounds the options give (the library's defaults otherwise)."""
-    return {k: v for k in ("max_images", "per_group")
-            if (v := getattr(args, k, None)) is not None}
 
 
 def written_line(written: Any) -> str:
@@ -108,9 +105,12 @@ def write_at_end(args: argparse.Namespace, **what: Any) -> int:
         return 0
     from ..errors import CustomLabelsError
     from ..htmlreport import write_report
+    from ._stdin import LABEL, copy_path
 
+    copy = copy_path()
     try:
-        written = write_report(args.html_report, **what)
+        written = write_report(args.html_report, **what,
+                               file_names={copy: LABEL} if copy else None)
     except CustomLabelsError as exc:
         print(f"customlabels: --report: {exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ def write_report(output: str | os.PathLike[str], *paths: str | os.PathLike[str],
                  images: str | None = None, images_prefix: str | None = None,
                  max_images: int = MAX_IMAGES, per_group: int = PER_GROUP,
                  docs_url: str | None = None, title: str | None = None,
+                 file_names: dict[str, str] | None = None,
                  backend: str = "auto") -> ReportWritten:
     """Write the HTML report of a validation and/or an evaluation to ``output``, atomically.
 
@@ -70,6 +72,8 @@ def write_report(output: str | os.PathLike[str], *paths: str | os.PathLike[str],
         docs_url: where ``docs/errors.md`` is published: each code links to its anchor there
             (the page always explains each code itself).
         title: the page's title (default: what it shows).
+        file_names: how the page names some files (the command line names a temporary copy
+            of standard input ``<stdin>``, as in what it prints).
         backend: the scanner and kernels when an evaluation is made again from its snapshot.
 
     Raises:
@@ -79,6 +83,7 @@ def write_report(output: str | os.PathLike[str], *paths: str | os.PathLike[str],
     """
     if max_images < 1 or per_group < 1:
         raise ReportError("max_images and per_group must be at least 1")
+    _check_output(Path(output))  # before anything is read
     sources = Sources("customlabels report")
     given = [Path(p) for p in paths] + ([Path(version_dir)] if version_dir is not None else [])
     titles = []
@@ -94,17 +99,17 @@ def write_report(output: str | os.PathLike[str], *paths: str | os.PathLike[str],
     if sources.validation is None and sources.evaluation is None:
         raise ReportError("nothing to report: give a validation or evaluation output folder, "
                           "or a model version")
-    if validation is not None or evaluation is not None:
-        titles.append(f"{validation_title(sources.validation)}" if validation is not None
+    if not titles:  # made in hand: what it is of
+        titles.append(validation_title(sources.validation) if validation is not None
                       else "evaluation")
-    sources.title = title or " and ".join(titles) or sources.title
-    images = images if images is not None else sources.images
-    prefix = images_prefix if images is not None and images_prefix is not None else (
-        sources.images_prefix if images == sources.images else None)
+    sources.title = title or " and ".join(titles)
+    if images is None:  # the images a model version was trained on, if any
+        images, images_prefix = sources.images, sources.images_prefix
     sources.images = images
-    thumbnails = None if images is None else Thumbnails(images, prefix)
-    _check_output(Path(output))
+    thumbnails = None if images is None else Thumbnails(images, images_prefix)
     page, facts = render(sources, thumbnails, Bounds(max_images, per_group), docs_url)
+    for original, name in (file_names or {}).items():
+        page = page.replace(escape(original), escape(name))
     data = page.encode("utf-8")
     try:
         with atomic_write(output) as stream:

@@ -216,6 +216,7 @@ class Page:
                                        raws.get(where)))
         out.append("</div>")
         if len(places) > len(pictured):
+            self.facts.sampled = True
             out.append(f'<p class="sampled">Pictured: the first {len(pictured):,} of '
                        f'{len(places):,} lines with this code.</p>')
             rest = places[len(pictured):len(pictured) + LISTED_PER_CODE]
