@@ -22,7 +22,7 @@ from customlabels.htmlreport.sources import (evaluation_from_folder, place,
                                              validation_from_document, validation_from_folder)
 from customlabels.validation.pipeline import validate_files
 
-from ..helpers import ROOT
+from ..helpers import ROOT, classification_line
 from . import data
 
 
@@ -354,3 +354,21 @@ def test_standard_input_is_named_as_the_command_names_it(tmp_path: Path) -> None
     page = _page(tmp_path / "r.html")
     assert 'class="place">&lt;stdin&gt;:3</p>' in page
     assert "customlabels-stdin-" not in page  # the temporary copy's name is not shown
+
+
+def test_every_link_of_the_page_leads_to_a_place_on_it(written: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    pages = {"folders": write_report(tmp_path / "a.html", written["validation"],
+                                     written["evaluation"]),
+             "in hand": write_report(tmp_path / "b.html", validation=validate_files(
+                 str(written["train"]), str(written["test"]))),
+             "too few labels": write_report(tmp_path / "c.html", validation=validate_files(
+                 str(data.write_lines(tmp_path / "one.manifest", [
+                     classification_line(f"{data.BUCKET}{n}.jpg", "cat") for n in range(3)]))))}
+    for name, out in pages.items():
+        page = _page(Path(out.path))
+        ids = re.findall(r' id="([^"]+)"', page)
+        assert len(ids) == len(set(ids)), name
+        assert set(re.findall(r'href="#([^"]+)"', page)) <= set(ids), name
+    assert "Fix: " + escape(CODES["ERROR_MANIFEST_TOO_FEW_LABELS"].hint) in _page(
+        tmp_path / "c.html")

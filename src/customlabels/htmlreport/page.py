@@ -102,12 +102,17 @@ class Page:
         if part.manifest_problems:
             out.append('<h3 id="manifest-problems">Problems of whole manifests</h3><ul '
                        'class="manifest-problems">')
+            blocks = {i["code"] for i in part.line_problems}  # these codes have their block
             for issue in part.manifest_problems:
-                out.append(f'<li class="{_e(issue["severity"])}">{self._code_link(issue["code"])}'
-                           f' <span class="file">{_e(issue["file"])}</span>: '
-                           f'{_e(issue["message"])}'
-                           + (f' <span class="detail">({_e(issue["detail"])})</span>'
-                              if issue.get("detail") else "") + "</li>")
+                code, row = issue["code"], CODES.get(issue["code"])
+                here = code not in blocks  # the first of a code explains it here
+                blocks.add(code)
+                out.append(f'<li class="{_e(issue["severity"])}"'
+                           + (f' id="{_e(anchor(code))}"' if here else "") + ">"
+                           f'{self._code_link(code)} <span class="file">{_e(issue["file"])}'
+                           f"</span>: {_said(issue)}"
+                           + (f'<br><span class="fix">Fix: {_e(row.hint)}</span>'
+                              if here and row is not None and row.hint else "") + "</li>")
             out.append("</ul>")
         out.append(self._problems(part))
         out.append("</section>")
@@ -148,7 +153,7 @@ class Page:
     def _problems(self, part: ValidationPart) -> str:
         problems = part.line_problems
         if not problems:
-            return '<p class="clean">No line has a problem.</p>'
+            return '<p class="clean" id="problems">No line has a problem.</p>'
         by_code: dict[str, list[dict[str, Any]]] = defaultdict(list)
         by_line: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
         for issue in problems:
