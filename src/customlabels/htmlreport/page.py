@@ -29,7 +29,7 @@ from .._version import __version__
 from ..codes import CODES, guide_titles
 from ..limits import INVALID_SHARE
 from ..manifest.schema import EVALUATION_PREFIX
-from .pictures import Mark, Thumb, Thumbnails, frame_of, picture
+from .pictures import Mark, Thumb, Thumbnails, frame_of, missing, picture
 from .plots import precision_recall_svg
 from .sources import EvaluationPart, Sources, ValidationPart, place
 
@@ -260,7 +260,8 @@ class Page:
             frame = frame or frame_of(None, thumb)
             whole = bool(faulty_attributes & set(_detection_attributes(obj)))
             if marks or whole or self.thumbnails is not None:  # else a grey frame says nothing
-                out.append(picture(frame, thumb, marks, classes="faulty-frame" if whole else ""))
+                out.append(picture(frame, thumb, marks, classes="faulty-frame" if whole else "")
+                           + missing(thumb))
             out.append(f'<p class="ref">{_e(ref if isinstance(ref, str) else "(no source-ref)")}'
                        "</p>")
             if labels:
@@ -396,9 +397,9 @@ class Page:
             out.append(f'<div class="card g-card" data-k="{_e(" ".join(sorted(entry["keys"])))}">')
             if detection:
                 frame = frame_of(entry["size"], thumb)
-                out.append(picture(frame, thumb, entry["marks"]))
+                out.append(picture(frame, thumb, entry["marks"]) + missing(thumb))
             else:
-                out.append(picture(frame_of(None, thumb), thumb, []))
+                out.append(picture(frame_of(None, thumb), thumb, []) + missing(thumb))
             out.append(f'<p class="ref">{_e(entry["ref"])}</p><p class="labels">')
             out += [f'<span class="chip {c}" data-m="{_e(k)}" title="{_e(t)}">{_e(text)}</span>'
                     for c, k, t, text in entry["chips"]]
@@ -633,6 +634,7 @@ header h1{margin:0 0 4px;font-size:20px}
 nav a{margin-right:14px}
 section{padding:8px 24px 24px}
 h2{border-bottom:2px solid var(--line);padding-bottom:4px}
+.why-text{color:var(--fp);font-size:12px;word-break:break-all}
 .origin,.file,.ref,.place,.sampled,.guide{color:var(--muted);font-size:12px;word-break:break-all}
 .datasets,.metrics{display:flex;flex-wrap:wrap;gap:16px}
 .dataset{border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:240px;

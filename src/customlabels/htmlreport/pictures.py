@@ -29,6 +29,8 @@ THUMB_SIDE = 240
 #: JPEG quality of the thumbnails: boxes are drawn over them in SVG, not burnt in, so the
 #: picture only needs to be recognisable.
 JPEG_QUALITY = 72
+#: What a frame says without ``--images``.
+NO_IMAGES = "no image: give --images DIR|s3 to show it"
 #: The frame drawn for a line whose image size is unknown (its image_size is faulty).
 DEFAULT_FRAME = (640.0, 480.0)
 
@@ -144,9 +146,10 @@ def picture(frame: tuple[float, float], thumb: Thumb | str | None, marks: Iterab
                      'preserveAspectRatio="none"/>')
     else:
         parts.append(f'<rect class="frame" width="{_n(width)}" height="{_n(height)}"/>')
-        why = thumb or "no image: give --images DIR|s3 to show it"
+        why = thumb or NO_IMAGES
+        short = why.split(":", 1)[0] if thumb else why  # the whole reason is under the picture
         parts.append(f'<text class="why" x="{_n(width / 2)}" y="{_n(height / 2)}" '
-                     f'font-size="{_n(max(width, height) / 22)}">{escape(why[:80])}</text>')
+                     f'font-size="{_n(max(width, height) / 22)}">{escape(short)}</text>')
     for mark in marks:
         key = "" if mark.key is None else f' data-m="{escape(mark.key)}"'
         parts.append(f'<rect class="{mark.classes}"{key} x="{_n(mark.left)}" '
@@ -155,6 +158,14 @@ def picture(frame: tuple[float, float], thumb: Thumb | str | None, marks: Iterab
                      '</title></rect>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def missing(thumb: Thumb | str | None) -> str:
+    """Return the paragraph saying why a picture has no image (empty: it has, or no images
+    were asked for, which the frame says)."""
+    if not isinstance(thumb, str):
+        return ""
+    return f'<p class="why-text">{escape(thumb)}</p>'
 
 
 def _n(value: float) -> str:
