@@ -38,7 +38,10 @@ def add_parser(sub: Any, name: str) -> None:
     v.add_argument("--version", metavar="NAME", dest="model_version",
                    help="the model version: its validation, evaluation and images")
     add_store(v)
-    g = p.add_argument_group("pictures")
+    g = p.add_argument_group(
+        "pictures", "without --images, boxes are drawn on frames of each image's size; with "
+                    "it, on the images (Pillow: pip install 'customlabels[report]'; a model "
+                    "version uses the images it was trained on)")
     add_images(g, required=False)
     from ..htmlreport.page import MAX_IMAGES, PER_GROUP
 
