@@ -16,8 +16,9 @@ The inputs are generated when missing. For each page: the command's wall time wi
 difference), the page's bytes and pictures, then ``--loads`` loads in headless Chromium
 (Debian's ``chromium``, driven by Playwright; a fresh page each, from its ``file:`` URL): the
 time to the load event (``PerformanceNavigationTiming.loadEventEnd``: parsed, styled, script
-run), the first contentful paint, and the page's elements; medians. A screenshot of the first screenful of each
-page's sections is written to ``data/report/``, with everything in ``data/report/results.json``.
+run), the first contentful paint, and the page's elements; medians. A screenshot of the first
+screenful of each page's sections is written to ``data/report/``, with everything in
+``data/report/results.json``.
 
 Usage::
 
@@ -89,7 +90,8 @@ def load_times(browser: object, page_file: Path, loads: int, shot: Path) -> dict
     """Load ``page_file`` ``loads`` times; return the medians and what the console said."""
     timings, said = [], []
     for n in range(loads):
-        page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+        page = browser.new_page(  # type: ignore[attr-defined]
+            viewport={"width": 1280, "height": 900})
         page.on("console", lambda m: said.append(f"{m.type}: {m.text}")
                 if m.type in ("error", "warning") else None)
         page.goto(page_file.resolve().as_uri(), wait_until="load")

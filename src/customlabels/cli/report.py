@@ -17,6 +17,7 @@ from typing import Any
 from ._options import add_backend, add_format, add_output_file, positive
 from .train import add_images, add_store
 
+
 def add_parser(sub: Any, name: str) -> None:
     """Add the ``report`` subcommand to ``sub``."""
     p = sub.add_parser(
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def written_line(written: Any) -> str:
-    """Return ``wrote report.html: 1.2 MB, 40 pictures (12 of them images), sampled``."""
+    """Return ``wrote report.html: 1.2 MB, 40 pictures (12 of them with the image), sampled
+    (...)``."""
     size = (f"{written.bytes / 1e6:.1f} MB" if written.bytes >= 1e5
             else f"{written.bytes / 1e3:.0f} kB")
     text = f"wrote {written.path}: {size}, {written.pictures:,} pictures"

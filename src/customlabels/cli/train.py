@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ._options import (add_backend, add_progress, add_report, add_report_file, integer, number_in, positive,
-                       progress_of)
+from ._options import (add_backend, add_progress, add_report, add_report_file, integer,
+                       number_in, positive, progress_of)
 from ._render import ALL, Shown, closing, counts, split_problem_lines, write_report
 
 

@@ -203,8 +203,7 @@ class Page:
         row = CODES.get(code)
         places = list(dict.fromkeys((i["file"], i["line"]) for i in found))
         out = [f'<div class="code-block" id="{_e(anchor(code))}"><div class="about">'
-               f'<h4>{_e(code)} <span class="count">{len(places):,} line{"s" if len(places) != 1 else ""}'
-               '</span></h4>']
+               f'<h4>{_e(code)} <span class="count">{_count(len(places), "line")}</span></h4>']
         if row is not None:
             out.append(f'<p class="message">{_e(_template(row))}</p>')
             if row.hint:
@@ -301,8 +300,8 @@ class Page:
         kind = "object detection" if detection else "classification" + (
             ", multi-label" if result.multi_label else "")
         out.append(f'</div><p>{kind}: {_count(result.testing_images, "testing image")}, '
-                   f'{_count(len(result.labels), "label")}; precision, recall and F1 at each label\'s '
-                   'assumed threshold, the means over the labels'
+                   f'{_count(len(result.labels), "label")}; precision, recall and F1 at each '
+                   'label\'s assumed threshold, the means over the labels'
                    + ("; mAP and mAR as COCO computes them (IoU 0.50:0.95, mAR at 100 "
                       "detections)" if detection else "") + ".</p>")
         out.append(self._label_table(result, detection))
@@ -310,8 +309,9 @@ class Page:
                    'confidence is a threshold; the dot marks the assumed threshold, the one '
                    'of best F1.</p><div class="curves">')
         for r in result.per_label:
-            out.append(f'<figure class="curve-card">{precision_recall_svg(r.label, r.curve, r.threshold, r.precision, r.recall)}'
-                       f'<figcaption>{_e(r.label)}</figcaption></figure>')
+            plot = precision_recall_svg(r.label, r.curve, r.threshold, r.precision, r.recall)
+            out.append(f'<figure class="curve-card">{plot}<figcaption>{_e(r.label)}'
+                       '</figcaption></figure>')
         out.append("</div>")
         if result.confusion_matrix is not None:
             out.append(self._confusion(result))
@@ -537,8 +537,9 @@ def _line_marks(obj: dict[str, Any], faulty: set[tuple[str, int]]
         sizes = obj[attribute].get("image_size")
         if frame is None and isinstance(sizes, list) and sizes:
             frame = frame_of(sizes[0], None)
+    frame_drawn = frame or frame_of(None, None)
     for attribute in attributes:
-        for n, label, left, top, width, height in _boxes(obj, attribute, frame or frame_of(None, None)):
+        for n, label, left, top, width, height in _boxes(obj, attribute, frame_drawn):
             bad = (attribute, n) in faulty
             marks.append(Mark(left, top, width, height, "box faulty" if bad else "box",
                               f"{label}: {attribute} annotations[{n}]"))

@@ -78,7 +78,8 @@ def precision_recall_svg(label: str, curve: Any, threshold: float, precision: fl
         parts.append(f'<circle class="assumed" cx="{x:.1f}" cy="{y:.1f}" r="4.5">'
                      f'<title>assumed threshold {threshold:.3f}: precision {precision:.3f}, '
                      f'recall {recall:.3f}</title></circle>'
-                     f'<text class="assumed" x="{x + dx:.1f}" y="{min(y + 15, HEIGHT - BOTTOM - 4):.1f}" '
+                     f'<text class="assumed" x="{x + dx:.1f}" '
+                     f'y="{min(y + 15, HEIGHT - BOTTOM - 4):.1f}" '
                      f'text-anchor="{anchor}">threshold {threshold:.3f}</text>')
     parts.append("</svg>")
     return "".join(parts)
