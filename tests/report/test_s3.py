@@ -4,36 +4,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")  # the aws fixture's endpoint (tests/conftest.py)
 
 from customlabels import write_report  # noqa: E402
 
 from . import data  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def test_the_pictures_come_from_the_bucket(endpoint: str, written: dict[str, Path],
-                                           mirror: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    client = boto3.client("s3", endpoint_url=endpoint)
+def test_the_pictures_come_from_the_bucket(aws: dict[str, str], written: dict[str, Path],
+                                           mirror: Path, tmp_path: Path) -> None:
+    client = boto3.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL"])
     client.create_bucket(Bucket="report-bucket")
     for path in sorted((mirror / "images").iterdir()):
         if path.name != "chelsea.jpg":  # one image is missing from the bucket
