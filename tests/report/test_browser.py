@@ -83,6 +83,10 @@ def test_the_gallery_filters_by_label_and_outcome(browser: Any, written: dict[st
     page.check(".g-outcome[value=tp]")
     assert _visible_cards(page) == sum(any(k.endswith((":tp", ":fn")) for k in c)
                                        for c in cards)
+    page.click("#gallery .g-card:not([hidden]) svg.pic")  # a picture enlarges, and back
+    assert page.eval_on_selector_all("#gallery .card.big", "cs => cs.length") == 1
+    page.click("#gallery .card.big svg.pic")
+    assert page.eval_on_selector_all("#gallery .card.big", "cs => cs.length") == 0
     assert said == []
     page.close()
 

@@ -372,3 +372,14 @@ def test_every_link_of_the_page_leads_to_a_place_on_it(written: dict[str, Path],
         assert set(re.findall(r'href="#([^"]+)"', page)) <= set(ids), name
     assert "Fix: " + escape(CODES["ERROR_MANIFEST_TOO_FEW_LABELS"].hint) in _page(
         tmp_path / "c.html")
+
+
+def test_a_terminal_manifest_error_is_the_page(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.manifest"
+    empty.write_bytes(b"")
+    assert main(["validate", str(empty), "--report", str(tmp_path / "r.html")]) == 1
+    assert "wrote" in capsys.readouterr().out
+    page = _page(tmp_path / "r.html")
+    assert "Nothing was validated: a terminal manifest file error" in page
+    assert 'id="error_manifest_empty"' in page and escape(str(empty)) in page
