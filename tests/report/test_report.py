@@ -252,6 +252,11 @@ def test_inputs_that_cannot_be_reported_are_named(tmp_path: Path,
     (broken / "manifest_summary.json").write_text("{not json")
     with pytest.raises(ReportError, match=r"manifest_summary.json: not JSON"):
         write_report(tmp_path / "r.html", broken)
+    summary = json.loads((written["validation"] / "manifest_summary.json").read_text())
+    summary["errors"] = ["not an object", {"code": "OTHER_TOOL", "message": "theirs"}]
+    (broken / "manifest_summary.json").write_text(json.dumps(summary))
+    page = _page(Path(write_report(tmp_path / "s.html", broken).path))  # shown as they are
+    assert "not an object" in page and "OTHER_TOOL" in page and "theirs" in page
     (broken / "manifest_summary.json").write_text('{"statistics": {"training": {}}}')
     with pytest.raises(ReportError, match="not a manifest summary"):
         write_report(tmp_path / "r.html", broken)

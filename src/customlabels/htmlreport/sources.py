@@ -154,15 +154,15 @@ def validation_from_folder(folder: str | os.PathLike[str]) -> ValidationPart:
 
 
 def _summary_issue(entry: Any, file: str, scope: str) -> dict[str, Any]:
-    """Return the issue of one ``errors`` entry of a summary ({code, message})."""
-    code = entry.get("code") if isinstance(entry, dict) else None
-    if code not in CODES:
-        code = "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT" if code is None else code
-    if code not in CODES:  # another tool's code: shown as it is, under its own name
-        return {"code": str(code), "severity": "error", "scope": scope, "file": file,
-                "line": None, "path": None, "message": str(entry.get("message", "")),
-                "detail": None, "context": {}}
-    return make_issue(code, file, message=str(entry.get("message") or CODES[code].message))
+    """Return the issue of one ``errors`` entry of a summary ({code, message}); an entry of
+    another tool's code, or of none, is shown as it is."""
+    if not isinstance(entry, dict):
+        entry = {"message": entry}
+    code, message = str(entry.get("code") or "(no code)"), str(entry.get("message") or "")
+    if code in CODES:
+        return make_issue(code, file, message=message or CODES[code].message)
+    return {"code": code, "severity": "error", "scope": scope, "file": file, "line": None,
+            "path": None, "message": message, "detail": None, "context": {}}
 
 
 def annotated_problems(path: str) -> Iterator[dict[str, Any]]:
