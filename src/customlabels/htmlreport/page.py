@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -28,7 +29,7 @@ import orjson
 from .._version import __version__
 from ..codes import CODES, guide_titles
 from ..limits import INVALID_SHARE
-from ..manifest.schema import EVALUATION_PREFIX
+from ..manifest.schema import EVALUATION_PREFIX, number
 from .pictures import Mark, Thumb, Thumbnails, frame_of, missing, picture
 from .plots import precision_recall_svg
 from .sources import EvaluationPart, Sources, ValidationPart, place
@@ -83,7 +84,7 @@ class Page:
 
     def __init__(self, sources: Sources, thumbnails: Thumbnails | None, bounds: Bounds,
                  docs_url: str | None):
-        self.sources, self.thumbnails, self.bounds = sources, thumbnails, bounds
+        self.thumbnails, self.bounds = thumbnails, bounds
         self.docs_url = docs_url
         self.facts = PageFacts()
         both = sources.validation is not None and sources.evaluation is not None
@@ -375,7 +376,7 @@ class Page:
             if len(entries) < self.budget and any(chosen[k] < self.bounds.per_group
                                                   for k in keys):
                 chosen.update(keys)
-                entries.append(_gallery_entry(obj, detection, index, names))
+                entries.append(_gallery_entry(obj, detection, keys, index, names))
         thumbs = self.thumbs([e["ref"] for e in entries])
         out = ['<h3 id="gallery-title">Test images</h3>']
         out.append(f'<p class="sampled" id="g-sampling">{len(entries):,} of {images:,} test '
@@ -443,38 +444,37 @@ def _load(raw: bytes | None) -> Any:
         return None
 
 
-def _outcome_keys(obj: dict[str, Any], detection: bool, index: dict[str, int],
-                  names: list[str]) -> set[str]:
-    """Return the ``label:outcome`` keys of a snapshot line's predictions (what
-    :func:`_gallery_entry` finds, without reading a box)."""
-    keys: set[str] = set()
+def _predictions(obj: dict[str, Any], detection: bool
+                 ) -> Iterator[tuple[int, str, str, Any]]:
+    """Yield ``(index, label, outcome, confidence)`` of a snapshot line's predictions, true
+    negatives left out; ``index``: the box's in the evaluation attribute (detection), else -1."""
     if detection:
         predicted = obj.get(EVALUATION_PREFIX)
         meta = obj.get(f"{EVALUATION_PREFIX}-metadata")
-        if not isinstance(predicted, dict) or not isinstance(meta, dict):
-            return keys
-        boxes, objects = predicted.get("annotations"), meta.get("objects")
-        classes = meta.get("class-map")
-        if not isinstance(boxes, list) or not isinstance(objects, list) or not isinstance(
-                classes, dict):
-            return keys
-        for box, item in zip(boxes, objects):
-            if not isinstance(box, dict) or not isinstance(item, dict):
-                continue
-            outcome = _outcome(item.get(_DETAILS))
-            if outcome != "tn":
-                label = str(classes.get(str(box.get("class_id")),
-                                        f"class {box.get('class_id')}"))
-                keys.add(f"{_number_of(label, index, names)}:{outcome}")
-        return keys
+        boxes = predicted.get("annotations") if isinstance(predicted, dict) else None
+        objects = meta.get("objects") if isinstance(meta, dict) else None
+        if not isinstance(boxes, list) or not isinstance(objects, list):
+            return
+        names = _class_map(obj, EVALUATION_PREFIX)
+        for n, (box, item) in enumerate(zip(boxes, objects)):
+            if isinstance(box, dict) and isinstance(item, dict):
+                outcome = _outcome(item.get(_DETAILS))
+                if outcome != "tn":
+                    yield n, _label(names, box), outcome, item.get("confidence")
+        return
     for attr, value in obj.items():
         meta = obj.get(f"{attr}-metadata")
         if _CLASS_ATTR.fullmatch(attr) and isinstance(meta, dict):
             outcome = _outcome(meta.get(_DETAILS))
             if outcome != "tn":
-                label = str(meta.get("class-name", value))
-                keys.add(f"{_number_of(label, index, names)}:{outcome}")
-    return keys
+                yield -1, str(meta.get("class-name", value)), outcome, meta.get("confidence")
+
+
+def _outcome_keys(obj: dict[str, Any], detection: bool, index: dict[str, int],
+                  names: list[str]) -> set[str]:
+    """Return the ``label:outcome`` keys of a snapshot line (what the filter matches)."""
+    return {f"{_number_of(label, index, names)}:{outcome}"
+            for _, label, outcome, _ in _predictions(obj, detection)}
 
 
 def _number_of(label: str, index: dict[str, int], names: list[str]) -> int:
@@ -493,9 +493,24 @@ def _detection_attributes(obj: dict[str, Any]) -> list[str]:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
+    """Return a finite JSON number as a float, else None."""
+    found = number(value)
+    return found if found is not None and math.isfinite(found) else None
+
+
+def _label(names: dict[str, Any], box: dict[str, Any]) -> str:
+    """Return a box's label by its class-map (``class N`` for an id the map lacks)."""
+    return str(names.get(str(box.get("class_id")), f"class {box.get('class_id')}"))
+
+
+def _declared_size(obj: dict[str, Any]) -> Any:
+    """Return the ``image_size[0]`` of a line's first box attribute that has one (its boxes'
+    frame), else None."""
+    for attribute in _detection_attributes(obj):
+        sizes = obj[attribute].get("image_size")
+        if isinstance(sizes, list) and sizes:
+            return sizes[0]
+    return None
 
 
 def _class_map(obj: dict[str, Any], attribute: str) -> dict[str, Any]:
@@ -521,8 +536,7 @@ def _boxes(obj: dict[str, Any], attribute: str, frame: tuple[float, float]
         if None in numbers:
             continue
         left, top, width, height = (float(v or 0.0) for v in numbers)
-        label = names.get(str(box.get("class_id")), f"class {box.get('class_id')}")
-        out.append((n, str(label), left * sx, top * sy, width * sx, height * sy))
+        out.append((n, _label(names, box), left * sx, top * sy, width * sx, height * sy))
     return out
 
 
@@ -530,16 +544,11 @@ def _line_marks(obj: dict[str, Any], faulty: set[tuple[str, int]]
                 ) -> tuple[tuple[float, float] | None, list[Mark], list[str]]:
     """Return a validation line's frame, its boxes (the faulty ones marked) and its
     image-level labels."""
-    attributes = _detection_attributes(obj)
-    frame = None
+    size = _declared_size(obj)
+    drawn_in = frame_of(size, None)
     marks: list[Mark] = []
-    for attribute in attributes:
-        sizes = obj[attribute].get("image_size")
-        if frame is None and isinstance(sizes, list) and sizes:
-            frame = frame_of(sizes[0], None)
-    frame_drawn = frame or frame_of(None, None)
-    for attribute in attributes:
-        for n, label, left, top, width, height in _boxes(obj, attribute, frame_drawn):
+    for attribute in _detection_attributes(obj):
+        for n, label, left, top, width, height in _boxes(obj, attribute, drawn_in):
             bad = (attribute, n) in faulty
             marks.append(Mark(left, top, width, height, "box faulty" if bad else "box",
                               f"{label}: {attribute} annotations[{n}]"))
@@ -547,7 +556,7 @@ def _line_marks(obj: dict[str, Any], faulty: set[tuple[str, int]]
     for key, meta in obj.items():
         if key.endswith("-metadata") and isinstance(meta, dict) and "class-name" in meta:
             labels.append(str(meta["class-name"]))
-    return frame, marks, labels
+    return None if size is None else drawn_in, marks, labels
 
 
 def _outcome(details: Any) -> str:
@@ -560,63 +569,38 @@ def _outcome(details: Any) -> str:
     return "tn"
 
 
-def _gallery_entry(obj: dict[str, Any], detection: bool, index: dict[str, int],
-                   names: list[str]) -> dict[str, Any]:
-    """Return one snapshot line as a gallery card: its marks, chips and filter keys."""
-    def number_of(label: str) -> int:
-        return _number_of(label, index, names)
-
-    keys: set[str] = set()
+def _gallery_entry(obj: dict[str, Any], detection: bool, keys: set[str],
+                   index: dict[str, int], names: list[str]) -> dict[str, Any]:
+    """Return one snapshot line as a gallery card: its marks and chips (``keys``: its
+    :func:`_outcome_keys`, which numbered its labels: ``index`` and ``names``)."""
     marks: list[Mark] = []
     chips: list[tuple[str, str, str, str]] = []
-    size = None
+    size = _declared_size(obj) if detection else None
+    frame = frame_of(size, None)
     if detection:
-        attributes = _detection_attributes(obj)
-        for attribute in attributes:
-            sizes = obj[attribute].get("image_size")
-            if size is None and isinstance(sizes, list) and sizes:
-                size = sizes[0]
-        frame = frame_of(size, None)
-        for attribute in attributes:
+        for attribute in _detection_attributes(obj):
             for _, label, left, top, width, height in _boxes(obj, attribute, frame):
                 marks.append(Mark(left, top, width, height, "gt", f"{label}: ground truth"))
-        predicted = obj.get(EVALUATION_PREFIX)
-        meta = obj.get(f"{EVALUATION_PREFIX}-metadata")
-        objects = meta.get("objects") if isinstance(meta, dict) else None
-        if isinstance(predicted, dict) and isinstance(predicted.get("annotations"), list):
-            boxes = _boxes(obj, EVALUATION_PREFIX, frame)
-            for n, label, left, top, width, height in boxes:
-                item = objects[n] if isinstance(objects, list) and n < len(objects) else {}
-                outcome = _outcome(item.get(_DETAILS) if isinstance(item, dict) else None)
-                if outcome == "tn":
-                    continue
-                key = f"{number_of(label)}:{outcome}"
-                keys.add(key)
-                confidence = item.get("confidence") if isinstance(item, dict) else None
+        # keys: the evaluation attribute is there, with its annotations
+        drawn = {box[0]: box for box in _boxes(obj, EVALUATION_PREFIX, frame)} if keys else {}
+        for n, label, outcome, confidence in _predictions(obj, detection):
+            key = f"{index[label]}:{outcome}"
+            if n in drawn:
+                _, _, left, top, width, height = drawn[n]
                 score = _number(confidence)
                 title = f"{label}: {OUTCOMES[outcome]}" + (
                     f", confidence {score:.3f}" if score else "")
                 marks.append(Mark(left, top, width, height, f"pred {outcome}", title, key))
         boxes_of = Counter(mark.key for mark in marks if mark.key is not None)
         for key in sorted(keys, key=lambda k: (int(k.split(":")[0]), k)):
-            number, outcome = key.split(":")
-            chips.append((outcome, key, OUTCOMES[outcome], f"{names[int(number)]}: "
+            label_number, outcome = key.split(":")
+            chips.append((outcome, key, OUTCOMES[outcome], f"{names[int(label_number)]}: "
                           f"{_count(boxes_of[key], OUTCOMES[outcome])}"))
     else:
-        for attr, value in obj.items():
-            meta = obj.get(f"{attr}-metadata")
-            if not _CLASS_ATTR.fullmatch(attr) or not isinstance(meta, dict):
-                continue
-            label = str(meta.get("class-name", value))
-            outcome = _outcome(meta.get(_DETAILS))
-            if outcome == "tn":
-                continue
-            key = f"{number_of(label)}:{outcome}"
-            keys.add(key)
-            confidence = _number(meta.get("confidence"))
-            text = label + ("" if outcome == "fn" or confidence is None
-                            else f" {confidence:.2f}")
-            chips.append((outcome, key, OUTCOMES[outcome], text))
+        for _, label, outcome, confidence in _predictions(obj, detection):
+            score = _number(confidence)
+            text = label + ("" if outcome == "fn" or score is None else f" {score:.2f}")
+            chips.append((outcome, f"{index[label]}:{outcome}", OUTCOMES[outcome], text))
     ref = obj.get("source-ref")
     return {"ref": ref if isinstance(ref, str) else "", "size": size, "marks": marks,
             "chips": chips, "keys": keys}

@@ -23,6 +23,7 @@ from html import escape
 from typing import Any, NamedTuple
 
 from ..errors import ReportError
+from ..manifest.schema import number
 
 #: The longer side of an embedded thumbnail, in pixels (a gallery card shows it at about this).
 THUMB_SIDE = 240
@@ -127,9 +128,8 @@ def frame_of(image_size: Any, thumb: Thumb | str | None) -> tuple[float, float]:
 
 def _side(value: Any) -> float | None:
     """Return a declared side that can be drawn (a positive number, not absurd), else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if 0 < value < 1e6 else None
+    side = number(value)
+    return side if side is not None and 0 < side < 1e6 else None
 
 
 def picture(frame: tuple[float, float], thumb: Thumb | str | None, marks: Iterable[Mark],
