@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any
 
 from ._options import (add_backend, add_progress, add_report, add_report_file, integer,
@@ -141,12 +140,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return status
     from .report import write_at_end
 
-    # the version's folder (its evaluation, its images), with the validation as it ran: its
-    # problems at their exact places
-    folder = result.version_dir if result.version_dir and Path(
-        result.version_dir, "version.json").is_file() else None
+    # the version's folder once it is tested (its evaluation, its images), with the validation
+    # as it ran: its problems at their exact places
     return max(status, write_at_end(args, validation=result.validation,
-                                    version_dir=folder if result.evaluation else None,
+                                    version_dir=result.version_dir if result.evaluation
+                                    else None,
                                     images=settings.images or None,
                                     images_prefix=settings.images_prefix))
 

@@ -100,7 +100,7 @@ def write_report(output: str | os.PathLike[str], *paths: str | os.PathLike[str],
         raise ReportError("nothing to report: give a validation or evaluation output folder, "
                           "or a model version")
     if not titles:  # made in hand: what it is of
-        titles.append(validation_title(sources.validation) if validation is not None
+        titles.append(_validation_title(sources.validation) if validation is not None
                       else "evaluation")
     sources.title = title or " and ".join(titles)
     if images is None:  # the images a model version was trained on, if any
@@ -131,7 +131,7 @@ def _merge(into: Sources, found: Sources, name: str) -> None:
         into.images, into.images_prefix = found.images, found.images_prefix
 
 
-def validation_title(part: Any) -> str:
+def _validation_title(part: Any) -> str:
     """Return the title of a validation made in hand: its training manifest."""
     return "validation of " + str((part.files if part is not None else {}).get("training", ""))
 
